@@ -1,0 +1,7 @@
+"""`python -m vmstack` is the `vmstack` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,328 @@
+"""The `vmstack` command: one subcommand per kind of guest.
+
+    vmstack run PROG.wasm|PROG.wat [ARGS...]   run a WASI program (or --invoke a function)
+    vmstack wast FILE.wast...                  run WebAssembly spec scripts
+    vmstack inspect PROG.wasm                  list a module's sections, imports and exports
+    vmstack demo                               run the bundled hello-world guest
+
+Every failure ends in one line on stderr and a non-zero status: 2 for bad
+usage or unreadable input, 1 for a malformed, invalid or unlinkable module,
+134 for a guest trap, 124 for --timeout, 123 for --fuel, 122 for --max-memory;
+a guest's own exit status is passed through.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+EXIT_USAGE = 2
+EXIT_INVALID = 1
+EXIT_TRAP = 134
+EXIT_TIMEOUT = 124
+EXIT_FUEL = 123
+EXIT_MEMORY = 122
+
+
+class UsageError(Exception):
+    """A bad command line or unreadable input: reported in one line, exit status 2."""
+
+
+def _parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+)\s*([kmgKMG]i?[bB]?|[bB])?", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (try 64M or 1G)")
+    number, unit = int(match.group(1)), (match.group(2) or "").lower()
+    scale = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit[:1] if unit else ""]
+    return number * scale
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than zero")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}")
+    return int(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage dump
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vmstack", description="Run guest code at every level of the machine hierarchy.")
+    parser.add_argument("--version", action="version", version=f"vmstack {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a WebAssembly (WASI) program")
+    run.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                     help="give the guest a directory (as GUEST, default the same path)")
+    run.add_argument("--env", action="append", default=[], metavar="K=V", help="set a guest environment variable")
+    run.add_argument("--invoke", metavar="FUNC", help="call this export with ARGS instead of running _start")
+    run.add_argument("--fuel", type=_nonnegative_int, metavar="N", help="stop the guest after about N instructions")
+    run.add_argument("--max-memory", type=_parse_size, metavar="SIZE", help="limit linear memory (e.g. 64M)")
+    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="stop the guest after this long")
+    run.add_argument("program", metavar="PROG", help="a .wasm or .wat file")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for the guest")
+
+    wast = sub.add_parser("wast", help="run WebAssembly spec test scripts")
+    wast.add_argument("files", nargs="+", metavar="FILE.wast")
+    wast.add_argument("-v", "--verbose", action="store_true", help="list every failing assertion")
+
+    inspect = sub.add_parser("inspect", help="list a module's sections, imports and exports")
+    inspect.add_argument("program", metavar="PROG")
+
+    sub.add_parser("demo", help="run the bundled hello-world guest")
+    return parser
+
+
+# ---------------------------------------------------------------- run
+
+
+def _read_module_bytes(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+
+
+def _load_module(path: str) -> Any:
+    from .wasm import Module
+
+    data = _read_module_bytes(path)
+    if data[:4] == b"\x7fELF":
+        raise UsageError(f"{path}: ELF programs are not supported yet (only WebAssembly)")
+    if data[:4] != b"\0asm":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: neither a WebAssembly binary nor WebAssembly text") from None
+        return Module(None, text)
+    return Module(None, data)
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    if not seconds:
+        yield
+        return
+    from .wasm.errors import Timeout
+
+    def expire(signum: int, frame: Any) -> None:
+        raise Timeout(f"time limit of {seconds:g} s exceeded")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _wasi_config(opts: argparse.Namespace) -> Any:
+    from .wasm import WasiConfig
+
+    config = WasiConfig()
+    config.argv = [Path(opts.program).name, *opts.args]
+    env = []
+    for item in opts.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--env expects K=V, got {item!r}")
+        env.append((key, value))
+    config.env = env
+    for spec in opts.dir:
+        host, sep, guest = spec.partition("::")
+        if not os.path.isdir(host):
+            raise UsageError(f"--dir {host}: not a directory")
+        config.preopen_dir(host, guest if sep else host)
+    config.inherit_stdin()
+    config.inherit_stdout()
+    config.inherit_stderr()
+    return config
+
+
+def _parse_arg(valtype: str, text: str) -> Any:
+    try:
+        if valtype in ("i32", "i64", "v128"):
+            return int(text, 0)
+        if valtype in ("f32", "f64"):
+            return float(text)
+    except ValueError:
+        raise UsageError(f"argument {text!r} is not a valid {valtype}") from None
+    raise UsageError(f"cannot pass a {valtype} argument from the command line")
+
+
+def _invoke(store: Any, instance: Any, name: str, args: list[str]) -> None:
+    from .wasm import Func
+
+    export = instance.exports(store).get(name)
+    if not isinstance(export, Func):
+        raise UsageError(f"the module exports no function named {name!r}")
+    params = [str(p) for p in export.type(store).params]
+    if len(args) != len(params):
+        raise UsageError(f"{name} takes {len(params)} argument(s), {len(args)} given")
+    result = export(store, *[_parse_arg(t, a) for t, a in zip(params, args)])
+    if result is not None:
+        for value in result if isinstance(result, list) else [result]:
+            print(value)
+
+
+def run_wasm(opts: argparse.Namespace) -> int:
+    from .wasm import Config, Engine, Linker, Store
+
+    module = _load_module(opts.program)
+    config = Config()
+    config.consume_fuel = opts.fuel is not None
+    engine = Engine(config)
+    store = Store(engine)
+    if opts.fuel is not None:
+        store.set_fuel(opts.fuel)
+    if opts.max_memory is not None:
+        store.set_limits(memory_size=opts.max_memory)
+    store.set_wasi(_wasi_config(opts))
+    linker = Linker(engine)
+    linker.define_wasi()
+    try:
+        with _time_limit(opts.timeout):
+            instance = linker.instantiate(store, module)
+            if opts.invoke:
+                _invoke(store, instance, opts.invoke, opts.args)
+            else:
+                start = instance.exports(store).get("_start")
+                if start is None:
+                    raise UsageError(f"{opts.program}: no _start function to run (use --invoke FUNC)")
+                start(store)
+    finally:
+        sys.stdout.flush()
+        store.close()
+    return 0
+
+
+# ---------------------------------------------------------------- other commands
+
+
+def run_wast(opts: argparse.Namespace) -> int:
+    from .wasm.wast import run_wast_file
+
+    passed = failed = 0
+    for path in opts.files:
+        if not os.path.isfile(path):
+            raise UsageError(f"{path}: no such file")
+        result = run_wast_file(path)
+        passed += result.passed
+        failed += result.failed
+        shown = result.failures if opts.verbose else result.failures[:5]
+        for failure in shown:
+            print(f"FAIL {failure}")
+        if len(shown) < len(result.failures):
+            print(f"... and {len(result.failures) - len(shown)} more failures in {path} (use -v)")
+        print(f"{path}: {result.passed} passed, {result.failed} failed")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+def run_inspect(opts: argparse.Namespace) -> int:
+    from .wasm.inspect import describe_module
+
+    data = _read_module_bytes(opts.program)
+    if data[:4] != b"\0asm":
+        from .wasm.text import wat_to_wasm
+
+        try:
+            data = wat_to_wasm(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise UsageError(f"{opts.program}: neither a WebAssembly binary nor WebAssembly text") from None
+    print(describe_module(data))
+    return 0
+
+
+def run_demo(opts: argparse.Namespace) -> int:
+    hello = Path(__file__).parent / "guests" / "hello.wasm"
+    print(f"vmstack demo: a C program compiled once to WebAssembly ({hello.name}, "
+          f"{hello.stat().st_size} bytes), run by vmstack's interpreter:", flush=True)
+    demo = argparse.Namespace(program=str(hello), args=["from", "vmstack"], env=[], dir=[], invoke=None,
+                              fuel=None, max_memory=None, timeout=None)
+    return run_wasm(demo)
+
+
+COMMANDS = {"run": run_wasm, "wast": run_wast, "inspect": run_inspect, "demo": run_demo}
+
+
+def _exit_status(exc: BaseException) -> tuple[int, str]:
+    from .wasm.errors import (
+        DecodeError,
+        ExitTrap,
+        LinkError,
+        MemoryLimitExceeded,
+        OutOfFuel,
+        Timeout,
+        Trap,
+        ValidationError,
+    )
+
+    if isinstance(exc, ExitTrap):
+        return exc.code, ""
+    if isinstance(exc, Timeout):
+        return EXIT_TIMEOUT, f"guest stopped: {exc.message}"
+    if isinstance(exc, OutOfFuel):
+        return EXIT_FUEL, f"guest stopped: {exc.message}"
+    if isinstance(exc, MemoryLimitExceeded):
+        return EXIT_MEMORY, f"guest stopped: {exc.message}"
+    if isinstance(exc, Trap):
+        return EXIT_TRAP, f"wasm trap: {exc}"
+    if isinstance(exc, DecodeError):
+        return EXIT_INVALID, f"malformed module: {exc}"
+    if isinstance(exc, ValidationError):
+        return EXIT_INVALID, f"invalid module: {exc}"
+    if isinstance(exc, LinkError):
+        return EXIT_INVALID, f"cannot instantiate: {exc}"
+    return EXIT_INVALID, str(exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .wasm.errors import WasmError
+
+    parser = build_parser()
+    try:
+        opts = parser.parse_args(argv)
+        if not opts.command:
+            parser.print_help()
+            return EXIT_USAGE
+        return COMMANDS[opts.command](opts)
+    except UsageError as exc:
+        print(f"vmstack: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except WasmError as exc:
+        status, message = _exit_status(exc)
+        if message:
+            print(f"vmstack: {message}", file=sys.stderr)
+        return status
+    except KeyboardInterrupt:
+        print("vmstack: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
