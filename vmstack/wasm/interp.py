@@ -1,0 +1,783 @@
+"""Tier 1, the interpreter: each wasm function is translated, on its first call,
+into one Python function, which CPython then runs.
+
+The wasm operand stack is static, so stack slot k becomes the Python local
+``s{k}`` and wasm local j becomes ``l{j}``; ``i32.add`` becomes
+``s3 = (s3 + s4) & 0xFFFFFFFF``. Instruction semantics come from the tables
+in ``numeric`` (and ``simd``), written once. Control flow: a branch-targeted
+``loop`` is a ``while True:``; blocks are not Python blocks (CPython allows
+only 20 nested loops, clang nests dozens of blocks): a branch to a block sets
+``br`` to the block's id, and code that might be skipped is guarded by
+``if not br:`` until the block's end clears it.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import numeric
+from .errors import OutOfFuel, Trap, WasmError
+from .module import Func, FuncType
+from .runtime import CODE_NAMES, WasmFunc
+
+# ---------------------------------------------------------------- run-time helpers
+
+
+def _trap_table() -> Trap:
+    return Trap("out of bounds table access")
+
+
+def mem_fill(mem: bytearray, dst: int, value: int, n: int) -> None:
+    if dst + n > len(mem):
+        raise Trap("out of bounds memory access")
+    mem[dst:dst + n] = bytes((value & 0xFF,)) * n
+
+
+def mem_copy(mem: bytearray, dst: int, src: int, n: int) -> None:
+    if dst + n > len(mem) or src + n > len(mem):
+        raise Trap("out of bounds memory access")
+    mem[dst:dst + n] = mem[src:src + n]
+
+
+def mem_init(mem: bytearray, data: bytes, dst: int, src: int, n: int) -> None:
+    if src + n > len(data) or dst + n > len(mem):
+        raise Trap("out of bounds memory access")
+    mem[dst:dst + n] = data[src:src + n]
+
+
+def table_get(table: Any, i: int) -> Any:
+    if i >= len(table.elements):
+        raise _trap_table()
+    return table.elements[i]
+
+
+def table_set(table: Any, i: int, value: Any) -> None:
+    if i >= len(table.elements):
+        raise _trap_table()
+    table.elements[i] = value
+
+
+def table_fill(table: Any, i: int, value: Any, n: int) -> None:
+    if i + n > len(table.elements):
+        raise _trap_table()
+    table.elements[i:i + n] = [value] * n
+
+
+def table_copy(dst_table: Any, src_table: Any, dst: int, src: int, n: int) -> None:
+    if dst + n > len(dst_table.elements) or src + n > len(src_table.elements):
+        raise _trap_table()
+    dst_table.elements[dst:dst + n] = src_table.elements[src:src + n]
+
+
+def table_init(table: Any, segment: list, dst: int, src: int, n: int) -> None:
+    if src + n > len(segment) or dst + n > len(table.elements):
+        raise _trap_table()
+    table.elements[dst:dst + n] = segment[src:src + n]
+
+
+def indirect_target(table: Any, i: int, expected: FuncType) -> Any:
+    elements = table.elements
+    if i >= len(elements):
+        raise Trap("undefined element")
+    func = elements[i]
+    if func is None:
+        raise Trap("uninitialized element")
+    if func.type != expected:
+        raise Trap("indirect call type mismatch")
+    return func.call
+
+
+def _struct(fmt: str) -> struct.Struct:
+    return struct.Struct("<" + fmt)
+
+
+NAMESPACE: dict[str, Any] = {k: v for k, v in vars(numeric).items() if not k.startswith("__")}
+NAMESPACE.update(
+    Trap=Trap, OutOfFuel=OutOfFuel, mem_fill=mem_fill, mem_copy=mem_copy, mem_init=mem_init,
+    table_get=table_get, table_set=table_set, table_fill=table_fill, table_copy=table_copy,
+    table_init=table_init, indirect_target=indirect_target,
+    U16=_struct("H").unpack_from, I16=_struct("h").unpack_from, U32=_struct("I").unpack_from,
+    I32=_struct("i").unpack_from, U64=_struct("Q").unpack_from, F64=_struct("d").unpack_from,
+    P16=_struct("H").pack_into, P32=_struct("I").pack_into, P64=_struct("Q").pack_into,
+    PF64=_struct("d").pack_into,
+)
+
+M64 = "0xFFFFFFFFFFFFFFFF"
+LOADS = {
+    "i32.load": "U32(mem, {ea})[0]",
+    "i64.load": "U64(mem, {ea})[0]",
+    "f32.load": "f32_from_bits(U32(mem, {ea})[0])",
+    "f64.load": "F64(mem, {ea})[0]",
+    "i32.load8_s": "((mem[{ea}] ^ 0x80) - 0x80) & 0xFFFFFFFF",
+    "i32.load8_u": "mem[{ea}]",
+    "i32.load16_s": "I16(mem, {ea})[0] & 0xFFFFFFFF",
+    "i32.load16_u": "U16(mem, {ea})[0]",
+    "i64.load8_s": f"((mem[{{ea}}] ^ 0x80) - 0x80) & {M64}",
+    "i64.load8_u": "mem[{ea}]",
+    "i64.load16_s": f"I16(mem, {{ea}})[0] & {M64}",
+    "i64.load16_u": "U16(mem, {ea})[0]",
+    "i64.load32_s": f"I32(mem, {{ea}})[0] & {M64}",
+    "i64.load32_u": "U32(mem, {ea})[0]",
+}
+STORES = {
+    "i32.store": "P32(mem, {ea}, {v})",
+    "i64.store": "P64(mem, {ea}, {v})",
+    "f32.store": "P32(mem, {ea}, f32_to_bits({v}))",
+    "f64.store": "PF64(mem, {ea}, {v})",
+    "i32.store8": "mem[{ea}] = {v} & 0xFF",
+    "i64.store8": "mem[{ea}] = {v} & 0xFF",
+    "i32.store16": "P16(mem, {ea}, {v} & 0xFFFF)",
+    "i64.store16": "P16(mem, {ea}, {v} & 0xFFFF)",
+    "i64.store32": "P32(mem, {ea}, {v} & 0xFFFFFFFF)",
+}
+ZERO = {"i32": "0", "i64": "0", "f32": "0.0", "f64": "0.0", "v128": "0", "funcref": "None",
+        "externref": "None"}
+
+
+def _simd_ops() -> dict[str, str]:
+    try:
+        from . import simd
+    except ImportError:
+        return {}
+    NAMESPACE.update({k: v for k, v in vars(simd).items() if not k.startswith("__")})
+    return simd.SIMD_OPS
+
+
+SIMD_OPS = _simd_ops()
+
+
+def _single_use(template: str) -> bool:
+    return all(template.count("{%d}" % k) <= 1 for k in range(3))
+
+
+# instructions that consume the value just pushed right away, so it need not sit in a slot
+CONSUMERS = frozenset(
+    [name for name, t in {**numeric.SCALAR_OPS, **SIMD_OPS}.items() if _single_use(t)]
+    + list(LOADS) + list(STORES)
+    + ["local.set", "local.tee", "global.set", "br_if", "if", "select"])
+
+_BOOL_INT = re.compile(r"^\(\(1 if (.*) else 0\)\)$")
+
+
+def as_condition(expr: str) -> str:
+    """`((1 if X else 0))` tested for truth is just X."""
+    match = _BOOL_INT.match(expr)
+    return match.group(1) if match else expr
+
+
+class TooComplex(WasmError):
+    """The function cannot be expressed as one Python function (nesting too deep)."""
+
+
+# ---------------------------------------------------------------- the translator
+
+
+@dataclass
+class Frame:
+    kind: str  # 'func' | 'block' | 'loop' | 'if'
+    id: int
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+    height: int  # stack height below the frame's parameters
+    targeted: bool  # some branch targets this frame's label
+    escapes: set[int] = field(default_factory=set)  # ids of outer frames branched to from inside
+    py_loop: bool = False  # translated as a Python `while True:`
+    indent: int = 0  # indentation of the frame's code
+    guard: bool = False  # an `if not br:` is open at this frame's level
+    else_seen: bool = False
+    dead_before_else: bool = False
+
+    @property
+    def label_arity(self) -> tuple[str, ...]:
+        return self.params if self.kind == "loop" else self.results
+
+
+def _prescan(body: list[tuple], block_type) -> tuple[dict[int, bool], dict[int, set[int]], dict[int, int]]:
+    """For each opener index: is it branch-targeted, which outer openers are branched to from
+    inside it, and how many instructions its own region holds (for fuel)."""
+    targeted: dict[int, bool] = {-1: False}
+    escapes: dict[int, set[int]] = {-1: set()}
+    counts: dict[int, int] = {-1: 0}
+    stack = [-1]
+    loops = [-1]
+    for i, instr in enumerate(body):
+        op = instr[0]
+        counts[loops[-1]] += 1
+        if op in ("block", "loop", "if"):
+            stack.append(i)
+            targeted[i] = False
+            escapes[i] = set()
+            if op == "loop":
+                loops.append(i)
+                counts[i] = 0
+            continue
+        if op == "end":
+            opener = stack.pop()
+            if opener in counts and opener != -1:
+                loops.pop()
+            continue
+        if op in ("br", "br_if"):
+            depths = [instr[1]]
+        elif op == "br_table":
+            depths = [*instr[1], instr[2]]
+        else:
+            continue
+        for depth in depths:
+            target = stack[-1 - depth]
+            targeted[target] = True
+            if target == -1:
+                continue  # a return: leaves through `return`, never through `br`
+            for inner in stack[len(stack) - depth:]:
+                escapes[inner].add(target)
+    return targeted, escapes, counts
+
+
+class Translator:
+    """Writes the Python source of one wasm function."""
+
+    def __init__(self, func: WasmFunc, fuel: bool) -> None:
+        inst = func.instance
+        self.inst = inst
+        self.module = inst.module
+        self.index = func.index
+        self.code: Func = self.module.funcs[func.index - len(self.module.imports_of("func"))]
+        self.type: FuncType = func.type
+        self.fuel = fuel
+        self.lines: list[str] = []
+        self.ind = 1
+        self.stack: list[str] = []
+        self.frames: list[Frame] = []
+        self.dead = False
+        self.dead_depth = 0
+        self.pending = False
+        self.consts: dict[str, Any] = {}
+        self.next_id = 1
+        self.next_op = ""
+        self.uses_br = False
+        self.py_loops = 0
+
+    # ---- emission helpers
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.ind + line)
+
+    def const(self, value: Any, prefix: str) -> str:
+        for name, existing in self.consts.items():
+            if existing is value:
+                return name
+        name = f"{prefix}{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def slot(self, k: int) -> str:
+        return f"s{k}"
+
+    def push(self, expr: str) -> None:
+        """Push a value computed by ``expr``: assigned now to its slot, or, when the very next
+        instruction consumes it, handed to that instruction as an expression."""
+        if self.next_op in CONSUMERS:
+            self.stack.append(f"({expr})")
+            return
+        k = len(self.stack)
+        self.stmt(f"s{k} = {expr}")
+        self.stack.append(f"s{k}")
+
+    def push_deferred(self, expr: str) -> None:
+        self.stack.append(expr)
+
+    def pop(self, n: int = 1) -> list[str]:
+        if n == 0:
+            return []
+        vals = self.stack[-n:]
+        del self.stack[-n:]
+        return vals
+
+    def materialize(self, lo: int = 0) -> None:
+        """Bring every stack entry from ``lo`` up into its own slot."""
+        for k in range(lo, len(self.stack)):
+            if self.stack[k] != f"s{k}":
+                self.stmt(f"s{k} = {self.stack[k]}")
+                self.stack[k] = f"s{k}"
+
+    def materialize_local(self, name: str) -> None:
+        for k, entry in enumerate(self.stack):
+            if entry == name:
+                self.stmt(f"s{k} = {name}")
+                self.stack[k] = f"s{k}"
+
+    def stmt(self, line: str) -> None:
+        """Emit a statement of ordinary (skippable) code, opening a guard if a branch may be pending."""
+        if self.pending:
+            frame = self.frames[-1]
+            if frame.guard:
+                self.ind -= 1
+            self.emit("if not br:")
+            self.ind += 1
+            frame.guard = True
+            self.pending = False
+        self.emit(line)
+
+    def close_guard(self, frame: Frame) -> None:
+        if frame.guard:
+            self.ind -= 1
+            frame.guard = False
+
+    # ---- branches
+
+    def innermost_py_loop(self) -> Frame | None:
+        for frame in reversed(self.frames):
+            if frame.py_loop:
+                return frame
+        return None
+
+    def moves(self, target: Frame) -> list[str]:
+        arity = len(target.label_arity)
+        if not arity:
+            return []
+        vals = self.stack[-arity:]
+        dests = [f"s{target.height + i}" for i in range(arity)]
+        pairs = [(d, v) for d, v in zip(dests, vals) if d != v]
+        if not pairs:
+            return []
+        return [f"{', '.join(d for d, _ in pairs)} = {', '.join(v for _, v in pairs)}"]
+
+    def branch_code(self, depth: int) -> tuple[list[str], bool]:
+        """Statements that take the branch, and whether control stays here (a pending `br`)."""
+        target = self.frames[-1 - depth]
+        if target.kind == "func":
+            vals = self.stack[-len(self.type.results):] if self.type.results else []
+            return [f"return {', '.join(vals)}" if vals else "return"], False
+        code = self.moves(target)
+        loop = self.innermost_py_loop()
+        if target.kind == "loop" and target is loop:
+            return code + ["continue"], False
+        self.uses_br = True
+        inside = loop is not None and self.frames.index(loop) > self.frames.index(target)
+        if target.kind == "loop" and not inside:
+            raise TooComplex("branch to a loop that is not a Python loop")
+        code.append(f"br = {target.id}")
+        if inside:
+            code.append("break")
+            return code, False
+        return code, True
+
+    def branch(self, depth: int) -> None:
+        code, _ = self.branch_code(depth)
+        for line in code:
+            self.stmt(line)
+        self.dead = True
+
+    def branch_if(self, cond: str, depth: int) -> None:
+        cond = as_condition(cond)
+        code, stays = self.branch_code(depth)
+        self.stmt(f"if {cond}:")
+        self.ind += 1
+        for line in code:
+            self.emit(line)
+        self.ind -= 1
+        if stays:
+            self.pending = True
+
+    def branch_table(self, index: str, labels: tuple[int, ...], default: int) -> None:
+        targets = [*labels, default]
+        plans = [self.branch_code(d) for d in targets]
+        simple = all(stays and len(code) == 1 for code, stays in plans)
+        if simple:  # only `br = id` each: one table lookup
+            ids = tuple(int(code[0].split("= ")[1]) for code, _ in plans)
+            table = self.const(ids, "BT")
+            self.stmt(f"br = {table}[{index}] if {index} < {len(labels)} else {ids[-1]}")
+        else:
+            for k, (code, _) in enumerate(plans):
+                if k < len(labels):
+                    self.stmt(f"{'if' if k == 0 else 'elif'} {index} == {k}:")
+                else:
+                    self.stmt("else:" if labels else "if True:")
+                self.ind += 1
+                for line in code:
+                    self.emit(line)
+                self.ind -= 1
+        self.dead = True
+
+    # ---- structure
+
+    def open_frame(self, kind: str, blocktype: Any, opener: int, targeted: dict, escapes: dict,
+                   counts: dict) -> Frame:
+        params, results = self.block_signature(blocktype)
+        self.materialize()
+        frame = Frame(kind, self.next_id, params, results, len(self.stack) - len(params),
+                      targeted[opener], escapes[opener])
+        self.next_id += 1
+        self.opener_ids[opener] = frame.id
+        return frame
+
+    def block_signature(self, blocktype: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if blocktype is None:
+            return (), ()
+        if isinstance(blocktype, str):
+            return (), (blocktype,)
+        ty = self.module.types[blocktype]
+        return ty.params, ty.results
+
+    def end_frame_values(self, frame: Frame) -> None:
+        """On the fall-through path: results into the frame's slots."""
+        n = len(frame.results)
+        vals = self.stack[-n:] if n else []
+        dests = [f"s{frame.height + i}" for i in range(n)]
+        pairs = [(d, v) for d, v in zip(dests, vals) if d != v]
+        if pairs:
+            self.stmt(f"{', '.join(d for d, _ in pairs)} = {', '.join(v for _, v in pairs)}")
+
+    def after_py_loop(self, loop: Frame) -> None:
+        """Right after a Python loop: act on a `br` set inside it for a frame outside it."""
+        outer_ids = {self.opener_ids[o] for o in loop.escapes if o in self.opener_ids}
+        if not outer_ids:
+            return
+        parent_loop = self.innermost_py_loop()
+        frames_by_id = {f.id: f for f in self.frames}
+        beyond = set()
+        continue_here = False
+        for fid in outer_ids:
+            frame = frames_by_id.get(fid)
+            if frame is None:
+                continue
+            if parent_loop is not None and frame is parent_loop:
+                continue_here = True
+            elif parent_loop is not None and self.frames.index(frame) < self.frames.index(parent_loop):
+                beyond.add(fid)
+        if continue_here:
+            self.stmt(f"if br == {parent_loop.id}:")
+            self.emit("    br = 0")
+            self.emit("    continue")
+        if beyond:
+            ids = ", ".join(str(i) for i in sorted(beyond))
+            self.stmt(f"if br in ({ids},):")
+            self.emit("    break")
+        self.pending = True
+
+    # ---- the translation
+
+    def translate(self) -> str:
+        body = self.code.body
+        targeted, escapes, counts = _prescan(body, None)
+        self.opener_ids: dict[int, int] = {-1: 0}
+        func_frame = Frame("func", 0, (), self.type.results, 0, False, set())
+        self.frames.append(func_frame)
+        params = [f"l{i}" for i in range(len(self.type.params))]
+        header = f"def wasm_{self.index}({', '.join(params)}):"
+        n_params = len(params)
+        for j, t in enumerate(self.code.locals):
+            self.emit(f"l{n_params + j} = {ZERO[t]}")
+        if self.inst.mems:
+            self.emit("mem = M.data")
+        if self.fuel:
+            self.emit_fuel(counts[-1])
+        op_handlers = self.handlers()
+        for pc, instr in enumerate(body):
+            op = instr[0]
+            self.next_op = body[pc + 1][0] if pc + 1 < len(body) else ""
+            if self.dead:
+                if op in ("block", "loop", "if"):
+                    self.dead_depth += 1
+                    continue
+                if op == "end" and self.dead_depth:
+                    self.dead_depth -= 1
+                    continue
+                if op == "else" and self.dead_depth:
+                    continue
+                if op not in ("end", "else"):
+                    continue
+            if op in ("block", "loop", "if"):
+                self.structured(op, instr, pc, targeted, escapes, counts)
+            elif op == "else":
+                self.do_else()
+            elif op == "end":
+                if self.do_end():
+                    break
+            else:
+                handler = op_handlers.get(op)
+                if handler is None:
+                    raise TooComplex(f"instruction {op} is not supported by the interpreter yet")
+                handler(instr)
+        lines = [header]
+        if self.uses_br:
+            lines.append("    br = 0")
+        return "\n".join(lines + self.lines)
+
+    def emit_fuel(self, count: int) -> None:
+        self.emit(f"S.fuel -= {max(count, 1)}")
+        self.emit("if S.fuel < 0:")
+        self.emit("    raise OutOfFuel('all fuel consumed')")
+
+    def structured(self, op: str, instr: tuple, pc: int, targeted, escapes, counts) -> None:
+        if op == "if":
+            cond = as_condition(self.pop()[0])
+        frame = self.open_frame(op, instr[1], pc, targeted, escapes, counts)
+        if op == "loop" and frame.targeted:
+            self.py_loops += 1
+            if self.py_loops > 18:
+                raise TooComplex("loops nested too deeply for one Python function")
+            frame.py_loop = True
+            self.stmt("while True:")
+            self.ind += 1
+            if self.fuel:
+                self.emit_fuel(counts[pc])
+        elif op == "if":
+            self.stmt(f"if {cond}:")
+            self.ind += 1
+            frame.dead_before_else = False
+        frame.indent = self.ind
+        self.frames.append(frame)
+
+    def do_else(self) -> None:
+        frame = self.frames[-1]
+        if not self.dead:
+            self.end_frame_values(frame)
+        self.close_guard(frame)
+        frame.dead_before_else = self.dead
+        self.dead = False
+        self.pending = False
+        del self.stack[frame.height:]
+        self.stack.extend(f"s{frame.height + i}" for i in range(len(frame.params)))
+        self.ind -= 1
+        self.emit("else:")
+        self.ind += 1
+        frame.else_seen = True
+
+    def do_end(self) -> bool:
+        """Close the innermost frame; True when it was the function's."""
+        frame = self.frames[-1]
+        if frame.kind == "func":
+            if not self.dead:
+                vals = self.stack[-len(self.type.results):] if self.type.results else []
+                self.stmt(f"return {', '.join(vals)}" if vals else "return")
+            return True
+        fell_through = not self.dead
+        if fell_through:
+            self.end_frame_values(frame)
+        self.close_guard(frame)
+        self.frames.pop()
+        self.pending = False
+        self.dead = False
+        if frame.py_loop:
+            if fell_through:
+                self.emit("break")
+            self.ind -= 1
+            self.py_loops -= 1
+        elif frame.kind == "if":
+            self.ind -= 1
+        del self.stack[frame.height:]
+        self.stack.extend(f"s{frame.height + i}" for i in range(len(frame.results)))
+        if frame.kind == "loop":
+            reachable = fell_through
+        elif frame.kind == "if" and frame.else_seen:
+            reachable = fell_through or not frame.dead_before_else or frame.targeted
+        elif frame.kind == "if":
+            reachable = True
+        else:
+            reachable = fell_through or frame.targeted
+        if frame.py_loop:
+            self.after_py_loop(frame)
+        if frame.kind != "loop" and frame.targeted:
+            self.stmt(f"if br == {frame.id}:")
+            self.emit("    br = 0")
+        self.pending = bool(frame.escapes)
+        self.dead = not reachable
+        return False
+
+    # ---- instructions
+
+    def handlers(self) -> dict[str, Any]:
+        h: dict[str, Any] = {}
+        for name, template in numeric.SCALAR_OPS.items():
+            h[name] = self.make_numeric(template, len(_sig(name)[0]))
+        for name, template in SIMD_OPS.items():
+            h[name] = self.make_simd(name, template)
+        for name, template in LOADS.items():
+            h[name] = self.make_load(template)
+        for name, template in STORES.items():
+            h[name] = self.make_store(template)
+        h.update({
+            "unreachable": self.op_unreachable, "nop": lambda i: None,
+            "br": lambda i: self.branch(i[1]),
+            "br_if": lambda i: self.branch_if(self.pop()[0], i[1]),
+            "br_table": lambda i: self.branch_table(self.pop()[0], i[1], i[2]),
+            "return": lambda i: self.branch(len(self.frames) - 1),
+            "call": self.op_call, "call_indirect": self.op_call_indirect,
+            "drop": lambda i: self.pop(), "select": self.op_select,
+            "local.get": lambda i: self.push_deferred(f"l{i[1]}"),
+            "local.set": self.op_local_set, "local.tee": self.op_local_tee,
+            "global.get": self.op_global_get, "global.set": self.op_global_set,
+            "i32.const": self.op_const, "i64.const": self.op_const,
+            "f32.const": self.op_const, "f64.const": self.op_const, "v128.const": self.op_const,
+            "memory.size": lambda i: self.push("len(mem) >> 16"),
+            "memory.grow": self.op_memory_grow,
+            "memory.fill": lambda i: self.op_bulk("mem_fill(mem, {0}, {1}, {2})"),
+            "memory.copy": lambda i: self.op_bulk("mem_copy(mem, {0}, {1}, {2})"),
+            "memory.init": lambda i: self.op_bulk(f"mem_init(mem, D[{i[1]}], {{0}}, {{1}}, {{2}})"),
+            "data.drop": lambda i: self.stmt(f"D[{i[1]}] = b''"),
+            "elem.drop": lambda i: self.stmt(f"E[{i[1]}] = []"),
+            "ref.null": lambda i: self.push_deferred("None"),
+            "ref.is_null": lambda i: self.push(f"1 if {self.pop()[0]} is None else 0"),
+            "ref.func": lambda i: self.push(f"FUNCS[{i[1]}]"),
+            "table.get": lambda i: self.push(f"table_get(T[{i[1]}], {self.pop()[0]})"),
+            "table.set": lambda i: self.op_bulk(f"table_set(T[{i[1]}], {{0}}, {{1}})", 2),
+            "table.size": lambda i: self.push(f"len(T[{i[1]}].elements)"),
+            "table.grow": self.op_table_grow,
+            "table.fill": lambda i: self.op_bulk(f"table_fill(T[{i[1]}], {{0}}, {{1}}, {{2}})"),
+            "table.copy": lambda i: self.op_bulk(f"table_copy(T[{i[1]}], T[{i[2]}], {{0}}, {{1}}, {{2}})"),
+            "table.init": lambda i: self.op_bulk(f"table_init(T[{i[2]}], E[{i[1]}], {{0}}, {{1}}, {{2}})"),
+        })
+        return h
+
+    def make_numeric(self, template: str, arity: int):
+        def handler(instr: tuple) -> None:
+            args = self.pop(arity)
+            self.push(template.format(*args))
+        return handler
+
+    def make_simd(self, name: str, template: str):
+        from .opcodes import OPCODES
+
+        op = OPCODES[name]
+        pops, pushes = op.sig
+
+        def handler(instr: tuple) -> None:
+            args = self.pop(len(pops))
+            fmt: dict[str, Any] = {"mem": "mem"}
+            if "memarg" in op.imms:
+                offset = instr[2]
+                fmt["ea"] = f"{args[0]} + {offset}" if offset else args[0]
+                if "lane" in op.imms:
+                    fmt["imm"] = repr(instr[3])
+            elif op.imms:
+                fmt["imm"] = repr(instr[1])
+            expr = template.format(*args, **fmt)
+            if pushes:
+                self.push(expr)
+            else:
+                self.stmt(expr)
+        return handler
+
+    def make_load(self, template: str):
+        def handler(instr: tuple) -> None:
+            addr = self.pop()[0]
+            offset = instr[2]
+            ea = f"{addr} + {offset}" if offset else addr
+            self.push(template.format(ea=ea))
+        return handler
+
+    def make_store(self, template: str):
+        def handler(instr: tuple) -> None:
+            addr, value = self.pop(2)
+            offset = instr[2]
+            ea = f"{addr} + {offset}" if offset else addr
+            self.stmt(template.format(ea=ea, v=value))
+        return handler
+
+    def op_unreachable(self, instr: tuple) -> None:
+        self.stmt("raise Trap('unreachable')")
+        self.dead = True
+
+    def op_const(self, instr: tuple) -> None:
+        value = instr[1]
+        if isinstance(value, float) and (value != value or value in (numeric.INF, -numeric.INF)
+                                         or (value == 0 and str(value).startswith("-"))):
+            self.push_deferred(self.const(value, "C"))
+        else:
+            self.push_deferred(f"({value!r})")
+
+    def op_local_set(self, instr: tuple) -> None:
+        name = f"l{instr[1]}"
+        value = self.pop()[0]
+        self.materialize_local(name)
+        self.stmt(f"{name} = {value}")
+
+    def op_local_tee(self, instr: tuple) -> None:
+        name = f"l{instr[1]}"
+        value = self.pop()[0]
+        self.materialize_local(name)
+        self.stmt(f"{name} = {value}")
+        self.push_deferred(name)
+
+    def op_global_get(self, instr: tuple) -> None:
+        glob = self.inst.globals[instr[1]]
+        if glob.type.mutable:
+            self.push(f"{self.const(glob, 'G')}.value")
+        elif isinstance(glob.value, (int, float)) and not isinstance(glob.value, bool) and glob.value == glob.value:
+            self.op_const(("const", glob.value))
+        else:
+            self.push(f"{self.const(glob, 'G')}.value")
+
+    def op_global_set(self, instr: tuple) -> None:
+        glob = self.inst.globals[instr[1]]
+        self.stmt(f"{self.const(glob, 'G')}.value = {self.pop()[0]}")
+
+    def op_select(self, instr: tuple) -> None:
+        a, b, cond = self.pop(3)
+        self.push(f"{a} if {cond} else {b}")
+
+    def after_call(self, results: tuple[str, ...], call: str) -> None:
+        n = len(results)
+        k = len(self.stack)
+        if n == 0:
+            self.stmt(call)
+        elif n == 1:
+            self.stmt(f"s{k} = {call}")
+        else:
+            self.stmt(f"{', '.join(f's{k + i}' for i in range(n))} = {call}")
+        self.stack.extend(f"s{k + i}" for i in range(n))
+        if self.inst.mems:
+            self.stmt("mem = M.data")
+
+    def op_call(self, instr: tuple) -> None:
+        ty = self.inst.func_types[instr[1]]
+        args = self.pop(len(ty.params))
+        self.after_call(ty.results, f"F[{instr[1]}]({', '.join(args)})")
+
+    def op_call_indirect(self, instr: tuple) -> None:
+        ty = self.module.types[instr[1]]
+        index = self.pop()[0]
+        args = self.pop(len(ty.params))
+        target = f"indirect_target(T[{instr[2]}], {index}, {self.const(ty, 'TY')})"
+        self.after_call(ty.results, f"{target}({', '.join(args)})")
+
+    def op_memory_grow(self, instr: tuple) -> None:
+        delta = self.pop()[0]
+        self.push(f"M.grow({delta}) & 0xFFFFFFFF")
+        self.stmt("mem = M.data")
+
+    def op_table_grow(self, instr: tuple) -> None:
+        init, delta = self.pop(2)
+        self.push(f"T[{instr[1]}].grow({delta}, {init}) & 0xFFFFFFFF")
+
+    def op_bulk(self, template: str, arity: int = 3) -> None:
+        self.stmt(template.format(*self.pop(arity)))
+
+
+def _sig(name: str):
+    from .opcodes import OPCODES
+
+    return OPCODES[name].sig
+
+
+def compile_function(func: WasmFunc):
+    """Translate one wasm function to Python and return the callable."""
+    inst = func.instance
+    translator = Translator(func, inst.store.fuel is not None)
+    source = translator.translate()
+    env = dict(NAMESPACE)
+    env.update(translator.consts)
+    env.update(F=inst.callables, T=inst.tables, D=inst.datas, E=inst.elems, FUNCS=inst.funcs,
+               S=inst.store, M=inst.mems[0] if inst.mems else None)
+    filename = f"<wasm {func.name}>"
+    try:
+        code = compile(source, filename, "exec")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        raise TooComplex(f"function {func.name} is too complex for the interpreter: {exc}") from None
+    exec(code, env)
+    compiled = env[f"wasm_{func.index}"]
+    CODE_NAMES[compiled.__code__] = func.name
+    return compiled

@@ -1,0 +1,291 @@
+"""The runtime store of tier 1: function, memory, table and global instances,
+instantiation (import matching, segment initialisation, start function) and
+`invoke`, the one door through which Python calls into wasm code.
+
+Every function instance has a ``call`` attribute: the Python callable that runs
+it (for wasm functions, compiled lazily by ``interp`` on first use).
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .errors import Exhaustion, LinkError, MemoryLimitExceeded, Trap
+from .module import (
+    MAX_PAGES,
+    PAGE_SIZE,
+    FuncType,
+    GlobalType,
+    MemoryType,
+    Module,
+    TableType,
+)
+
+MAX_TABLE = 0xFFFFFFFF
+
+
+class Store:
+    """Owns instances and their limits: fuel and a cap on any one linear memory."""
+
+    def __init__(self) -> None:
+        self.fuel: int | None = None
+        self.max_memory_bytes: int | None = None
+
+
+class FuncInst:
+    __slots__ = ("type", "call", "name")
+
+
+class HostFunc(FuncInst):
+    """A Python callable taking and returning internal values."""
+
+    __slots__ = ()
+
+    def __init__(self, type: FuncType, fn: Callable, name: str = "") -> None:
+        self.type = type
+        self.call = fn
+        self.name = name or getattr(fn, "__name__", "host")
+
+
+class WasmFunc(FuncInst):
+    __slots__ = ("instance", "index")
+
+    def __init__(self, instance: ModuleInstance, index: int) -> None:
+        self.type = instance.func_types[index]
+        self.instance = instance
+        self.index = index
+        self.name = instance.module.func_name(index)
+        self.call = self._first_call
+
+    def _first_call(self, *args: Any) -> Any:
+        from .interp import compile_function
+
+        compiled = compile_function(self)
+        self.call = compiled
+        self.instance.callables[self.index] = compiled
+        return compiled(*args)
+
+
+class MemInst:
+    __slots__ = ("data", "max", "store")
+
+    def __init__(self, type: MemoryType, store: Store | None = None) -> None:
+        self.store = store
+        self.max = type.limits.max
+        limit = store.max_memory_bytes if store is not None else None
+        if limit is not None and type.limits.min * PAGE_SIZE > limit:
+            raise MemoryLimitExceeded(f"memory of {type.limits.min} pages exceeds the limit of {limit} bytes")
+        self.data = bytearray(type.limits.min * PAGE_SIZE)
+
+    @property
+    def type(self) -> MemoryType:
+        from .module import Limits
+
+        return MemoryType(Limits(self.size(), self.max))
+
+    def size(self) -> int:
+        return len(self.data) // PAGE_SIZE
+
+    def grow(self, delta: int) -> int:
+        old = len(self.data) // PAGE_SIZE
+        new = old + delta
+        if new > (self.max if self.max is not None else MAX_PAGES):
+            return -1
+        limit = self.store.max_memory_bytes if self.store is not None else None
+        if limit is not None and new * PAGE_SIZE > limit:
+            raise MemoryLimitExceeded(f"memory limit of {limit} bytes exceeded (growing to {new} pages)")
+        if delta:
+            try:
+                self.data.extend(bytes(delta * PAGE_SIZE))
+            except BufferError:  # someone holds a view of it: grow into a new buffer
+                self.data = self.data + bytes(delta * PAGE_SIZE)
+        return old
+
+
+class TableInst:
+    __slots__ = ("elemtype", "elements", "max")
+
+    def __init__(self, type: TableType, init: Any = None) -> None:
+        self.elemtype = type.elemtype
+        self.max = type.limits.max
+        self.elements: list[Any] = [init] * type.limits.min
+
+    @property
+    def type(self) -> TableType:
+        from .module import Limits
+
+        return TableType(self.elemtype, Limits(len(self.elements), self.max))
+
+    def grow(self, delta: int, init: Any) -> int:
+        old = len(self.elements)
+        if old + delta > (self.max if self.max is not None else MAX_TABLE):
+            return -1
+        self.elements.extend([init] * delta)
+        return old
+
+
+class GlobalInst:
+    __slots__ = ("type", "value")
+
+    def __init__(self, type: GlobalType, value: Any) -> None:
+        self.type = type
+        self.value = value
+
+
+class ModuleInstance:
+    def __init__(self, store: Store, module: Module) -> None:
+        self.store = store
+        self.module = module
+        self.func_types = module.func_types()
+        self.funcs: list[FuncInst] = []
+        self.callables: list[Callable] = []
+        self.tables: list[TableInst] = []
+        self.mems: list[MemInst] = []
+        self.globals: list[GlobalInst] = []
+        self.exports: dict[str, Any] = {}
+        self.elems: list[list[Any]] = []
+        self.datas: list[bytes] = []
+
+
+# ---------------------------------------------------------------- instantiation
+
+
+def _limits_match(actual, expected) -> bool:
+    if actual.min < expected.min:
+        return False
+    if expected.max is None:
+        return True
+    return actual.max is not None and actual.max <= expected.max
+
+
+def _check_import(imp, item: Any, module: Module) -> None:
+    where = f"{imp.module}.{imp.name}"
+    if imp.kind == "func":
+        if not isinstance(item, FuncInst):
+            raise LinkError(f"incompatible import type for {where}: expected a function")
+        if item.type != module.types[imp.desc]:
+            raise LinkError(f"incompatible import type for {where}: expected {module.types[imp.desc]}, "
+                            f"got {item.type}")
+    elif imp.kind == "table":
+        if not isinstance(item, TableInst) or item.elemtype != imp.desc.elemtype or not _limits_match(
+                item.type.limits, imp.desc.limits):
+            raise LinkError(f"incompatible import type for {where}: table type mismatch")
+    elif imp.kind == "memory":
+        if not isinstance(item, MemInst) or not _limits_match(item.type.limits, imp.desc.limits):
+            raise LinkError(f"incompatible import type for {where}: memory type mismatch")
+    elif imp.kind == "global":
+        if not isinstance(item, GlobalInst) or item.type != imp.desc:
+            raise LinkError(f"incompatible import type for {where}: global type mismatch")
+
+
+def eval_const(expr: list[tuple], inst: ModuleInstance) -> Any:
+    """Evaluate a constant expression (offsets, global and element initialisers)."""
+    stack: list[Any] = []
+    for instr in expr:
+        op = instr[0]
+        if op == "end":
+            break
+        if op in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const"):
+            stack.append(instr[1])
+        elif op == "ref.null":
+            stack.append(None)
+        elif op == "ref.func":
+            stack.append(inst.funcs[instr[1]])
+        elif op == "global.get":
+            stack.append(inst.globals[instr[1]].value)
+        else:
+            raise Trap(f"unsupported constant instruction {op}")
+    return stack[-1]
+
+
+def instantiate(store: Store, module: Module, imports: list[Any]) -> ModuleInstance:
+    """Instantiate a validated module with its imports (in the module's import order)."""
+    if len(imports) != len(module.imports):
+        raise LinkError(f"expected {len(module.imports)} imports, got {len(imports)}")
+    inst = ModuleInstance(store, module)
+    for imp, item in zip(module.imports, imports):
+        _check_import(imp, item, module)
+        {"func": inst.funcs, "table": inst.tables, "memory": inst.mems, "global": inst.globals}[
+            imp.kind].append(item)
+    n_imported = len(inst.funcs)
+    for i in range(len(module.funcs)):
+        inst.funcs.append(WasmFunc(inst, n_imported + i))
+    inst.callables = [f.call for f in inst.funcs]
+    for ttype in module.tables:
+        inst.tables.append(TableInst(ttype, None))
+    for mtype in module.memories:
+        inst.mems.append(MemInst(mtype, store))
+    for glob in module.globals:
+        inst.globals.append(GlobalInst(glob.type, eval_const(glob.init, inst)))
+    spaces = {"func": inst.funcs, "table": inst.tables, "memory": inst.mems, "global": inst.globals}
+    inst.exports = {e.name: spaces[e.kind][e.index] for e in module.exports}
+    inst.elems = [[eval_const(e, inst) for e in seg.init] for seg in module.elems]
+    inst.datas = [seg.init for seg in module.datas]
+    for i, seg in enumerate(module.elems):
+        if seg.mode == "active":
+            offset = eval_const(seg.offset, inst)
+            table = inst.tables[seg.table]
+            items = inst.elems[i]
+            if offset + len(items) > len(table.elements):
+                raise Trap("out of bounds table access")
+            table.elements[offset:offset + len(items)] = items
+        if seg.mode != "passive":
+            inst.elems[i] = []
+    for i, seg in enumerate(module.datas):
+        if seg.mode == "active":
+            offset = eval_const(seg.offset, inst)
+            mem = inst.mems[seg.memory].data
+            if offset + len(seg.init) > len(mem):
+                raise Trap("out of bounds memory access")
+            mem[offset:offset + len(seg.init)] = seg.init
+            inst.datas[i] = b""
+    if module.start is not None:
+        invoke(store, inst.funcs[module.start], [])
+    return inst
+
+
+# ---------------------------------------------------------------- calling in
+
+
+# Python frames of compiled wasm functions, by code object → function name (for backtraces)
+CODE_NAMES: dict[Any, str] = {}
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+
+
+def backtrace(tb: Any) -> list[str]:
+    """The wasm frames of a Python traceback, innermost first."""
+    frames = []
+    while tb is not None:
+        name = CODE_NAMES.get(tb.tb_frame.f_code)
+        if name is not None:
+            frames.append(name)
+        tb = tb.tb_next
+    return frames[::-1]
+
+
+def invoke(store: Store, func: FuncInst, args: list[Any]) -> list[Any]:
+    """Call a function with internal values; returns the results as a list. Raises only Trap kinds."""
+    try:
+        result = func.call(*args)
+    except Trap as exc:
+        if not exc.backtrace:
+            exc.backtrace = backtrace(exc.__traceback__)
+        raise
+    except RecursionError as exc:
+        raise Exhaustion("call stack exhausted", backtrace(exc.__traceback__)[:20]) from None
+    except (struct.error, IndexError) as exc:
+        raise Trap("out of bounds memory access", backtrace(exc.__traceback__)) from None
+    except ZeroDivisionError as exc:
+        raise Trap("integer divide by zero", backtrace(exc.__traceback__)) from None
+    except MemoryError as exc:
+        raise Trap("out of host memory", backtrace(exc.__traceback__)) from None
+    n = len(func.type.results)
+    if n == 0:
+        return []
+    if n == 1:
+        return [result]
+    return list(result)
