@@ -188,6 +188,7 @@ class Frame:
     indent: int = 0  # indentation of the frame's code
     guard: bool = False  # an `if not br:` is open at this frame's level
     else_seen: bool = False
+    first_line: int = 0
     dead_before_else: bool = False
 
     @property
@@ -319,6 +320,10 @@ class Translator:
             frame.guard = True
             self.pending = False
         self.emit(line)
+
+    def fill_empty_arm(self, frame: Frame) -> None:
+        if len(self.lines) == frame.first_line:
+            self.emit("pass")
 
     def close_guard(self, frame: Frame) -> None:
         if frame.guard:
@@ -529,6 +534,7 @@ class Translator:
             self.ind += 1
             frame.dead_before_else = False
         frame.indent = self.ind
+        frame.first_line = len(self.lines)
         self.frames.append(frame)
 
     def do_else(self) -> None:
@@ -541,10 +547,12 @@ class Translator:
         self.pending = False
         del self.stack[frame.height:]
         self.stack.extend(f"s{frame.height + i}" for i in range(len(frame.params)))
+        self.fill_empty_arm(frame)
         self.ind -= 1
         self.emit("else:")
         self.ind += 1
         frame.else_seen = True
+        frame.first_line = len(self.lines)
 
     def do_end(self) -> bool:
         """Close the innermost frame; True when it was the function's."""
@@ -564,9 +572,11 @@ class Translator:
         if frame.py_loop:
             if fell_through:
                 self.emit("break")
+            self.fill_empty_arm(frame)
             self.ind -= 1
             self.py_loops -= 1
         elif frame.kind == "if":
+            self.fill_empty_arm(frame)
             self.ind -= 1
         del self.stack[frame.height:]
         self.stack.extend(f"s{frame.height + i}" for i in range(len(frame.results)))
@@ -772,7 +782,7 @@ def compile_function(func: WasmFunc):
     env.update(translator.consts)
     env.update(F=inst.callables, T=inst.tables, D=inst.datas, E=inst.elems, FUNCS=inst.funcs,
                S=inst.store, M=inst.mems[0] if inst.mems else None)
-    filename = f"<wasm {func.name}>"
+    filename = f"<wasm func[{func.index}]>"
     try:
         code = compile(source, filename, "exec")
     except (SyntaxError, RecursionError, MemoryError) as exc:
