@@ -311,6 +311,10 @@ class Translator:
 
     def stmt(self, line: str) -> None:
         """Emit a statement of ordinary (skippable) code, opening a guard if a branch may be pending."""
+        self.guard_pending()
+        self.emit(line)
+
+    def guard_pending(self) -> None:
         if self.pending:
             frame = self.frames[-1]
             if frame.guard:
@@ -319,7 +323,6 @@ class Translator:
             self.ind += 1
             frame.guard = True
             self.pending = False
-        self.emit(line)
 
     def fill_empty_arm(self, frame: Frame) -> None:
         if len(self.lines) == frame.first_line:
@@ -520,6 +523,7 @@ class Translator:
         if op == "if":
             cond = as_condition(self.pop()[0])
         frame = self.open_frame(op, instr[1], pc, targeted, escapes, counts)
+        self.guard_pending()  # a branch pending before this frame skips all of it
         if op == "loop" and frame.targeted:
             self.py_loops += 1
             if self.py_loops > 18:
@@ -756,7 +760,9 @@ class Translator:
 
     def op_memory_grow(self, instr: tuple) -> None:
         delta = self.pop()[0]
-        self.push(f"M.grow({delta}) & 0xFFFFFFFF")
+        k = len(self.stack)
+        self.stmt(f"s{k} = M.grow({delta}) & 0xFFFFFFFF")
+        self.stack.append(f"s{k}")
         self.stmt("mem = M.data")
 
     def op_table_grow(self, instr: tuple) -> None:

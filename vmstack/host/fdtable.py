@@ -1,0 +1,73 @@
+"""The guest's table of open files: guest descriptor numbers mapped to host
+descriptors with what the guest may do with them. Shared by every guest ABI
+(WASI now; the Linux syscall layer later).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class OpenFile:
+    host_fd: int
+    kind: str  # 'file' | 'dir' | 'char' | 'pipe' | 'socket' | 'other'
+    rights: int = 0
+    inheriting: int = 0
+    flags: int = 0  # the guest's fd flags (append, nonblock, ...)
+    preopen: str | None = None  # guest path of a preopened directory
+    owned: bool = True  # close the host descriptor when the guest closes it
+    dir_cache: list[tuple[str, int, int]] = field(default_factory=list)  # readdir snapshot
+
+
+class FdTable:
+    """Guest fd → OpenFile. The lowest free number is used for each new file."""
+
+    def __init__(self) -> None:
+        self.files: dict[int, OpenFile] = {}
+
+    def add(self, file: OpenFile) -> int:
+        fd = 0
+        while fd in self.files:
+            fd += 1
+        self.files[fd] = file
+        return fd
+
+    def get(self, fd: int) -> OpenFile | None:
+        return self.files.get(fd)
+
+    def close(self, fd: int) -> None:
+        file = self.files.pop(fd)
+        if file.owned:
+            os.close(file.host_fd)
+
+    def renumber(self, src: int, dst: int) -> None:
+        if src == dst:
+            return
+        self.close(dst)
+        self.files[dst] = self.files.pop(src)
+
+    def close_all(self) -> None:
+        for fd in list(self.files):
+            self.close(fd)
+
+
+def kind_of(mode: int) -> str:
+    import stat
+
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISCHR(mode):
+        return "char"
+    if stat.S_ISFIFO(mode):
+        return "pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISBLK(mode):
+        return "block"
+    return "other"
