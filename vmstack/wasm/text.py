@@ -1,0 +1,895 @@
+"""The WebAssembly text format (WAT): `(module ...)` → ``module.Module``.
+
+Covers the 2.0 text format: flat and folded instructions, symbolic names in
+every index space and for labels, inline imports and exports, type uses with
+implicit type definitions, inline `elem`/`data` in tables and memories, every
+elem and data form. Anything malformed raises DecodeError with a line number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .encode import encode_module
+from .errors import DecodeError
+from .literals import LiteralError, parse_f32, parse_f64, parse_int, parse_uint
+from .module import (
+    PAGE_SIZE,
+    Data,
+    Elem,
+    Export,
+    Func,
+    FuncType,
+    Global,
+    GlobalType,
+    Import,
+    Limits,
+    MemoryType,
+    Module,
+    TableType,
+)
+from .opcodes import NATURAL_ALIGN, OPCODES
+from .sexpr import Atom, SList, error, head, line_of, parse_sexprs
+
+VALTYPES = {"i32", "i64", "f32", "f64", "v128", "funcref", "externref"}
+HEAPTYPES = {"func": "funcref", "extern": "externref"}
+KINDS = ("func", "table", "memory", "global")
+SHAPES = {"i8x16": (16, 8), "i16x8": (8, 16), "i32x4": (4, 32), "i64x2": (2, 64), "f32x4": (4, 32),
+          "f64x2": (2, 64)}
+
+
+def is_id(x: object) -> bool:
+    return isinstance(x, Atom) and x.kind == "atom" and x.value.startswith("$")  # type: ignore[union-attr]
+
+
+def is_kw(x: object, *words: str) -> bool:
+    return isinstance(x, Atom) and x.kind == "atom" and x.value in words
+
+
+def atom_text(x: object, what: str) -> str:
+    if not isinstance(x, Atom) or x.kind != "atom":
+        raise error(f"expected {what}", x)
+    return x.value  # type: ignore[return-value]
+
+
+def string_of(x: object) -> bytes:
+    if not isinstance(x, Atom) or x.kind != "str":
+        raise error("expected a string", x)
+    return x.value  # type: ignore[return-value]
+
+
+def name_of(x: object) -> str:
+    try:
+        return string_of(x).decode("utf-8")
+    except UnicodeDecodeError:
+        raise error("malformed UTF-8 encoding", x) from None
+
+
+def valtype(x: object) -> str:
+    if isinstance(x, SList) and len(x) == 3 and is_kw(x[0], "ref") and is_kw(x[1], "null") and is_kw(
+            x[2], "func", "extern"):
+        return HEAPTYPES[x[2].value]  # (ref null func) spells funcref
+    text = atom_text(x, "a value type")
+    if text not in VALTYPES:
+        raise error(f"unknown value type {text}", x)
+    return text
+
+
+def reftype(x: object) -> str:
+    t = valtype(x)
+    if t not in ("funcref", "externref"):
+        raise error(f"expected a reference type, got {t}", x)
+    return t
+
+
+class Cursor:
+    """Walks the items of one S-expression list."""
+
+    def __init__(self, items: list, start: int = 0, where: object = None) -> None:
+        self.items = items
+        self.pos = start
+        self.where = where if where is not None else items
+
+    def peek(self) -> Any:
+        return self.items[self.pos] if self.pos < len(self.items) else None
+
+    def next(self, what: str = "more") -> Any:
+        if self.pos >= len(self.items):
+            raise error(f"unexpected end: expected {what}", self.where)
+        item = self.items[self.pos]
+        self.pos += 1
+        return item
+
+    def done(self) -> bool:
+        return self.pos >= len(self.items)
+
+    def take_id(self) -> str | None:
+        if is_id(self.peek()):
+            return self.next().value
+        return None
+
+    def take_list(self, name: str) -> SList | None:
+        if head(self.peek()) == name:
+            return self.next()
+        return None
+
+    def expect_end(self) -> None:
+        if not self.done():
+            raise error(f"unexpected token {self.peek()!r}", self.peek())
+
+
+class Space:
+    """One index space: names to indices."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.names: dict[str, int] = {}
+        self.count = 0
+
+    def add(self, name: str | None, where: object) -> int:
+        if name is not None:
+            if name in self.names:
+                raise error(f"duplicate {self.what} {name}", where)
+            self.names[name] = self.count
+        self.count += 1
+        return self.count - 1
+
+    def resolve(self, x: object) -> int:
+        text = atom_text(x, f"a {self.what} index")
+        if text.startswith("$"):
+            if text not in self.names:
+                raise error(f"unknown {self.what} {text}", x)
+            return self.names[text]
+        try:
+            return parse_uint(text)
+        except LiteralError as exc:
+            raise error(str(exc), x) from None
+
+
+class ModuleParser:
+    def __init__(self, fields: list, where: object) -> None:
+        self.fields = fields
+        self.where = where
+        self.module = Module()
+        self.spaces = {k: Space(k) for k in ("type", "func", "table", "memory", "global", "elem", "data")}
+        self.type_names: list[dict[str, int]] = []
+        self.func_defs: list[tuple[SList, int]] = []  # (field, cursor position of its body)
+        self.global_defs: list[tuple[SList, int, Any]] = []
+        self.implicit_types: list[FuncType] = []
+
+    # ---- types
+
+    def parse_functype(self, cur: Cursor) -> tuple[FuncType, dict[str, int]]:
+        params: list[str] = []
+        results: list[str] = []
+        names: dict[str, int] = {}
+        while head(cur.peek()) == "param":
+            item = cur.next()
+            if len(item) >= 2 and is_id(item[1]):
+                if len(item) != 3:
+                    raise error("a named param takes exactly one type", item)
+                if item[1].value in names:
+                    raise error(f"duplicate local {item[1].value}", item)
+                names[item[1].value] = len(params)
+                params.append(valtype(item[2]))
+            else:
+                params.extend(valtype(t) for t in item[1:])
+        while head(cur.peek()) == "result":
+            results.extend(valtype(t) for t in cur.next()[1:])
+        if head(cur.peek()) in ("param",):
+            raise error("param after result", cur.peek())
+        return FuncType(tuple(params), tuple(results)), names
+
+    def type_index_for(self, ty: FuncType) -> int:
+        for i, existing in enumerate(self.module.types):
+            if existing == ty:
+                return i
+        self.module.types.append(ty)
+        return len(self.module.types) - 1
+
+    def typeuse(self, cur: Cursor) -> tuple[int, FuncType, dict[str, int]]:
+        """`(type x)? (param ...)* (result ...)*` → type index, type, param names."""
+        ref = cur.take_list("type")
+        if ref is not None:
+            if len(ref) != 2:
+                raise error("malformed type use", ref)
+            index = self.spaces["type"].resolve(ref[1])
+            if index >= len(self.module.types):
+                if head(cur.peek()) in ("param", "result"):  # nothing to check the inline type against
+                    raise error(f"unknown type {index}", ref)
+                return index, FuncType((), ()), {}  # invalid, not malformed: the validator says so
+            declared = self.module.types[index]
+            if head(cur.peek()) in ("param", "result"):
+                ty, names = self.parse_functype(cur)
+                if ty != declared:
+                    raise error("inline function type does not match the type use", ref)
+                return index, declared, names
+            return index, declared, {}
+        ty, names = self.parse_functype(cur)
+        return self.type_index_for(ty), ty, names
+
+    # ---- pass 1: declarations
+
+    def check_no_import_after_definitions(self, item: object) -> None:
+        if self.defined_any:
+            raise error("import after function/table/memory/global definition", item)
+
+    def inline_exports(self, cur: Cursor, kind: str, index: int) -> None:
+        while head(cur.peek()) == "export":
+            item = cur.next()
+            if len(item) != 2:
+                raise error("malformed inline export", item)
+            self.module.exports.append(Export(name_of(item[1]), kind, index))
+
+    def inline_import(self, cur: Cursor) -> tuple[str, str] | None:
+        item = cur.take_list("import")
+        if item is None:
+            return None
+        if len(item) != 3:
+            raise error("malformed inline import", item)
+        return name_of(item[1]), name_of(item[2])
+
+    def declare(self) -> None:
+        self.defined_any = False
+        for field in self.fields:
+            kind = head(field)
+            if kind == "type":
+                cur = Cursor(field, 1)
+                name = cur.take_id()
+                self.spaces["type"].add(name, field)
+                fn = cur.next("a function type")
+                if head(fn) != "func":
+                    raise error("expected (func ...) in type definition", fn)
+                inner = Cursor(fn, 1)
+                ty, _ = self.parse_functype(inner)
+                inner.expect_end()
+                cur.expect_end()
+                self.module.types.append(ty)
+        for field in self.fields:
+            kind = head(field)
+            handler = getattr(self, f"declare_{kind}", None)
+            if kind in ("type", "export", "start") or kind is None:
+                if kind is None:
+                    raise error("expected a module field", field)
+                continue
+            if handler is None:
+                raise error(f"unknown module field {kind}", field)
+            handler(field)
+
+    def declare_import(self, field: SList) -> None:
+        self.check_no_import_after_definitions(field)
+        if len(field) != 4:
+            raise error("malformed import", field)
+        module, name = name_of(field[1]), name_of(field[2])
+        desc = field[3]
+        kind = head(desc)
+        if kind not in KINDS:
+            raise error("malformed import description", desc)
+        cur = Cursor(desc, 1)
+        ident = cur.take_id()
+        self.import_desc(kind, ident, cur, module, name, desc)
+        cur.expect_end()
+
+    def import_desc(self, kind: str, ident: str | None, cur: Cursor, module: str, name: str, where: Any) -> None:
+        index = self.spaces[kind].add(ident, where)
+        if kind == "func":
+            type_index, _, _ = self.typeuse(cur)
+            desc: Any = type_index
+        elif kind == "table":
+            limits = self.limits(cur)
+            desc = TableType(reftype(cur.next("a reference type")), limits)
+        elif kind == "memory":
+            desc = MemoryType(self.limits(cur))
+        else:
+            desc = self.globaltype(cur.next("a global type"))
+        self.module.imports.append(Import(module, name, kind, desc))
+        return index
+
+    def limits(self, cur: Cursor) -> Limits:
+        try:
+            lo = parse_uint(atom_text(cur.next("limits"), "limits"), 64)
+            hi = None
+            if isinstance(cur.peek(), Atom) and cur.peek().kind == "atom" and not cur.peek().value.endswith(
+                    "ref") and cur.peek().value[0].isdigit():
+                hi = parse_uint(cur.next().value, 64)
+        except LiteralError as exc:
+            raise error(str(exc), cur.where) from None
+        if lo >= 1 << 32 or (hi is not None and hi >= 1 << 32):
+            raise error("constant out of range", cur.where)
+        return Limits(lo, hi)
+
+    def globaltype(self, x: object) -> GlobalType:
+        if head(x) == "mut":
+            if len(x) != 2:
+                raise error("malformed mutable global type", x)
+            return GlobalType(valtype(x[1]), True)
+        return GlobalType(valtype(x), False)
+
+    def declare_func(self, field: SList) -> None:
+        cur = Cursor(field, 1)
+        ident = cur.take_id()
+        index = self.spaces["func"].count
+        exports_at = cur.pos
+        while head(cur.peek()) == "export":
+            cur.next()
+        imported = self.inline_import(cur)
+        if imported is not None:
+            self.check_no_import_after_definitions(field)
+            self.import_desc("func", ident, cur, *imported, field)
+            cur.expect_end()
+        else:
+            self.defined_any = True
+            self.spaces["func"].add(ident, field)
+            type_index, ty, names = self.typeuse(cur)
+            self.func_defs.append((field, cur.pos, type_index, ty, names))
+        self.inline_exports(Cursor(field, exports_at), "func", index)
+
+    def declare_table(self, field: SList) -> None:
+        cur = Cursor(field, 1)
+        ident = cur.take_id()
+        index = self.spaces["table"].count
+        exports_at = cur.pos
+        while head(cur.peek()) == "export":
+            cur.next()
+        imported = self.inline_import(cur)
+        if imported is not None:
+            self.check_no_import_after_definitions(field)
+            self.import_desc("table", ident, cur, *imported, field)
+            cur.expect_end()
+        else:
+            self.defined_any = True
+            self.spaces["table"].add(ident, field)
+            nxt = cur.peek()
+            if isinstance(nxt, (Atom, SList)) and not (isinstance(nxt, Atom) and nxt.value[0].isdigit()):
+                elemtype = reftype(cur.next())
+                elems = cur.take_list("elem")
+                if elems is None:
+                    raise error("expected (elem ...) after the element type", field)
+                cur.expect_end()
+                self.pending_elems.append((index, elemtype, elems))
+                self.module.tables.append(TableType(elemtype, Limits(0, 0)))
+            else:
+                limits = self.limits(cur)
+                self.module.tables.append(TableType(reftype(cur.next("a reference type")), limits))
+                cur.expect_end()
+        self.inline_exports(Cursor(field, exports_at), "table", index)
+
+    def declare_memory(self, field: SList) -> None:
+        cur = Cursor(field, 1)
+        ident = cur.take_id()
+        index = self.spaces["memory"].count
+        exports_at = cur.pos
+        while head(cur.peek()) == "export":
+            cur.next()
+        imported = self.inline_import(cur)
+        if imported is not None:
+            self.check_no_import_after_definitions(field)
+            self.import_desc("memory", ident, cur, *imported, field)
+            cur.expect_end()
+        else:
+            self.defined_any = True
+            self.spaces["memory"].add(ident, field)
+            data = cur.take_list("data")
+            if data is not None:
+                init = b"".join(string_of(s) for s in data[1:])
+                pages = (len(init) + PAGE_SIZE - 1) // PAGE_SIZE
+                self.module.memories.append(MemoryType(Limits(pages, pages)))
+                self.inline_datas.append((index, init))
+            else:
+                self.module.memories.append(MemoryType(self.limits(cur)))
+            cur.expect_end()
+        self.inline_exports(Cursor(field, exports_at), "memory", index)
+
+    def declare_global(self, field: SList) -> None:
+        cur = Cursor(field, 1)
+        ident = cur.take_id()
+        index = self.spaces["global"].count
+        exports_at = cur.pos
+        while head(cur.peek()) == "export":
+            cur.next()
+        imported = self.inline_import(cur)
+        if imported is not None:
+            self.check_no_import_after_definitions(field)
+            self.import_desc("global", ident, cur, *imported, field)
+            cur.expect_end()
+        else:
+            self.defined_any = True
+            self.spaces["global"].add(ident, field)
+            gtype = self.globaltype(cur.next("a global type"))
+            self.global_defs.append((field, cur.pos, gtype))
+        self.inline_exports(Cursor(field, exports_at), "global", index)
+
+    def declare_elem(self, field: SList) -> None:
+        cur = Cursor(field, 1)
+        self.spaces["elem"].add(cur.take_id(), field)
+
+    def declare_data(self, field: SList) -> None:
+        cur = Cursor(field, 1)
+        self.spaces["data"].add(cur.take_id(), field)
+
+    # ---- pass 2: definitions
+
+    def parse(self) -> Module:
+        self.pending_elems: list = []
+        self.inline_datas: list = []
+        self.declare()
+        m = self.module
+        # inline table elements and memory data become segments before the explicit ones
+        for field in self.fields:
+            kind = head(field)
+            if kind == "export":
+                self.parse_export(field)
+            elif kind == "start":
+                if m.start is not None:
+                    raise error("multiple start sections", field)
+                if len(field) != 2:
+                    raise error("malformed start", field)
+                m.start = self.spaces["func"].resolve(field[1])
+        for glob_field, pos, gtype in self.global_defs:
+            init = self.const_expr(Cursor(glob_field, pos))
+            m.globals.append(Global(gtype, init))
+        inline_elem_index = 0
+        for field in self.fields:
+            if head(field) == "elem":
+                m.elems.append(self.parse_elem(field))
+            elif head(field) == "data":
+                m.datas.append(self.parse_data(field))
+        for table_index, elemtype, elems in self.pending_elems:
+            init = self.elem_list(Cursor(elems, 1), elemtype, elems)
+            defined = table_index - len(m.imports_of("table"))
+            m.tables[defined] = TableType(elemtype, Limits(len(init), len(init)))
+            m.elems.insert(inline_elem_index, Elem("active", elemtype, init, table_index, [("i32.const", 0), ("end",)]))
+            inline_elem_index += 1
+        for k, (mem_index, init) in enumerate(self.inline_datas):
+            m.datas.insert(k, Data("active", init, mem_index, [("i32.const", 0), ("end",)]))
+        for field, pos, type_index, ty, names in self.func_defs:
+            m.funcs.append(self.parse_func(field, pos, type_index, ty, names))
+        for name, index in self.spaces["func"].names.items():
+            m.names.funcs[index] = name[1:]
+        if any(i[0] in ("memory.init", "data.drop") for f in m.funcs for i in f.body) or m.datas:
+            m.data_count = len(m.datas)
+        return m
+
+    def parse_export(self, field: SList) -> None:
+        if len(field) != 3 or head(field[2]) not in KINDS or len(field[2]) != 2:
+            raise error("malformed export", field)
+        kind = head(field[2])
+        index = self.spaces[kind].resolve(field[2][1])
+        self.module.exports.append(Export(name_of(field[1]), kind, index))
+
+    def const_expr(self, cur: Cursor) -> list[tuple]:
+        body = FuncBody(self, {}, [])
+        while not cur.done():
+            body.instr_item(cur)
+        return body.code + [("end",)]
+
+    def offset_expr(self, cur: Cursor) -> list[tuple]:
+        item = cur.next("an offset")
+        if head(item) == "offset":
+            return self.const_expr(Cursor(item, 1))
+        if not isinstance(item, SList):
+            raise error("expected an offset expression", item)
+        return self.const_expr(Cursor([item]))
+
+    def elem_list(self, cur: Cursor, elemtype: str | None, where: object) -> list[list[tuple]]:
+        exprs = []
+        if elemtype is None or is_kw(cur.peek(), "func"):
+            if is_kw(cur.peek(), "func"):
+                cur.next()
+            while not cur.done():
+                exprs.append([("ref.func", self.spaces["func"].resolve(cur.next())), ("end",)])
+            return exprs
+        while not cur.done():
+            item = cur.next()
+            if head(item) == "item":
+                exprs.append(self.const_expr(Cursor(item, 1)))
+            elif isinstance(item, SList):
+                exprs.append(self.const_expr(Cursor([item])))
+            elif elemtype == "funcref":
+                exprs.append([("ref.func", self.spaces["func"].resolve(item)), ("end",)])
+            else:
+                raise error("expected an element expression", item)
+        return exprs
+
+    def parse_elem(self, field: SList) -> Elem:
+        cur = Cursor(field, 1)
+        cur.take_id()
+        if is_kw(cur.peek(), "declare"):
+            cur.next()
+            elemtype = self.elemtype_of(cur)
+            return Elem("declarative", elemtype, self.elem_list(cur, elemtype, field))
+        table_item = cur.take_list("table")
+        table = self.spaces["table"].resolve(table_item[1]) if table_item is not None else 0
+        nxt = cur.peek()
+        if table_item is not None or (isinstance(nxt, SList) and head(nxt) != "ref"):
+            offset = self.offset_expr(cur)
+            if cur.done() or not is_kw(cur.peek(), "func", "funcref", "externref") and not (
+                    isinstance(cur.peek(), SList) and head(cur.peek()) == "ref"):
+                return Elem("active", "funcref", self.elem_list(cur, None, field), table, offset)
+            elemtype = self.elemtype_of(cur)
+            return Elem("active", elemtype, self.elem_list(cur, elemtype, field), table, offset)
+        elemtype = self.elemtype_of(cur)
+        return Elem("passive", elemtype, self.elem_list(cur, elemtype, field))
+
+    def elemtype_of(self, cur: Cursor) -> str:
+        if is_kw(cur.peek(), "func"):
+            return "funcref"
+        return reftype(cur.next("an element type"))
+
+    def parse_data(self, field: SList) -> Data:
+        cur = Cursor(field, 1)
+        cur.take_id()
+        mem_item = cur.take_list("memory")
+        mem = self.spaces["memory"].resolve(mem_item[1]) if mem_item is not None else 0
+        if mem_item is not None or isinstance(cur.peek(), SList):
+            offset = self.offset_expr(cur)
+            init = b"".join(string_of(s) for s in cur.items[cur.pos:])
+            return Data("active", init, mem, offset)
+        return Data("passive", b"".join(string_of(s) for s in cur.items[cur.pos:]))
+
+    def parse_func(self, field: SList, pos: int, type_index: int, ty: FuncType, names: dict[str, int]) -> Func:
+        cur = Cursor(field, pos)
+        locals_: list[str] = []
+        local_names = dict(names)
+        while head(cur.peek()) == "local":
+            item = cur.next()
+            if len(item) >= 2 and is_id(item[1]):
+                if len(item) != 3:
+                    raise error("a named local takes exactly one type", item)
+                if item[1].value in local_names:
+                    raise error(f"duplicate local {item[1].value}", item)
+                local_names[item[1].value] = len(ty.params) + len(locals_)
+                locals_.append(valtype(item[2]))
+            else:
+                locals_.extend(valtype(t) for t in item[1:])
+        body = FuncBody(self, local_names, list(ty.params) + locals_)
+        while not cur.done():
+            body.instr_item(cur)
+        return Func(type_index, locals_, body.code + [("end",)])
+
+
+class FuncBody:
+    """Instructions of one function (or constant expression), flat or folded."""
+
+    def __init__(self, parser: ModuleParser, local_names: dict[str, int], locals_: list[str]) -> None:
+        self.p = parser
+        self.local_names = local_names
+        self.n_locals = len(locals_)
+        self.labels: list[str | None] = []
+        self.code: list[tuple] = []
+
+    def label_index(self, x: object) -> int:
+        text = atom_text(x, "a label")
+        if text.startswith("$"):
+            for depth, name in enumerate(reversed(self.labels)):
+                if name == text:
+                    return depth
+            raise error(f"unknown label {text}", x)
+        try:
+            return parse_uint(text)
+        except LiteralError as exc:
+            raise error(str(exc), x) from None
+
+    def local_index(self, x: object) -> int:
+        text = atom_text(x, "a local")
+        if text.startswith("$"):
+            if text not in self.local_names:
+                raise error(f"unknown local {text}", x)
+            return self.local_names[text]
+        return parse_uint(text)
+
+    def blocktype(self, cur: Cursor) -> Any:
+        if head(cur.peek()) in ("type", "param"):
+            index, _, names = self.p.typeuse(cur)
+            if names:
+                raise error("block parameters cannot be named", cur.where)
+            return index
+        results: list[str] = []
+        while head(cur.peek()) == "result":
+            results.extend(valtype(t) for t in cur.next()[1:])
+        if head(cur.peek()) == "param":
+            raise error("param after result", cur.peek())
+        if len(results) > 1:
+            return self.p.type_index_for(FuncType((), tuple(results)))
+        return results[0] if results else None
+
+    def block_header(self, cur: Cursor) -> tuple[str | None, Any]:
+        label = cur.take_id()
+        return label, self.blocktype(cur)
+
+    def check_end_label(self, cur: Cursor, label: str | None) -> None:
+        if is_id(cur.peek()):
+            closing = cur.next()
+            if closing.value != label:
+                raise error(f"mismatching label {closing.value}", closing)
+
+    # ---- instructions
+
+    def instr_item(self, cur: Cursor) -> None:
+        item = cur.peek()
+        if isinstance(item, SList):
+            cur.next()
+            self.folded(item)
+            return
+        op = atom_text(cur.next(), "an instruction")
+        if op in ("block", "loop", "if"):
+            label, bt = self.block_header(cur)
+            self.code.append((op, bt))
+            self.labels.append(label)
+            while True:
+                nxt = cur.peek()
+                if nxt is None:
+                    raise error(f"unclosed {op}", cur.where)
+                if is_kw(nxt, "end"):
+                    cur.next()
+                    self.check_end_label(cur, label)
+                    break
+                if is_kw(nxt, "else"):
+                    if op != "if":
+                        raise error("else without if", nxt)
+                    cur.next()
+                    self.check_end_label(cur, label)
+                    self.code.append(("else",))
+                    continue
+                self.instr_item(cur)
+            self.labels.pop()
+            self.code.append(("end",))
+            return
+        if op in ("end", "else"):
+            raise error(f"unexpected {op}", cur.where)
+        self.plain(op, cur)
+
+    def folded(self, item: SList) -> None:
+        op = atom_text(item[0], "an instruction")
+        cur = Cursor(item, 1)
+        if op in ("block", "loop"):
+            label, bt = self.block_header(cur)
+            self.code.append((op, bt))
+            self.labels.append(label)
+            while not cur.done():
+                self.instr_item(cur)
+            self.labels.pop()
+            self.code.append(("end",))
+            return
+        if op == "if":
+            label, bt = self.block_header(cur)
+            while not cur.done() and head(cur.peek()) not in ("then", "else"):
+                nxt = cur.next()
+                if not isinstance(nxt, SList):
+                    raise error("expected a folded condition or (then ...)", nxt)
+                self.folded(nxt)
+            then = cur.take_list("then")
+            if then is None:
+                raise error("expected (then ...)", item)
+            self.code.append(("if", bt))
+            self.labels.append(label)
+            inner = Cursor(then, 1)
+            while not inner.done():
+                self.instr_item(inner)
+            els = cur.take_list("else")
+            if els is not None:
+                self.code.append(("else",))
+                inner = Cursor(els, 1)
+                while not inner.done():
+                    self.instr_item(inner)
+            cur.expect_end()
+            self.labels.pop()
+            self.code.append(("end",))
+            return
+        # immediates come first, folded operands after them
+        self.plain(op, cur)
+        instr = self.code.pop()
+        while not cur.done():
+            nxt = cur.next()
+            if not isinstance(nxt, SList):
+                raise error(f"unexpected token {nxt!r} in folded instruction", nxt)
+            self.folded(nxt)
+        self.code.append(instr)
+
+    def plain(self, op: str, cur: Cursor) -> None:
+        info = OPCODES.get(op)
+        if info is None:
+            raise error(f"unknown operator {op}", cur.where if cur.pos == 0 else cur.items[cur.pos - 1])
+        imms = info.imms
+        if not imms:
+            self.code.append((op,))
+            return
+        handler = getattr(self, "imm_" + "_".join(imms), None)
+        if handler is None:
+            raise error(f"unsupported instruction {op}", cur.where)
+        try:
+            self.code.append(handler(op, cur))
+        except LiteralError as exc:
+            raise error(str(exc), cur.items[cur.pos - 1] if cur.pos else cur.where) from None
+
+    # immediates, by the kinds in opcodes.IMMEDIATES
+
+    def imm_label(self, op: str, cur: Cursor) -> tuple:
+        return (op, self.label_index(cur.next("a label")))
+
+    def imm_labels(self, op: str, cur: Cursor) -> tuple:
+        labels = []
+        while isinstance(cur.peek(), Atom) and cur.peek().kind == "atom" and (
+                is_id(cur.peek()) or cur.peek().value[0].isdigit()):
+            labels.append(self.label_index(cur.next()))
+        if not labels:
+            raise error("br_table needs at least one label", cur.where)
+        return (op, tuple(labels[:-1]), labels[-1])
+
+    def index_of(self, space: str, cur: Cursor) -> int:
+        return self.p.spaces[space].resolve(cur.next(f"a {space} index"))
+
+    def imm_func(self, op: str, cur: Cursor) -> tuple:
+        return (op, self.index_of("func", cur))
+
+    def imm_local(self, op: str, cur: Cursor) -> tuple:
+        return (op, self.local_index(cur.next("a local index")))
+
+    def imm_global(self, op: str, cur: Cursor) -> tuple:
+        return (op, self.index_of("global", cur))
+
+    def optional_table(self, cur: Cursor) -> int:
+        nxt = cur.peek()
+        if isinstance(nxt, Atom) and nxt.kind == "atom" and (is_id(nxt) or nxt.value[0].isdigit()):
+            return self.index_of("table", cur)
+        return 0
+
+    def imm_table(self, op: str, cur: Cursor) -> tuple:
+        return (op, self.optional_table(cur))
+
+    def imm_table2(self, op: str, cur: Cursor) -> tuple:
+        if isinstance(cur.peek(), Atom) and cur.peek().kind == "atom":
+            dst = self.index_of("table", cur)
+            src = self.index_of("table", cur)
+            return (op, dst, src)
+        return (op, 0, 0)
+
+    def imm_elem_table(self, op: str, cur: Cursor) -> tuple:
+        first = cur.next("an element segment")
+        nxt = cur.peek()
+        if isinstance(nxt, Atom) and nxt.kind == "atom" and (is_id(nxt) or nxt.value[0].isdigit()):
+            table = self.p.spaces["table"].resolve(first)
+            return (op, self.p.spaces["elem"].resolve(cur.next()), table)
+        return (op, self.p.spaces["elem"].resolve(first), 0)
+
+    def imm_elem(self, op: str, cur: Cursor) -> tuple:
+        return (op, self.index_of("elem", cur))
+
+    def imm_data(self, op: str, cur: Cursor) -> tuple:
+        return (op, self.index_of("data", cur))
+
+    def imm_data_mem(self, op: str, cur: Cursor) -> tuple:
+        return (op, self.index_of("data", cur))
+
+    def imm_mem(self, op: str, cur: Cursor) -> tuple:
+        return (op,)
+
+    imm_mem2 = imm_mem
+
+    def imm_type_table(self, op: str, cur: Cursor) -> tuple:
+        table = self.optional_table(cur)
+        index, _, names = self.p.typeuse(cur)
+        if names:
+            raise error("call_indirect parameters cannot be named", cur.where)
+        return (op, index, table)
+
+    def imm_valtypes(self, op: str, cur: Cursor) -> tuple:
+        if head(cur.peek()) == "result":
+            types: list[str] = []
+            while head(cur.peek()) == "result":
+                types.extend(valtype(t) for t in cur.next()[1:])
+            return (op, tuple(types))
+        return (op, None)
+
+    def imm_reftype(self, op: str, cur: Cursor) -> tuple:
+        text = atom_text(cur.next("a heap type"), "a heap type")
+        if text not in HEAPTYPES:
+            raise error(f"unknown heap type {text}", cur.items[cur.pos - 1])
+        return (op, HEAPTYPES[text])
+
+    def imm_blocktype(self, op: str, cur: Cursor) -> tuple:
+        raise error(f"{op} is structured", cur.where)
+
+    def imm_i32(self, op: str, cur: Cursor) -> tuple:
+        return (op, parse_int(atom_text(cur.next("a literal"), "a literal"), 32))
+
+    def imm_i64(self, op: str, cur: Cursor) -> tuple:
+        return (op, parse_int(atom_text(cur.next("a literal"), "a literal"), 64))
+
+    def imm_f32(self, op: str, cur: Cursor) -> tuple:
+        return (op, parse_f32(atom_text(cur.next("a literal"), "a literal")))
+
+    def imm_f64(self, op: str, cur: Cursor) -> tuple:
+        return (op, parse_f64(atom_text(cur.next("a literal"), "a literal")))
+
+    def imm_v128(self, op: str, cur: Cursor) -> tuple:
+        return (op, parse_v128(cur))
+
+    def imm_lane(self, op: str, cur: Cursor) -> tuple:
+        return (op, parse_uint(atom_text(cur.next("a lane index"), "a lane index"), 8))
+
+    def imm_lanes16(self, op: str, cur: Cursor) -> tuple:
+        lanes = []
+        for _ in range(16):
+            lanes.append(parse_uint(atom_text(cur.next("16 lane indices"), "a lane index"), 8))
+        if isinstance(cur.peek(), Atom) and cur.peek().kind == "atom" and cur.peek().value[0].isdigit():
+            raise error("invalid lane length", cur.peek())
+        return (op, tuple(lanes))
+
+    def memarg(self, op: str, cur: Cursor) -> tuple[int, int]:
+        offset = 0
+        align = NATURAL_ALIGN[op]
+        nxt = cur.peek()
+        if isinstance(nxt, Atom) and nxt.kind == "atom" and nxt.value.startswith("offset="):
+            offset = parse_uint(cur.next().value[7:], 32)
+            nxt = cur.peek()
+        if isinstance(nxt, Atom) and nxt.kind == "atom" and nxt.value.startswith("align="):
+            value = parse_uint(cur.next().value[6:], 32)
+            if value == 0 or value & (value - 1):
+                raise error("alignment must be a power of two", nxt)
+            align = value.bit_length() - 1
+        return align, offset
+
+    def imm_memarg(self, op: str, cur: Cursor) -> tuple:
+        align, offset = self.memarg(op, cur)
+        return (op, align, offset)
+
+    def imm_memarg_lane(self, op: str, cur: Cursor) -> tuple:
+        align, offset = self.memarg(op, cur)
+        return (op, align, offset, parse_uint(atom_text(cur.next("a lane index"), "a lane index"), 8))
+
+
+def parse_v128(cur: Cursor) -> int:
+    shape = atom_text(cur.next("a vector shape"), "a vector shape")
+    if shape not in SHAPES:
+        raise error(f"unknown vector shape {shape}", cur.items[cur.pos - 1])
+    count, width = SHAPES[shape]
+    value = 0
+    for lane in range(count):
+        text = atom_text(cur.next(f"{count} lanes"), "a lane value")
+        if shape == "f32x4":
+            from .literals import float_bits
+
+            bits = float_bits(text, 32)
+        elif shape == "f64x2":
+            from .literals import float_bits
+
+            bits = float_bits(text, 64)
+        else:
+            bits = parse_int(text, width)
+        value |= bits << (lane * width)
+    return value
+
+
+def parse_wat(source: str) -> Module:
+    """Parse a WAT module (the `(module ...)` form, or its fields alone)."""
+    items = parse_sexprs(source)
+    if len(items) == 1 and head(items[0]) == "module":
+        return parse_module_sexpr(items[0])
+    return module_from_fields(list(items), items)
+
+
+def parse_module_sexpr(item: SList) -> Module:
+    cur = Cursor(item, 1)
+    name = cur.take_id()
+    if is_kw(cur.peek(), "binary", "quote"):
+        raise error("binary and quote modules are script forms", item)
+    module = module_from_fields(item[cur.pos:], item)
+    if name:
+        module.names.module = name[1:]
+    return module
+
+
+def module_from_fields(fields: list, where: object) -> Module:
+    for f in fields:
+        if not isinstance(f, SList):
+            raise error(f"unexpected token {f!r}", f)
+    try:
+        return ModuleParser(fields, where).parse()
+    except LiteralError as exc:
+        raise DecodeError(f"line {line_of(where)}: {exc}") from None
+
+
+def wat_to_wasm(source: str) -> bytes:
+    """Assemble WAT text into a binary module."""
+    return encode_module(parse_wat(source))
