@@ -577,7 +577,7 @@ class Wasi:
             os.close(src_dir)
         return SUCCESS
 
-    @wasi_function("iiiiIIii")
+    @wasi_function("iiiiiIIii")
     def path_open(self, fd: int, dirflags: int, path: int, length: int, oflags: int, rights: int,
                   inheriting: int, fdflags: int, fd_ptr: int) -> int:
         base = self.file(fd)
