@@ -41,6 +41,28 @@ BEYOND_2_0 = {
     "atomics.wast": "threads proposal",
     "exception-handling.wast": "exception handling proposal",
     "tags.wast": "exception handling proposal",
+    "elem_reftypes.wast": "typed function references proposal: (ref null $t) tables",
+    "multivalue.wast": "binaryen's own tuple syntax (tuple.make), not WebAssembly",
+    "tuples.wast": "binaryen's own tuple syntax (non-defaultable tuple locals), not WebAssembly",
+}
+
+# Files of this old, edited copy that contradict Wasm 2.0 itself (the official 2.0 suite, which
+# vmstack passes, asserts the opposite) or are broken by the edits.
+CONTRADICT_2_0 = {
+    "binary.wast": "MVP rule that call_indirect's table byte must be zero; 2.0 reads it as a table index",
+    "elem.wast": "pre-2.0: out-of-bounds segments are link errors (2.0 traps) and `(elem $table ...)` syntax",
+    "linking.wast": "pre-2.0: out-of-bounds segments are link errors, without 2.0's partial initialisation",
+    "func.wast": "MVP: rejects multiple results, which 2.0's multi-value allows",
+    "type.wast": "MVP: rejects multiple results, which 2.0's multi-value allows",
+    "imports.wast": "MVP: rejects imported mutable globals, which 2.0 allows",
+    "unreached-invalid.wast": "rejects br_table after unreachable with differing label types, valid in 2.0",
+    "typecheck.wast": "pre-1.0 text syntax: `if` without `then`, `(block i32 ...)`",
+    "ref_func.wast": "edited copy lost the (register \"M\") its second module imports from",
+    "simd.wast": "binaryen's pre-standard SIMD test: v128 constants with the wrong lane count (line 300)",
+    **{f"old_{name}.wast": "pre-1.0 draft: untyped spectest.print, `infinity`, old block syntax"
+       for name in ("address", "block", "br_if", "call", "call_indirect", "float_exprs",
+                    "float_literals", "func", "import", "loop", "select", "start",
+                    "unreachable")},
 }
 
 
@@ -56,12 +78,13 @@ def _files(pattern: str) -> list[str]:
     return sorted({p.name for p in found})
 
 
-SCRIPTS = [name for name in _files("*.wast") if not name.endswith(".fail.wast") and name not in BEYOND_2_0]
+SCRIPTS = [name for name in _files("*.wast")
+           if not name.endswith(".fail.wast") and name not in BEYOND_2_0 and name not in CONTRADICT_2_0]
 FAIL_SCRIPTS = _files("*.fail.wast")
 
 
 def test_the_spec_suite_is_present():
-    assert len(SCRIPTS) > 100, spec_dir()
+    assert len(SCRIPTS) >= 80, spec_dir()
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
