@@ -1,0 +1,260 @@
+"""Build the guest programs for wasm32-wasi, the host and riscv64 Linux.
+
+The guests are the C programs in this directory (hello and the benchmark kernels) and two real
+programs from Debian source packages: the sqlite3 shell and the lua5.4 interpreter, fetched with
+`apt-get source` into ~/.cache/vmstack/src/. Each result is cached as
+~/.cache/vmstack/guests/<target>/<name>-<hash>.<ext>, the hash covering the recipe (source and
+header contents, compiler flags, compiler version), and is rebuilt only when absent.
+
+    python3 guests/build.py [--target wasm32-wasi|host|riscv64] [--bundle] [NAMES...]
+
+From Python: `build(name, target) -> pathlib.Path`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GUESTS_DIR = Path(__file__).resolve().parent
+BUNDLED_DIR = GUESTS_DIR.parent / "vmstack" / "guests"
+CACHE_DIR = Path(os.environ.get("VMSTACK_CACHE", Path.home() / ".cache" / "vmstack"))
+SOURCE_CACHE = CACHE_DIR / "src"
+OUTPUT_CACHE = CACHE_DIR / "guests"
+WASI_INCLUDE = "/usr/include/wasm32-wasi"
+
+
+class BuildError(Exception):
+    """A guest cannot be built: a missing toolchain or source, or a failing compiler."""
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """A compiler for one target; `requirements` pairs a command or file pattern with its Debian package."""
+
+    compiler: str
+    flags: tuple[str, ...]
+    link_flags: tuple[str, ...]
+    extension: str
+    requirements: tuple[tuple[str, str], ...]
+
+    def check(self) -> None:
+        for needed, package in self.requirements:
+            found = glob.glob(needed) if needed.startswith("/") else shutil.which(needed)
+            if not found:
+                raise BuildError(f"{needed} not found: install the Debian package {package} "
+                                 "(scripts/setup.sh does)")
+
+    def version(self) -> str:
+        return _run([self.compiler, "--version"], "").stdout
+
+
+TOOLCHAINS = {
+    "wasm32-wasi": Toolchain(
+        compiler="clang",
+        flags=("--target=wasm32-wasi", "--sysroot=/usr", "-nostdlibinc", "-isystem", WASI_INCLUDE, "-O2"),
+        link_flags=("-Wl,--strip-debug",),
+        extension="wasm",
+        requirements=(("clang", "clang"), ("wasm-ld", "lld"),
+                      ("/usr/lib/wasm32-wasi/libc.a", "wasi-libc"),
+                      ("/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a",
+                       "libclang-rt-14-dev-wasm32")),
+    ),
+    "host": Toolchain(compiler="gcc", flags=("-O2",), link_flags=(), extension="elf",
+                      requirements=(("gcc", "gcc"),)),
+    "riscv64": Toolchain(compiler="riscv64-linux-gnu-gcc", flags=("-O2", "-static"), link_flags=(),
+                         extension="elf", requirements=(("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),)),
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to build one guest: its C files (found lazily, since some must be fetched first) and flags.
+
+    `wasi_flags` and `native_flags` apply to wasm32-wasi and to the two Linux targets respectively;
+    `wasi_sources` are extra C files (shims) compiled only for wasm32-wasi.
+    """
+
+    sources: Callable[[], list[Path]]
+    flags: tuple[str, ...] = ()
+    wasi_flags: tuple[str, ...] = ()
+    native_flags: tuple[str, ...] = ()
+    wasi_sources: tuple[Path, ...] = field(default=())
+
+    def flags_for(self, target: str) -> list[str]:
+        return [*self.flags, *(self.wasi_flags if target == "wasm32-wasi" else self.native_flags)]
+
+    def sources_for(self, target: str) -> list[Path]:
+        return [*self.sources(), *(self.wasi_sources if target == "wasm32-wasi" else ())]
+
+
+def _run(command: list[str | Path], what: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    try:
+        result = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise BuildError(f"{command[0]} not found") from None
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        raise BuildError(f"{what} failed ({Path(command[0]).name} exited with {result.returncode}):\n{tail}")
+    return result
+
+
+def debian_source(package: str) -> Path:
+    """The unpacked Debian source tree of `package` under ~/.cache/vmstack/src/, fetched when absent."""
+    existing = sorted(path for path in SOURCE_CACHE.glob(f"{package}-[0-9]*") if path.is_dir())
+    if existing:
+        return existing[-1]
+    if not shutil.which("apt-get") or not shutil.which("dpkg-source"):
+        raise BuildError("apt-get source needs apt and dpkg-source: install the Debian package dpkg-dev")
+    SOURCE_CACHE.mkdir(parents=True, exist_ok=True)
+    print(f"fetching the Debian source package {package} into {SOURCE_CACHE}", file=sys.stderr)
+    _run(["apt-get", "source", "-qq", package], f"apt-get source {package} (are deb-src entries configured? "
+         "scripts/setup.sh adds them)", cwd=SOURCE_CACHE)
+    return debian_source(package)
+
+
+def sqlite_amalgamation() -> Path:
+    """A directory holding SQLite's amalgamation (sqlite3.c, sqlite3.h, shell.c), made from Debian's source."""
+    source = debian_source("sqlite3")
+    amalgamation = SOURCE_CACHE / f"sqlite3-amalgamation-{source.name.partition('-')[2]}"
+    if (amalgamation / "shell.c").exists():
+        return amalgamation
+    if not shutil.which("tclsh"):
+        raise BuildError("making the SQLite amalgamation needs tclsh: install the Debian package tcl")
+    print(f"making the SQLite amalgamation in {amalgamation}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(dir=SOURCE_CACHE) as scratch:
+        _run([source / "configure"], "sqlite3 configure", cwd=Path(scratch))
+        _run(["make", "sqlite3.c", "shell.c"], "making the SQLite amalgamation", cwd=Path(scratch))
+        staging = Path(scratch) / "amalgamation"
+        staging.mkdir()
+        for name in ("sqlite3.c", "sqlite3.h", "sqlite3ext.h", "shell.c"):
+            shutil.copy(Path(scratch) / name, staging / name)
+        try:
+            staging.rename(amalgamation)
+        except OSError:
+            if not (amalgamation / "shell.c").exists():
+                raise BuildError(f"cannot create {amalgamation}") from None
+    return amalgamation
+
+
+def _lua_sources() -> list[Path]:
+    source = debian_source("lua5.4") / "src"
+    return sorted(path for path in source.glob("*.c") if path.name != "luac.c")
+
+
+def _kernel(name: str, *flags: str) -> Recipe:
+    return Recipe(sources=lambda: [GUESTS_DIR / f"{name}.c"], flags=("-Wall", *flags))
+
+
+RECIPES = {
+    "hello": _kernel("hello"),
+    "fib": _kernel("fib"),
+    "sieve": _kernel("sieve"),
+    "nbody": _kernel("nbody", "-lm"),
+    "sha256": _kernel("sha256"),
+    "sqlite3": Recipe(
+        sources=lambda: [sqlite_amalgamation() / "sqlite3.c", sqlite_amalgamation() / "shell.c"],
+        flags=("-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION", "-DSQLITE_OMIT_WAL",
+               "-DSQLITE_OMIT_SHARED_CACHE", "-DSQLITE_TEMP_STORE=3", "-DSQLITE_NOHAVE_SYSTEM",
+               "-DSQLITE_OMIT_POPEN", "-lm"),
+        wasi_flags=("-DSQLITE_OS_OTHER=1", f"-I{GUESTS_DIR / 'sqlite3' / 'wasi'}",
+                    "-D_WASI_EMULATED_SIGNAL", "-D_WASI_EMULATED_PROCESS_CLOCKS", "-D_WASI_EMULATED_GETPID",
+                    "-lwasi-emulated-signal", "-lwasi-emulated-process-clocks", "-lwasi-emulated-getpid"),
+        wasi_sources=(GUESTS_DIR / "sqlite3" / "wasi_os.c",),
+    ),
+    "lua": Recipe(
+        sources=_lua_sources,
+        flags=(f"-I{GUESTS_DIR / 'lua' / 'include'}", "-lm"),
+        wasi_flags=(f"-I{GUESTS_DIR / 'lua' / 'wasi'}", '-DLUA_USER_H="lua_wasi.h"',
+                    "-D_WASI_EMULATED_SIGNAL", "-D_WASI_EMULATED_PROCESS_CLOCKS",
+                    "-lwasi-emulated-signal", "-lwasi-emulated-process-clocks"),
+        native_flags=("-DLUA_USE_POSIX",),
+    ),
+}
+KERNELS = ("fib", "sieve", "nbody", "sha256")
+DEMO_INPUTS = {"sqlite3": GUESTS_DIR / "sqlite3" / "demo.sql", "lua": GUESTS_DIR / "lua" / "demo.lua"}
+"""Scripts the demo guests read on stdin (`sqlite3` with no argument, `lua -`)."""
+
+
+def _hashed_inputs(sources: list[Path], flags: list[str]) -> list[Path]:
+    """The files a build reads: its C files and every header beside them or in its -I directories."""
+    directories = {source.parent for source in sources} | {Path(flag[2:]) for flag in flags if flag[:2] == "-I"}
+    headers = {header for directory in directories for header in directory.glob("*.h")}
+    return sorted(set(sources) | headers)
+
+
+def recipe_hash(name: str, target: str) -> str:
+    """A digest of everything that determines the build of `name` for `target`."""
+    toolchain, recipe = TOOLCHAINS[target], RECIPES[name]
+    flags = recipe.flags_for(target)
+    digest = hashlib.sha256()
+    for part in (target, toolchain.version(), *toolchain.flags, *toolchain.link_flags, *flags):
+        digest.update(part.encode() + b"\0")
+    for path in _hashed_inputs(recipe.sources_for(target), flags):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def build(name: str, target: str) -> Path:
+    """Build guest `name` for `target` (or find it in the cache) and return the program's path."""
+    if name not in RECIPES:
+        raise BuildError(f"unknown guest {name!r} (known: {', '.join(RECIPES)})")
+    if target not in TOOLCHAINS:
+        raise BuildError(f"unknown target {target!r} (known: {', '.join(TOOLCHAINS)})")
+    toolchain, recipe = TOOLCHAINS[target], RECIPES[name]
+    toolchain.check()
+    output = OUTPUT_CACHE / target / f"{name}-{recipe_hash(name, target)}.{toolchain.extension}"
+    if output.exists():
+        return output
+    print(f"building {name} for {target} ...", file=sys.stderr, flush=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(f".partial-{os.getpid()}")
+    flags, sources = recipe.flags_for(target), recipe.sources_for(target)
+    source_directories = sorted({f"-I{source.parent}" for source in sources})
+    compile_flags = [flag for flag in flags if not flag.startswith("-l")]
+    libraries = [flag for flag in flags if flag.startswith("-l")]
+    _run([toolchain.compiler, *toolchain.flags, *source_directories, *compile_flags, *sources,
+          *toolchain.link_flags, *libraries, "-o", partial], f"building {name} for {target}")
+    partial.replace(output)
+    return output
+
+
+def bundle_hello() -> Path:
+    """Copy the wasm32-wasi build of hello to vmstack/guests/hello.wasm, the guest `vmstack demo` runs."""
+    BUNDLED_DIR.mkdir(exist_ok=True)
+    bundled = BUNDLED_DIR / "hello.wasm"
+    shutil.copy(build("hello", "wasm32-wasi"), bundled)
+    return bundled
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", action="append", choices=list(TOOLCHAINS),
+                        help="target to build for (repeatable; default: all)")
+    parser.add_argument("--bundle", action="store_true",
+                        help="also copy hello.wasm into vmstack/guests/ for `vmstack demo`")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"guests to build (default: all of {list(RECIPES)})")
+    opts = parser.parse_args(argv)
+    try:
+        for target in opts.target or TOOLCHAINS:
+            for name in opts.names or RECIPES:
+                print(f"{target:12} {name:8} {build(name, target)}", flush=True)
+        if opts.bundle:
+            print(f"bundled {bundle_hello()}")
+    except BuildError as error:
+        print(f"build.py: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
