@@ -1,0 +1,310 @@
+"""Fixed-width SIMD (v128) semantics: all 236 instructions of Wasm 2.0.
+
+A v128 value is a Python int with lane 0 in the low bits (memory order). Each
+instruction is a function here, named after it (`i8x16.add` → `i8x16_add`),
+and ``SIMD_OPS`` gives the execution tier the template that calls it, in the
+same form as ``numeric.SCALAR_OPS``. Float lanes go through numeric's scalar
+semantics, so lanes and scalars agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+from . import numeric as num
+from .errors import Trap
+from .opcodes import OPCODES
+
+M128 = (1 << 128) - 1
+
+# shape → (lane count, lane bits, struct format of signed lanes, of unsigned lanes)
+SHAPES = {
+    "i8x16": (16, 8, "<16b", "<16B"),
+    "i16x8": (8, 16, "<8h", "<8H"),
+    "i32x4": (4, 32, "<4i", "<4I"),
+    "i64x2": (2, 64, "<2q", "<2Q"),
+    "f32x4": (4, 32, "<4i", "<4I"),
+    "f64x2": (2, 64, "<2q", "<2Q"),
+}
+
+
+def lanes(v: int, shape: str, signed: bool = False) -> tuple:
+    _, _, sfmt, ufmt = SHAPES[shape]
+    return struct.unpack(sfmt if signed else ufmt, v.to_bytes(16, "little"))
+
+
+def pack(values, shape: str) -> int:
+    count, bits, _, ufmt = SHAPES[shape]
+    mask = (1 << bits) - 1
+    return int.from_bytes(struct.pack(ufmt, *[x & mask for x in values]), "little")
+
+
+def flanes(v: int, shape: str) -> list[float]:
+    conv = num.f32_from_bits if shape == "f32x4" else num.f64_from_bits
+    return [conv(b) for b in lanes(v, shape)]
+
+
+def fpack(values, shape: str) -> int:
+    conv = num.f32_to_bits if shape == "f32x4" else num.f64_to_bits
+    return pack([conv(x) for x in values], shape)
+
+
+def _sat(x: int, bits: int, signed: bool) -> int:
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    return lo if x < lo else hi if x > hi else x
+
+
+F: dict[str, Callable] = {}  # instruction name → implementation
+
+
+def _def(name: str, fn: Callable) -> None:
+    F[name] = fn
+
+
+# ---------------------------------------------------------------- integer lanes
+
+def _int_shape_ops(shape: str) -> None:
+    count, bits, _, _ = SHAPES[shape]
+    mask = (1 << bits) - 1
+    top = 1 << (bits - 1)
+
+    def lanewise(fn: Callable, signed: bool = False) -> Callable:
+        return lambda a, b: pack([fn(x, y) for x, y in zip(lanes(a, shape, signed), lanes(b, shape, signed))],
+                                 shape)
+
+    def unary(fn: Callable, signed: bool = False) -> Callable:
+        return lambda a: pack([fn(x) for x in lanes(a, shape, signed)], shape)
+
+    def compare(fn: Callable, signed: bool) -> Callable:
+        return lambda a, b: pack([mask if fn(x, y) else 0
+                                  for x, y in zip(lanes(a, shape, signed), lanes(b, shape, signed))], shape)
+
+    p = shape + "."
+    _def(p + "add", lanewise(lambda x, y: x + y))
+    _def(p + "sub", lanewise(lambda x, y: x - y))
+    _def(p + "neg", unary(lambda x: -x))
+    _def(p + "abs", unary(abs, True))
+    _def(p + "all_true", lambda a: int(all(lanes(a, shape))))
+    _def(p + "bitmask", lambda a: sum(1 << i for i, x in enumerate(lanes(a, shape)) if x & top))
+    _def(p + "shl", lambda a, s: pack([x << (s % bits) for x in lanes(a, shape)], shape))
+    _def(p + "shr_s", lambda a, s: pack([x >> (s % bits) for x in lanes(a, shape, True)], shape))
+    _def(p + "shr_u", lambda a, s: pack([x >> (s % bits) for x in lanes(a, shape)], shape))
+    _def(p + "splat", lambda x: pack([x] * count, shape))
+    for cmp, fn in (("eq", lambda x, y: x == y), ("ne", lambda x, y: x != y)):
+        _def(p + cmp, compare(fn, False))
+    for cmp, fn in (("lt", lambda x, y: x < y), ("gt", lambda x, y: x > y), ("le", lambda x, y: x <= y),
+                    ("ge", lambda x, y: x >= y)):
+        _def(p + cmp + "_s", compare(fn, True))
+        _def(p + cmp + "_u", compare(fn, False))
+    if bits <= 16:
+        for sign, signed in (("s", True), ("u", False)):
+            _def(p + f"add_sat_{sign}", lanewise(lambda x, y, s=signed: _sat(x + y, bits, s), signed))
+            _def(p + f"sub_sat_{sign}", lanewise(lambda x, y, s=signed: _sat(x - y, bits, s), signed))
+        _def(p + "avgr_u", lanewise(lambda x, y: (x + y + 1) >> 1))
+    if bits <= 32:
+        for sign, signed in (("s", True), ("u", False)):
+            _def(p + f"min_{sign}", lanewise(min, signed))
+            _def(p + f"max_{sign}", lanewise(max, signed))
+    if bits >= 16:
+        _def(p + "mul", lanewise(lambda x, y: x * y))
+        narrow = {16: "i8x16", 32: "i16x8", 64: "i32x4"}[bits]
+        for sign, signed in (("s", True), ("u", False)):
+            for half, start in (("low", 0), ("high", count)):
+                _def(p + f"extend_{half}_{narrow}_{sign}",
+                     lambda a, st=start, sg=signed: pack(lanes(a, narrow, sg)[st:st + count], shape))
+                _def(p + f"extmul_{half}_{narrow}_{sign}",
+                     lambda a, b, st=start, sg=signed: pack(
+                         [x * y for x, y in zip(lanes(a, narrow, sg)[st:st + count],
+                                                lanes(b, narrow, sg)[st:st + count])], shape))
+            if bits <= 32:
+                _def(p + f"extadd_pairwise_{narrow}_{sign}",
+                     lambda a, sg=signed: pack([x + y for x, y in zip(*[iter(lanes(a, narrow, sg))] * 2)], shape))
+    if bits <= 16:
+        wide = {8: "i16x8", 16: "i32x4"}[bits]
+        for sign, signed in (("s", True), ("u", False)):
+            _def(p + f"narrow_{wide}_{sign}",
+                 lambda a, b, sg=signed: pack([_sat(x, bits, sg) for x in lanes(a, wide, True) + lanes(b, wide, True)],
+                                              shape))
+
+
+for _shape in ("i8x16", "i16x8", "i32x4", "i64x2"):
+    _int_shape_ops(_shape)
+
+_def("i8x16.popcnt", lambda a: pack([x.bit_count() for x in lanes(a, "i8x16")], "i8x16"))
+_def("i16x8.q15mulr_sat_s", lambda a, b: pack(
+    [_sat((x * y + 0x4000) >> 15, 16, True) for x, y in zip(lanes(a, "i16x8", True), lanes(b, "i16x8", True))],
+    "i16x8"))
+_def("i32x4.dot_i16x8_s", lambda a, b: pack(
+    [x0 * y0 + x1 * y1 for (x0, x1), (y0, y1) in zip(zip(*[iter(lanes(a, "i16x8", True))] * 2),
+                                                     zip(*[iter(lanes(b, "i16x8", True))] * 2))], "i32x4"))
+_def("i8x16.swizzle", lambda a, s: int.from_bytes(
+    bytes(a.to_bytes(16, "little")[i] if i < 16 else 0 for i in s.to_bytes(16, "little")), "little"))
+
+
+def _shuffle(a: int, b: int, select: tuple) -> int:
+    both = a.to_bytes(16, "little") + b.to_bytes(16, "little")
+    return int.from_bytes(bytes(both[i] for i in select), "little")
+
+
+_def("i8x16.shuffle", _shuffle)
+
+
+def _lane_access(shape: str) -> None:
+    count, bits, _, _ = SHAPES[shape]
+    mask = (1 << bits) - 1
+    floaty = shape[0] == "f"
+    to_bits = num.f32_to_bits if shape == "f32x4" else num.f64_to_bits
+    from_bits = num.f32_from_bits if shape == "f32x4" else num.f64_from_bits
+
+    def extract(v: int, i: int, signed: bool = False):
+        x = (v >> (i * bits)) & mask
+        if floaty:
+            return from_bits(x)
+        if signed and x >> (bits - 1):
+            x -= 1 << bits
+        return x & 0xFFFFFFFF if bits < 64 else x
+
+    def replace(v: int, x, i: int) -> int:  # operands, then the lane immediate
+        bits_of = to_bits(x) if floaty else x & mask
+        return (v & ~(mask << (i * bits)) & M128) | (bits_of << (i * bits))
+
+    if bits < 32:
+        _def(f"{shape}.extract_lane_s", lambda v, i: extract(v, i, True))
+        _def(f"{shape}.extract_lane_u", extract)
+    else:
+        _def(f"{shape}.extract_lane", extract)
+    _def(f"{shape}.replace_lane", replace)
+    if floaty:
+        _def(f"{shape}.splat", lambda x: pack([to_bits(x)] * count, shape))
+
+
+for _shape in SHAPES:
+    _lane_access(_shape)
+
+
+# ---------------------------------------------------------------- bitwise
+
+_def("v128.not", lambda a: ~a & M128)
+_def("v128.and", lambda a, b: a & b)
+_def("v128.andnot", lambda a, b: a & ~b & M128)
+_def("v128.or", lambda a, b: a | b)
+_def("v128.xor", lambda a, b: a ^ b)
+_def("v128.bitselect", lambda a, b, c: (a & c) | (b & ~c & M128))
+_def("v128.any_true", lambda a: int(a != 0))
+
+
+# ---------------------------------------------------------------- float lanes
+
+def _float_shape_ops(shape: str) -> None:
+    count, bits, _, _ = SHAPES[shape]
+    sign = 1 << (bits - 1)
+    rnd = num.f32r if shape == "f32x4" else (lambda x: x)
+
+    def lanewise(fn: Callable) -> Callable:
+        return lambda a, b: fpack([rnd(fn(x, y)) for x, y in zip(flanes(a, shape), flanes(b, shape))], shape)
+
+    def unary(fn: Callable) -> Callable:
+        return lambda a: fpack([rnd(fn(x)) for x in flanes(a, shape)], shape)
+
+    def compare(fn: Callable) -> Callable:
+        mask = (1 << bits) - 1
+        return lambda a, b: pack([mask if fn(x, y) else 0 for x, y in zip(flanes(a, shape), flanes(b, shape))],
+                                 shape)
+
+    p = shape + "."
+    _def(p + "abs", lambda a: pack([x & ~sign for x in lanes(a, shape)], shape))
+    _def(p + "neg", lambda a: pack([x ^ sign for x in lanes(a, shape)], shape))
+    _def(p + "sqrt", unary(num.fsqrt))
+    _def(p + "add", lanewise(lambda x, y: x + y))
+    _def(p + "sub", lanewise(lambda x, y: x - y))
+    _def(p + "mul", lanewise(lambda x, y: x * y))
+    _def(p + "div", lanewise(num.fdiv))
+    _def(p + "min", lanewise(num.fmin))
+    _def(p + "max", lanewise(num.fmax))
+    def pick(choose_b: Callable) -> Callable:  # pmin/pmax return one operand's bits untouched
+        return lambda a, b: pack([yb if choose_b(x, y) else xb for x, y, xb, yb in zip(
+            flanes(a, shape), flanes(b, shape), lanes(a, shape), lanes(b, shape))], shape)
+
+    _def(p + "pmin", pick(lambda x, y: y < x))
+    _def(p + "pmax", pick(lambda x, y: x < y))
+    _def(p + "ceil", unary(num.fceil))
+    _def(p + "floor", unary(num.ffloor))
+    _def(p + "trunc", unary(num.ftrunc))
+    _def(p + "nearest", unary(num.fnearest))
+    for cmp, fn in (("eq", lambda x, y: x == y), ("ne", lambda x, y: x != y), ("lt", lambda x, y: x < y),
+                    ("gt", lambda x, y: x > y), ("le", lambda x, y: x <= y), ("ge", lambda x, y: x >= y)):
+        _def(p + cmp, compare(fn))
+
+
+_float_shape_ops("f32x4")
+_float_shape_ops("f64x2")
+
+_I32 = (-(1 << 31), (1 << 31) - 1)
+_U32 = (0, (1 << 32) - 1)
+_def("i32x4.trunc_sat_f32x4_s", lambda a: pack([num.trunc_sat(x, *_I32, 32) for x in flanes(a, "f32x4")], "i32x4"))
+_def("i32x4.trunc_sat_f32x4_u", lambda a: pack([num.trunc_sat(x, *_U32, 32) for x in flanes(a, "f32x4")], "i32x4"))
+_def("i32x4.trunc_sat_f64x2_s_zero",
+     lambda a: pack([num.trunc_sat(x, *_I32, 32) for x in flanes(a, "f64x2")] + [0, 0], "i32x4"))
+_def("i32x4.trunc_sat_f64x2_u_zero",
+     lambda a: pack([num.trunc_sat(x, *_U32, 32) for x in flanes(a, "f64x2")] + [0, 0], "i32x4"))
+_def("f32x4.convert_i32x4_s", lambda a: fpack([num.int_to_f32(x) for x in lanes(a, "i32x4", True)], "f32x4"))
+_def("f32x4.convert_i32x4_u", lambda a: fpack([num.int_to_f32(x) for x in lanes(a, "i32x4")], "f32x4"))
+_def("f64x2.convert_low_i32x4_s", lambda a: fpack([float(x) for x in lanes(a, "i32x4", True)[:2]], "f64x2"))
+_def("f64x2.convert_low_i32x4_u", lambda a: fpack([float(x) for x in lanes(a, "i32x4")[:2]], "f64x2"))
+_def("f32x4.demote_f64x2_zero", lambda a: fpack([num.f32r(x) for x in flanes(a, "f64x2")] + [0.0, 0.0], "f32x4"))
+_def("f64x2.promote_low_f32x4", lambda a: fpack([num.fpromote(x) for x in flanes(a, "f32x4")[:2]], "f64x2"))
+
+
+# ---------------------------------------------------------------- memory
+
+def _read(mem: bytearray, ea: int, n: int) -> bytes:
+    if ea + n > len(mem):
+        raise Trap("out of bounds memory access")
+    return bytes(mem[ea:ea + n])
+
+
+def _write(mem: bytearray, ea: int, data: bytes) -> None:
+    if ea + len(data) > len(mem):
+        raise Trap("out of bounds memory access")
+    mem[ea:ea + len(data)] = data
+
+
+_def("v128.load", lambda mem, ea: int.from_bytes(_read(mem, ea, 16), "little"))
+_def("v128.store", lambda mem, ea, v: _write(mem, ea, v.to_bytes(16, "little")))
+for _src, _dst in (("8x8", "i16x8"), ("16x4", "i32x4"), ("32x2", "i64x2")):
+    _narrow = {"i16x8": "i8x16", "i32x4": "i16x8", "i64x2": "i32x4"}[_dst]
+    for _sign, _signed in (("s", True), ("u", False)):
+        _def(f"v128.load{_src}_{_sign}", lambda mem, ea, d=_dst, n=_narrow, sg=_signed: pack(
+            lanes(int.from_bytes(_read(mem, ea, 8), "little"), n, sg)[:SHAPES[d][0]], d))
+for _bits, _shape in ((8, "i8x16"), (16, "i16x8"), (32, "i32x4"), (64, "i64x2")):
+    _n = _bits // 8
+    _def(f"v128.load{_bits}_splat",
+         lambda mem, ea, n=_n, s=_shape: pack([int.from_bytes(_read(mem, ea, n), "little")] * SHAPES[s][0], s))
+    _def(f"v128.load{_bits}_lane", lambda mem, ea, v, i, n=_n, s=_shape: F[f"{s}.replace_lane"](
+        v, int.from_bytes(_read(mem, ea, n), "little"), i))
+    _def(f"v128.store{_bits}_lane", lambda mem, ea, v, i, n=_n, b=_bits: _write(
+        mem, ea, ((v >> (i * b)) & ((1 << b) - 1)).to_bytes(n, "little")))
+_def("v128.load32_zero", lambda mem, ea: int.from_bytes(_read(mem, ea, 4), "little"))
+_def("v128.load64_zero", lambda mem, ea: int.from_bytes(_read(mem, ea, 8), "little"))
+
+
+# ---------------------------------------------------------------- the table for the execution tiers
+
+def _template(name: str) -> str:
+    op = OPCODES[name]
+    fn = "simd_" + name.replace(".", "_")
+    pops = len(op.sig[0])
+    if "memarg" in op.imms:
+        args = ["{mem}", "{ea}"] + ["{1}"] * (pops - 1) + (["{imm}"] if "lane" in op.imms else [])
+    else:
+        args = [f"{{{k}}}" for k in range(pops)] + (["{imm}"] if op.imms else [])
+    return f"{fn}({', '.join(args)})"
+
+
+SIMD_NAMES = [name for name, op in OPCODES.items() if op.prefix == 0xFD]
+missing = [name for name in SIMD_NAMES if name not in F and name != "v128.const"]
+if missing:  # pragma: no cover - a guard for whoever edits the table
+    raise ImportError(f"SIMD instructions without semantics: {missing}")
+SIMD_OPS: dict[str, str] = {name: _template(name) for name in SIMD_NAMES if name != "v128.const"}
+globals().update({"simd_" + name.replace(".", "_"): fn for name, fn in F.items()})
