@@ -156,8 +156,11 @@ class Wasi:
 
     def _stdio_file(self, index: int, spec: str | int | None) -> OpenFile:
         if isinstance(spec, int):
+            kind = kind_of(os.fstat(spec).st_mode)
             rights = RIGHT_FD_READ if index == 0 else RIGHT_FD_WRITE
-            return OpenFile(spec, "char", rights | (1 << 27), owned=False)
+            if kind == "file":  # redirected from or to a file: seekable, not a terminal
+                rights |= (1 << 2) | (1 << 5) | (1 << 21)
+            return OpenFile(spec, kind, rights | (1 << 27), owned=False)
         if spec is None:
             fd = os.open(os.devnull, os.O_RDWR)
         else:
