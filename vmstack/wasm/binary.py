@@ -7,8 +7,12 @@ are decoded once into flat instruction tuples (see module.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from .errors import DecodeError
 from .module import (
+    CustomSection,
     Data,
     Elem,
     Export,
@@ -22,22 +26,24 @@ from .module import (
     Module,
     Names,
     TableType,
-    CustomSection,
 )
 from .numeric import f32_from_bits, f64_from_bits
-from .opcodes import BY_CODE
+from .opcodes import BY_CODE, Op
 
 VALTYPE_CODES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128", 0x70: "funcref",
                  0x6F: "externref"}
 REFTYPE_CODES = {0x70: "funcref", 0x6F: "externref"}
 EXTERN_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global"}
-MAX_LOCALS = 50000
+T = TypeVar("T")
+MAX_LOCALS = 2**32 - 1  # the spec's bound on a function's locals
+LOCALS_LIMIT = 50_000  # this implementation's bound (as wasmtime's and V8's): locals are expanded
+DATA_COUNT_USERS = ("memory.init", "data.drop")  # instructions that need the data count section
 
 
 class Reader:
     """A cursor over the module bytes with the primitive decoders of the spec."""
 
-    __slots__ = ("data", "pos", "end")
+    __slots__ = ("data", "end", "pos")
 
     def __init__(self, data: bytes, pos: int = 0, end: int | None = None) -> None:
         self.data = data
@@ -144,24 +150,22 @@ class Reader:
             return Limits(lo, self.u32())
         raise self.fail("integer too large" if flag > 1 else "malformed limits flags", self.pos - 1)
 
-    def vec(self, item) -> list:
+    def vec(self, item: Callable[[Reader], T]) -> list[T]:
         n = self.u32()
         if n > self.end - self.pos:
             raise self.fail("unexpected end")  # each item takes at least one byte
-        return [item() for _ in range(n)]
+        return [item(self) for _ in range(n)]
 
 
 # ---------------------------------------------------------------- instructions
 
-
-def _read_memarg(r: Reader) -> tuple[int, int]:
-    align = r.u32()
-    if align >= 64:  # bit 6 would select a memory index (multi-memory): not in 2.0
-        raise r.fail("malformed memop flags")
-    return align, r.u32()
+InstrReader = Callable[[Reader], tuple]
+END = ("end",)
+BLOCK_OPENERS = (0x02, 0x03, 0x04)  # block, loop, if
+RESERVED_MEMORY_BYTES = {"mem": 1, "mem2": 2}  # memory index 0x00 bytes: checked, not kept
 
 
-def _read_blocktype(r: Reader):
+def _blocktype(r: Reader) -> str | int | None:
     b = r.data[r.pos] if r.pos < r.end else -1
     if b == 0x40:
         r.pos += 1
@@ -169,17 +173,16 @@ def _read_blocktype(r: Reader):
     if b in VALTYPE_CODES:
         r.pos += 1
         return VALTYPE_CODES[b]
+    start = r.pos
     idx = r.s33()
     if idx < 0:
-        raise r.fail("malformed block type")
+        raise r.fail("malformed block type", start)
     return idx
 
 
-def _zero_byte(r: Reader) -> int:
-    b = r.byte()
-    if b != 0:
+def _zero_byte(r: Reader) -> None:
+    if r.byte() != 0:
         raise r.fail("zero byte expected", r.pos - 1)
-    return 0
 
 
 def _f32(r: Reader) -> float:
@@ -190,137 +193,168 @@ def _f64(r: Reader) -> float:
     return f64_from_bits(int.from_bytes(r.bytes(8), "little"))
 
 
-def _br_table(r: Reader):
-    labels = tuple(r.vec(r.u32))
-    return labels, r.u32()
+def _label_vector(r: Reader) -> tuple[int, ...]:
+    return tuple(r.vec(Reader.u32))
 
 
-def _select_types(r: Reader):
-    return tuple(r.vec(r.valtype))
+def _valtype_vector(r: Reader) -> tuple[str, ...]:
+    return tuple(r.vec(Reader.valtype))
 
 
-IMMEDIATE_READERS = {
-    "blocktype": _read_blocktype,
-    "label": Reader.u32, "func": Reader.u32, "type": Reader.u32, "table": Reader.u32,
-    "local": Reader.u32, "global": Reader.u32, "data": Reader.u32, "elem": Reader.u32,
-    "mem": _zero_byte,
-    "i32": lambda r: r.s32() & 0xFFFFFFFF,
-    "i64": lambda r: r.s64() & 0xFFFFFFFFFFFFFFFF,
-    "f32": _f32, "f64": _f64,
-    "v128": lambda r: int.from_bytes(r.bytes(16), "little"),
-    "lane": Reader.byte,
-    "lanes16": lambda r: tuple(r.bytes(16)),
-    "reftype": Reader.reftype,
+# the readers of each immediate kind; one kind may stand for several tuple fields
+FIELD_READERS: dict[str, tuple[Callable[[Reader], object], ...]] = {
+    "blocktype": (_blocktype,),
+    "label": (Reader.u32,), "func": (Reader.u32,), "type": (Reader.u32,), "table": (Reader.u32,),
+    "local": (Reader.u32,), "global": (Reader.u32,), "data": (Reader.u32,), "elem": (Reader.u32,),
+    "labels": (_label_vector, Reader.u32),
+    "table2": (Reader.u32, Reader.u32),
+    "memarg": (Reader.u32, Reader.u32),
+    "mem": (), "mem2": (),
+    "i32": (lambda r: r.s32() & 0xFFFFFFFF,),
+    "i64": (lambda r: r.s64() & 0xFFFFFFFFFFFFFFFF,),
+    "f32": (_f32,), "f64": (_f64,),
+    "v128": (lambda r: int.from_bytes(r.bytes(16), "little"),),
+    "lane": (Reader.byte,),
+    "lanes16": (lambda r: tuple(r.bytes(16)),),
+    "reftype": (Reader.reftype,),
+    "valtypes": (_valtype_vector,),
 }
 
 
-def _decode_instr(r: Reader, op_byte: int) -> tuple:
-    if op_byte in (0xFC, 0xFD):
-        sub = r.u32()
-        op = BY_CODE.get((op_byte, sub))
-        if op is None:
-            raise r.fail(f"illegal opcode 0x{op_byte:02x} {sub}")
-    else:
-        op = BY_CODE.get((None, op_byte))
-        if op is None:
-            raise r.fail(f"illegal opcode 0x{op_byte:02x}", r.pos - 1)
+def _instr_reader(op: Op) -> tuple | InstrReader:
+    """A shared tuple for an instruction without immediates, else a function reading its tuple."""
     name = op.name
-    imms = op.imms
-    if not imms:
+    if name == "select" and op.code == 0x1B:
+        return ("select", None)
+    fields = tuple(read for kind in op.imms for read in FIELD_READERS[kind])
+    zero_bytes = sum(RESERVED_MEMORY_BYTES.get(kind, 0) for kind in op.imms)
+    if zero_bytes:
+        def read_with_memory_index(r: Reader) -> tuple:
+            instr = (name, *[read(r) for read in fields])
+            for _ in range(zero_bytes):
+                _zero_byte(r)
+            return instr
+        return read_with_memory_index
+    if not fields:
         return (name,)
-    if name == "select":
-        return ("select", _select_types(r)) if op_byte == 0x1C else ("select", None)
-    if imms == ("memarg",):
-        align, offset = _read_memarg(r)
-        return (name, align, offset)
-    if imms == ("memarg", "lane"):
-        align, offset = _read_memarg(r)
-        return (name, align, offset, r.byte())
-    if imms == ("labels",):
-        labels, default = _br_table(r)
-        return (name, labels, default)
-    if imms == ("table2",):
-        return (name, r.u32(), r.u32())
-    if imms == ("mem2",):
-        _zero_byte(r)
-        _zero_byte(r)
-        return (name,)
-    if name in ("memory.size", "memory.grow", "memory.fill"):
-        _zero_byte(r)
-        return (name,)
-    if name == "memory.init":
-        idx = r.u32()
-        _zero_byte(r)
-        return (name, idx)
-    return (name, *[IMMEDIATE_READERS[k](r) for k in imms])
+    if len(fields) == 1:
+        (read_field,) = fields
+
+        def read_one(r: Reader) -> tuple:
+            return (name, read_field(r))
+        return read_one
+
+    def read_many(r: Reader) -> tuple:
+        return (name, *[read(r) for read in fields])
+    return read_many
+
+
+def _prefixed_reader(prefix: int, entries: dict[int, tuple | InstrReader]) -> InstrReader:
+    def read_prefixed(r: Reader) -> tuple:
+        start = r.pos - 1
+        sub = r.u32()
+        entry = entries.get(sub)
+        if entry is None:
+            raise r.fail(f"illegal opcode 0x{prefix:02x} {sub}", start)
+        return entry if entry.__class__ is tuple else entry(r)
+    return read_prefixed
+
+
+def _build_instr_table() -> list[tuple | InstrReader | None]:
+    table: list[tuple | InstrReader | None] = [None] * 256
+    prefixed: dict[int, dict[int, tuple | InstrReader]] = {0xFC: {}, 0xFD: {}}
+    for (prefix, code), op in BY_CODE.items():
+        if prefix is None:
+            table[code] = _instr_reader(op)
+        else:
+            prefixed[prefix][code] = _instr_reader(op)
+    for prefix, entries in prefixed.items():
+        table[prefix] = _prefixed_reader(prefix, entries)
+    table[0x0B] = END
+    return table
+
+
+INSTR_TABLE = _build_instr_table()
 
 
 def decode_expr(r: Reader, offsets: list[int] | None = None) -> list[tuple]:
-    """Instructions up to and including the `end` that closes the expression."""
+    """Instructions up to and including the `end` that closes the expression.
+
+    ``offsets``, when given, receives the byte offset of each instruction.
+    """
     body: list[tuple] = []
+    append = body.append
+    offsets = [] if offsets is None else offsets
+    append_offset = offsets.append
+    data, table = r.data, INSTR_TABLE
     depth = 0
-    data = r.data
     while True:
-        if r.pos >= r.end:
+        pos = r.pos
+        if pos >= r.end:
             raise r.fail("unexpected end of section or function")
-        if offsets is not None:
-            offsets.append(r.pos)
-        op_byte = data[r.pos]
-        r.pos += 1
-        instr = _decode_instr(r, op_byte)
-        body.append(instr)
-        name = instr[0]
-        if name in ("block", "loop", "if"):
-            depth += 1
-        elif name == "end":
+        append_offset(pos)
+        op_byte = data[pos]
+        entry = table[op_byte]
+        r.pos = pos + 1
+        if entry.__class__ is tuple:
+            instr = entry
+        elif entry is None:
+            raise r.fail(f"illegal opcode 0x{op_byte:02x}", pos)
+        else:
+            instr = entry(r)
+        append(instr)
+        if instr is END:
             if depth == 0:
                 return body
             depth -= 1
+        elif op_byte in BLOCK_OPENERS:
+            depth += 1
 
 
 # ---------------------------------------------------------------- sections
 
 
-def _decode_functype(r: Reader) -> FuncType:
+def _functype(r: Reader) -> FuncType:
     form = r.byte()
     if form != 0x60:
         raise r.fail(f"malformed function type 0x{form:02x}", r.pos - 1)
-    params = tuple(r.vec(r.valtype))
-    return FuncType(params, tuple(r.vec(r.valtype)))
+    params = _valtype_vector(r)
+    return FuncType(params, _valtype_vector(r))
 
 
-def _decode_tabletype(r: Reader) -> TableType:
-    t = r.reftype()
-    return TableType(t, r.limits())
+def _tabletype(r: Reader) -> TableType:
+    elemtype = r.reftype()
+    return TableType(elemtype, r.limits())
 
 
-def _decode_globaltype(r: Reader) -> GlobalType:
-    t = r.valtype()
-    m = r.byte()
-    if m > 1:
+def _memtype(r: Reader) -> MemoryType:
+    return MemoryType(r.limits())
+
+
+def _globaltype(r: Reader) -> GlobalType:
+    valtype = r.valtype()
+    mutability = r.byte()
+    if mutability > 1:
         raise r.fail("malformed mutability", r.pos - 1)
-    return GlobalType(t, m == 1)
+    return GlobalType(valtype, mutability == 1)
 
 
-def _decode_import(r: Reader) -> Import:
+def _import(r: Reader) -> Import:
     module = r.name()
     name = r.name()
-    kind_byte = r.byte()
-    kind = EXTERN_KINDS.get(kind_byte)
-    if kind == "func":
-        desc = r.u32()
-    elif kind == "table":
-        desc = _decode_tabletype(r)
-    elif kind == "memory":
-        desc = MemoryType(r.limits())
-    elif kind == "global":
-        desc = _decode_globaltype(r)
-    else:
+    kind = EXTERN_KINDS.get(r.byte())
+    if kind is None:
         raise r.fail("malformed import kind", r.pos - 1)
-    return Import(module, name, kind, desc)
+    desc_readers = {"func": Reader.u32, "table": _tabletype, "memory": _memtype, "global": _globaltype}
+    return Import(module, name, kind, desc_readers[kind](r))
 
 
-def _decode_export(r: Reader) -> Export:
+def _global(r: Reader) -> Global:
+    globaltype = _globaltype(r)
+    return Global(globaltype, decode_expr(r))
+
+
+def _export(r: Reader) -> Export:
     name = r.name()
     kind = EXTERN_KINDS.get(r.byte())
     if kind is None:
@@ -328,15 +362,13 @@ def _decode_export(r: Reader) -> Export:
     return Export(name, kind, r.u32())
 
 
-def _ref_func_exprs(r: Reader) -> list[list[tuple]]:
-    return [[("ref.func", idx), ("end",)] for idx in r.vec(r.u32)]
-
-
-def _decode_elem(r: Reader) -> Elem:
+def _elem(r: Reader) -> Elem:
+    """An element segment; flags bit 0: passive/declarative, bit 1: table index or declarative,
+    bit 2: element expressions instead of function indices."""
     flags = r.u32()
     if flags > 7:
         raise r.fail("malformed elements segment kind")
-    exprs = bool(flags & 4)
+    uses_exprs = bool(flags & 4)
     if flags & 1:
         mode = "declarative" if flags & 2 else "passive"
         table, offset = 0, None
@@ -344,58 +376,55 @@ def _decode_elem(r: Reader) -> Elem:
         mode = "active"
         table = r.u32() if flags & 2 else 0
         offset = decode_expr(r)
-    if flags & 3:  # an elemkind or reftype is present
-        if exprs:
-            elemtype = r.reftype()
-        else:
-            kind = r.byte()
-            if kind != 0:
-                raise r.fail("malformed element kind", r.pos - 1)
-            elemtype = "funcref"
+    elemtype = "funcref"
+    if flags & 3 and uses_exprs:
+        elemtype = r.reftype()
+    elif flags & 3 and r.byte() != 0:
+        raise r.fail("malformed element kind", r.pos - 1)
+    if uses_exprs:
+        init = r.vec(decode_expr)
     else:
-        elemtype = "funcref"
-    init = r.vec(lambda: decode_expr(r)) if exprs else _ref_func_exprs(r)
+        init = [[("ref.func", idx), END] for idx in r.vec(Reader.u32)]
     return Elem(mode, elemtype, init, table, offset)
 
 
-def _decode_data(r: Reader) -> Data:
+def _data(r: Reader) -> Data:
     flags = r.u32()
-    if flags == 0:
-        offset = decode_expr(r)
-        return Data("active", r.bytes(r.u32()), 0, offset)
     if flags == 1:
         return Data("passive", r.bytes(r.u32()))
-    if flags == 2:
-        mem = r.u32()
-        offset = decode_expr(r)
-        return Data("active", r.bytes(r.u32()), mem, offset)
-    raise r.fail("malformed data segment kind")
+    if flags not in (0, 2):
+        raise r.fail("malformed data segment kind")
+    memory = r.u32() if flags == 2 else 0
+    offset = decode_expr(r)
+    return Data("active", r.bytes(r.u32()), memory, offset)
 
 
-def _decode_code(r: Reader, func: Func) -> None:
+def _locals(r: Reader) -> list[str]:
+    groups = [(r.u32(), r.valtype()) for _ in range(r.u32())]
+    total = sum(count for count, _ in groups)
+    if total > MAX_LOCALS:
+        raise r.fail("too many locals")
+    if total > LOCALS_LIMIT:
+        raise r.fail(f"too many locals: {total} exceeds the implementation limit of {LOCALS_LIMIT}")
+    return [valtype for count, valtype in groups for _ in range(count)]
+
+
+def _code(r: Reader, type_index: int) -> Func:
     size = r.u32()
-    start = r.pos
-    end = start + size
+    start, end = r.pos, r.pos + size
     if end > r.end:
         raise r.fail("unexpected end of section or function")
-    body_reader = Reader(r.data, start, end)
-    locals_: list[str] = []
-    total = 0
-    for _ in range(body_reader.u32()):
-        count = body_reader.u32()
-        total += count
-        if total > MAX_LOCALS:
-            raise body_reader.fail("too many locals")
-        locals_.extend([body_reader.valtype()] * count)
-    func.locals = locals_
-    func.body_offset = start
-    func.body = decode_expr(body_reader, func.offsets)
-    if body_reader.pos != end:
-        raise r.fail("section size mismatch: function body has trailing bytes", body_reader.pos)
+    body = Reader(r.data, start, end)
+    func = Func(type_index, _locals(body), [], body_offset=start)
+    func.body = decode_expr(body, func.offsets)
+    if body.pos != end:
+        raise r.fail("section size mismatch: function body has trailing bytes", body.pos)
     r.pos = end
+    return func
 
 
-def _decode_names(data: bytes) -> Names:
+def _names(data: bytes) -> Names:
+    """The name section's module, function and local names (other subsections are skipped)."""
     names = Names()
     r = Reader(data)
     while r.pos < r.end:
@@ -407,35 +436,100 @@ def _decode_names(data: bytes) -> Names:
         if sub_id == 0:
             names.module = sub.name()
         elif sub_id == 1:
-            for _ in range(sub.u32()):
-                idx = sub.u32()
-                names.funcs[idx] = sub.name()
+            names.funcs = _name_map(sub)
         elif sub_id == 2:
-            for _ in range(sub.u32()):
-                fidx = sub.u32()
-                names.locals[fidx] = {sub.u32(): sub.name() for _ in range(sub.u32())}
+            names.locals = {func: _name_map(sub) for func in _indices(sub)}
         r.pos = sub.end
     return names
 
 
-SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+def _name_map(r: Reader) -> dict[int, str]:
+    return {index: r.name() for index in _indices(r)}
+
+
+def _indices(r: Reader):
+    """Yield the indices of a vector whose items each start with an index (the caller reads the rest)."""
+    for _ in range(r.u32()):
+        yield r.u32()
+
+
+def _custom(r: Reader, module: Module) -> None:
+    name = r.name()
+    payload = r.data[r.pos:r.end]
+    r.pos = r.end
+    module.customs.append(CustomSection(name, payload))
+    if name == "name":
+        try:
+            module.names = _names(payload)
+        except DecodeError:
+            module.names = Names()  # a broken name section does not make the module malformed
+
+
+class _SectionState:
+    """What decoding the sections in order has gathered so far."""
+
+    def __init__(self) -> None:
+        self.module = Module()
+        self.func_type_indices: list[int] = []
+        self.code_seen = False
+
+
+def _function_section(r: Reader, st: _SectionState) -> None:
+    st.func_type_indices = r.vec(Reader.u32)
+
+
+def _code_section(r: Reader, st: _SectionState) -> None:
+    st.code_seen = True
+    if r.u32() != len(st.func_type_indices):
+        raise r.fail("function and code section have inconsistent lengths")
+    st.module.funcs = [_code(r, type_index) for type_index in st.func_type_indices]
+
+
+def _vector_section(attr: str, item: Callable[[Reader], object]) -> Callable[[Reader, _SectionState], None]:
+    def decode(r: Reader, st: _SectionState) -> None:
+        setattr(st.module, attr, r.vec(item))
+    return decode
+
+
+def _single_section(attr: str) -> Callable[[Reader, _SectionState], None]:
+    def decode(r: Reader, st: _SectionState) -> None:
+        setattr(st.module, attr, r.u32())
+    return decode
+
+
+# section id -> (position in the required order, decoder); the data count section (12) sits before code
+SECTIONS: dict[int, tuple[int, Callable[[Reader, _SectionState], None]]] = {
+    1: (1, _vector_section("types", _functype)),
+    2: (2, _vector_section("imports", _import)),
+    3: (3, _function_section),
+    4: (4, _vector_section("tables", _tabletype)),
+    5: (5, _vector_section("memories", _memtype)),
+    6: (6, _vector_section("globals", _global)),
+    7: (7, _vector_section("exports", _export)),
+    8: (8, _single_section("start")),
+    9: (9, _vector_section("elems", _elem)),
+    12: (10, _single_section("data_count")),
+    10: (11, _code_section),
+    11: (12, _vector_section("datas", _data)),
+}
+
+
+def _check_header(data: bytes) -> None:
+    if len(data) < 4 or data[:4] != b"\0asm":
+        raise DecodeError("magic header not detected", 0)
+    if len(data) < 8:
+        raise DecodeError("unexpected end", len(data))
+    if data[4:8] != b"\x01\0\0\0":
+        raise DecodeError("unknown binary version", 4)
 
 
 def decode_module(data: bytes) -> Module:
     """Decode a binary module. Raises DecodeError for anything malformed."""
     data = bytes(data)
-    r = Reader(data)
-    if r.end < 4 or data[:4] != b"\0asm":
-        raise DecodeError("magic header not detected", 0)
-    if r.end < 8:
-        raise DecodeError("unexpected end", r.end)
-    if data[4:8] != b"\x01\0\0\0":
-        raise DecodeError("unknown binary version", 4)
-    r.pos = 8
-    module = Module()
-    func_types: list[int] = []
+    _check_header(data)
+    r = Reader(data, 8)
+    st = _SectionState()
     last_order = 0
-    code_seen = False
     while r.pos < r.end:
         section_start = r.pos
         section_id = r.byte()
@@ -445,66 +539,29 @@ def decode_module(data: bytes) -> Module:
             raise r.fail("length out of bounds", section_start)
         s = Reader(data, r.pos, end)
         if section_id == 0:
-            name = s.name()
-            payload = data[s.pos:end]
-            module.customs.append(CustomSection(name, payload))
-            if name == "name":
-                try:
-                    module.names = _decode_names(payload)
-                except DecodeError:
-                    module.names = Names()  # a broken name section does not make the module malformed
-            r.pos = end
-            continue
-        order = SECTION_ORDER.get(section_id)
-        if order is None:
+            _custom(s, st.module)
+        elif section_id not in SECTIONS:
             raise r.fail(f"malformed section id {section_id}", section_start)
-        if order <= last_order:
-            raise r.fail("unexpected content after last section" if section_id in SECTION_ORDER
-                         else "junk after last section", section_start)
-        last_order = order
-        if section_id == 1:
-            module.types = s.vec(lambda: _decode_functype(s))
-        elif section_id == 2:
-            module.imports = s.vec(lambda: _decode_import(s))
-        elif section_id == 3:
-            func_types = s.vec(s.u32)
-        elif section_id == 4:
-            module.tables = s.vec(lambda: _decode_tabletype(s))
-        elif section_id == 5:
-            module.memories = s.vec(lambda: MemoryType(s.limits()))
-        elif section_id == 6:
-            module.globals = s.vec(lambda: Global(_decode_globaltype(s), decode_expr(s)))
-        elif section_id == 7:
-            module.exports = s.vec(lambda: _decode_export(s))
-        elif section_id == 8:
-            module.start = s.u32()
-        elif section_id == 9:
-            module.elems = s.vec(lambda: _decode_elem(s))
-        elif section_id == 12:
-            module.data_count = s.u32()
-        elif section_id == 10:
-            code_seen = True
-            n = s.u32()
-            if n != len(func_types):
-                raise s.fail("function and code section have inconsistent lengths")
-            module.funcs = [Func(t, [], []) for t in func_types]
-            for func in module.funcs:
-                _decode_code(s, func)
-        elif section_id == 11:
-            module.datas = s.vec(lambda: _decode_data(s))
-            if module.data_count is not None and module.data_count != len(module.datas):
-                raise s.fail("data count and data section have inconsistent lengths")
+        else:
+            order, decode_section = SECTIONS[section_id]
+            if order <= last_order:
+                raise r.fail("unexpected content after last section", section_start)
+            last_order = order
+            decode_section(s, st)
         if s.pos != end:
             raise r.fail("section size mismatch", s.pos)
         r.pos = end
-    if func_types and not code_seen:
-        raise DecodeError("function and code section have inconsistent lengths", r.pos)
-    if module.data_count is not None and module.data_count != len(module.datas):
-        raise DecodeError("data count and data section have inconsistent lengths", r.pos)
-    if module.data_count is None and module.datas and _uses_data_count(module):
-        raise DecodeError("data count section required", r.pos)
-    return module
+    _check_counts(st, r.end)
+    return st.module
 
 
-def _uses_data_count(module: Module) -> bool:
-    return any(instr[0] in ("memory.init", "data.drop") for func in module.funcs for instr in func.body)
+def _check_counts(st: _SectionState, offset: int) -> None:
+    module = st.module
+    if st.func_type_indices and not st.code_seen:
+        raise DecodeError("function and code section have inconsistent lengths", offset)
+    if module.data_count is None:
+        # without data segments the validator reports the index as unknown, as the official suite expects
+        if module.datas and any(instr[0] in DATA_COUNT_USERS for func in module.funcs for instr in func.body):
+            raise DecodeError("data count section required", offset)
+    elif module.data_count != len(module.datas):
+        raise DecodeError("data count and data section have inconsistent lengths", offset)
