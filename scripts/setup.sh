@@ -1,42 +1,80 @@
 #!/usr/bin/env bash
-# Installs everything vmstack's test suite needs on a fresh Debian 12 machine (run as root),
-# then installs vmstack itself with its test extras. Safe to run again: it skips what is there.
+# Set up a Debian 12 machine for vmstack's tests (run as root, no stdin needed): the Debian packages
+# (guest toolchains, wabt), deb-src entries and the source packages the tests and guests use, vmstack
+# itself with its test extra, and the prebuilt guests. Idempotent: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CACHE="${VMSTACK_CACHE:-$HOME/.cache/vmstack}"
+
 export DEBIAN_FRONTEND=noninteractive
+CACHE="${VMSTACK_CACHE:-$HOME/.cache/vmstack}"
+PACKAGES=(
+    clang lld wasi-libc libclang-rt-14-dev-wasm32  # C to wasm32-wasi
+    gcc libc6-dev make                             # native reference builds
+    gcc-riscv64-linux-gnu libc6-dev-riscv64-cross  # riscv64 Linux builds
+    tcl                                            # tclsh, to make SQLite's amalgamation
+    dpkg-dev                                       # apt-get source
+    wabt                                           # wat2wasm, wast2json, wasm2wat
+)
+# binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py).
+SOURCE_PACKAGES=(binaryen sqlite3 lua5.4)
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
 
-# Toolchains and oracles: clang + wasi-libc build the guests for wasm32-wasi, wabt is a second
-# opinion on binaries, dpkg-dev unpacks Debian source packages.
-PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32 wabt dpkg-dev)
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-    echo "setup: installing Debian packages: ${missing[*]}"
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+step() { printf '[setup] %s\n' "$*"; }
 
-# The WebAssembly spec tests carried in Debian's binaryen source package.
-mkdir -p "$CACHE/src"
-if ! compgen -G "$CACHE/src/binaryen-*/test/spec" >/dev/null; then
-    echo "setup: fetching Debian's binaryen source package (spec tests)"
-    if ! grep -rqs "deb-src" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        cat > /etc/apt/sources.list.d/vmstack-deb-src.sources <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+# Run a command quietly; on failure show its output and stop.
+quietly() {
+    if ! "$@" >"$LOG" 2>&1; then
+        cat "$LOG" >&2
+        printf '[setup] failed: %s\n' "$*" >&2
+        exit 1
     fi
-    apt-get update -qq
-    (cd "$CACHE/src" && apt-get source -qq binaryen >/dev/null 2>&1)
-fi
-echo "setup: spec tests in $(compgen -G "$CACHE/src/binaryen-*/test/spec" | head -1)"
+}
 
-echo "setup: installing vmstack and its test dependencies"
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
-echo "setup: done"
+# deb-src entries mirroring the machine's Debian deb entries (deb822 or one-line format).
+add_deb_src() {
+    local own=/etc/apt/sources.list.d/vmstack-deb-src
+    if grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        return
+    fi
+    step "adding deb-src entries ($own.*)"
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        sed -e 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$own.sources"
+    else
+        grep -hE '^deb [^#]*debian' /etc/apt/sources.list | sed -e 's/^deb /deb-src /' >"$own.list"
+    fi
+}
+
+missing_packages=()
+for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+        missing_packages+=("$package")
+done
+mkdir -p "$CACHE/src"
+missing_sources=()
+for package in "${SOURCE_PACKAGES[@]}"; do
+    compgen -G "$CACHE/src/$package-[0-9]*/" >/dev/null || missing_sources+=("$package")
+done
+
+if ((${#missing_packages[@]} + ${#missing_sources[@]})); then
+    add_deb_src
+    step "apt-get update"
+    quietly apt-get update -q
+fi
+if ((${#missing_packages[@]})); then
+    step "installing Debian packages: ${missing_packages[*]}"
+    quietly apt-get install -y -q --no-install-recommends "${missing_packages[@]}"
+fi
+for package in "${missing_sources[@]}"; do
+    step "fetching the Debian source package $package into $CACHE/src"
+    (cd "$CACHE/src" && quietly apt-get source -q "$package")
+done
+step "WebAssembly spec tests: $(compgen -G "$CACHE/src/binaryen-*/test/spec" | tail -n 1)"
+
+step "pip install -e '.[test]'"
+quietly python3 -m pip install --disable-pip-version-check -e '.[test]'
+
+step "building the guests (cached in $CACHE/guests)"
+python3 guests/build.py >"$LOG" || { cat "$LOG"; exit 1; }
+step "guests built: $(wc -l <"$LOG") programs"
+step "done"
