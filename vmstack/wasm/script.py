@@ -255,6 +255,17 @@ def parse_wast(source: str) -> list[Any]:
     return commands
 
 
-__all__ = ["parse_wast", "ScriptModule", "ModuleCommand", "Register", "Action", "AssertReturn", "AssertTrap",
-           "AssertExhaustion", "AssertInvalid", "AssertMalformed", "AssertUnlinkable", "AssertUninstantiable"
+__all__ = [
+    "Action",
+    "AssertExhaustion",
+    "AssertInvalid",
+    "AssertMalformed",
+    "AssertReturn",
+    "AssertTrap",
+    "AssertUninstantiable",
+    "AssertUnlinkable",
+    "ModuleCommand",
+    "Register",
+    "ScriptModule",
+    "parse_wast"
 ]

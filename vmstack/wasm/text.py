@@ -34,6 +34,7 @@ from .sexpr import Atom, SList, error, head, line_of, parse_sexprs
 VALTYPES = {"i32", "i64", "f32", "f64", "v128", "funcref", "externref"}
 HEAPTYPES = {"func": "funcref", "extern": "externref"}
 KINDS = ("func", "table", "memory", "global")
+MODULE_FIELDS = ("type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data")
 SHAPES = {"i8x16": (16, 8), "i16x8": (8, 16), "i32x4": (4, 32), "i64x2": (2, 64), "f32x4": (4, 32),
           "f64x2": (2, 64)}
 
@@ -147,15 +148,17 @@ class Space:
 
 
 class ModuleParser:
+    """Two passes over the module fields, both in textual order: the first fills
+    the index spaces (so names resolve before their definition), the second
+    builds every definition, appending implicit types in order of appearance.
+    """
+
     def __init__(self, fields: list, where: object) -> None:
         self.fields = fields
         self.where = where
         self.module = Module()
         self.spaces = {k: Space(k) for k in ("type", "func", "table", "memory", "global", "elem", "data")}
-        self.type_names: list[dict[str, int]] = []
-        self.func_defs: list[tuple[SList, int]] = []  # (field, cursor position of its body)
-        self.global_defs: list[tuple[SList, int, Any]] = []
-        self.implicit_types: list[FuncType] = []
+        self.defined = {k: 0 for k in KINDS}  # entities built so far by the second pass
 
     # ---- types
 
@@ -176,105 +179,144 @@ class ModuleParser:
                 params.extend(valtype(t) for t in item[1:])
         while head(cur.peek()) == "result":
             results.extend(valtype(t) for t in cur.next()[1:])
-        if head(cur.peek()) in ("param",):
+        if head(cur.peek()) == "param":
             raise error("param after result", cur.peek())
         return FuncType(tuple(params), tuple(results)), names
 
     def type_index_for(self, ty: FuncType) -> int:
-        for i, existing in enumerate(self.module.types):
-            if existing == ty:
-                return i
+        """The first type index equal to `ty`, appending an implicit definition if there is none."""
+        if ty in self.module.types:
+            return self.module.types.index(ty)
         self.module.types.append(ty)
         return len(self.module.types) - 1
 
     def typeuse(self, cur: Cursor) -> tuple[int, FuncType, dict[str, int]]:
         """`(type x)? (param ...)* (result ...)*` → type index, type, param names."""
         ref = cur.take_list("type")
-        if ref is not None:
-            if len(ref) != 2:
-                raise error("malformed type use", ref)
-            index = self.spaces["type"].resolve(ref[1])
-            if index >= len(self.module.types):
-                if head(cur.peek()) in ("param", "result"):  # nothing to check the inline type against
-                    raise error(f"unknown type {index}", ref)
-                return index, FuncType((), ()), {}  # invalid, not malformed: the validator says so
-            declared = self.module.types[index]
-            if head(cur.peek()) in ("param", "result"):
-                ty, names = self.parse_functype(cur)
-                if ty != declared:
-                    raise error("inline function type does not match the type use", ref)
-                return index, declared, names
+        if ref is None:
+            ty, names = self.parse_functype(cur)
+            return self.type_index_for(ty), ty, names
+        if len(ref) != 2:
+            raise error("malformed type use", ref)
+        index = self.spaces["type"].resolve(ref[1])
+        inline = head(cur.peek()) in ("param", "result")
+        if index >= len(self.module.types):
+            if inline:  # nothing to check the inline type against
+                raise error(f"unknown type {index}", ref)
+            return index, FuncType((), ()), {}  # invalid, not malformed: the validator says so
+        declared = self.module.types[index]
+        if not inline:
             return index, declared, {}
         ty, names = self.parse_functype(cur)
-        return self.type_index_for(ty), ty, names
+        if ty != declared:
+            raise error("inline function type does not match the type use", ref)
+        return index, declared, names
 
-    # ---- pass 1: declarations
+    def define_type(self, field: SList) -> None:
+        cur = Cursor(field, 1)
+        self.spaces["type"].add(cur.take_id(), field)
+        fn = cur.next("a function type")
+        if head(fn) != "func":
+            raise error("expected (func ...) in type definition", fn)
+        inner = Cursor(fn, 1)
+        ty, _ = self.parse_functype(inner)
+        inner.expect_end()
+        cur.expect_end()
+        self.module.types.append(ty)
 
-    def check_no_import_after_definitions(self, item: object) -> None:
-        if self.defined_any:
-            raise error("import after function/table/memory/global definition", item)
+    # ---- pass 1: index spaces
 
-    def inline_exports(self, cur: Cursor, kind: str, index: int) -> None:
+    def declare(self) -> None:
+        defined_any = False
+        for field in self.fields:
+            kind = head(field)
+            if kind not in MODULE_FIELDS:
+                raise error(f"unknown module field {kind}" if kind else "expected a module field", field)
+            if kind == "type":
+                self.define_type(field)
+            elif kind in ("elem", "data"):
+                self.spaces[kind].add(Cursor(field, 1).take_id(), field)
+            elif kind == "import":
+                if defined_any:
+                    raise error("import after function/table/memory/global definition", field)
+                desc = field[3] if len(field) == 4 else None
+                if head(desc) not in KINDS:
+                    raise error("malformed import", field)
+                self.spaces[head(desc)].add(Cursor(desc, 1).take_id(), desc)
+            elif kind in KINDS:
+                ident, cur = self.entity_header(field)
+                if cur.take_list("import") is not None:
+                    if defined_any:
+                        raise error("import after function/table/memory/global definition", field)
+                else:
+                    defined_any = True
+                    self.declare_inline_segment(kind, cur, field)
+                self.spaces[kind].add(ident, field)
+
+    def entity_header(self, field: SList) -> tuple[str | None, Cursor]:
+        """The id of a func/table/memory/global field, and a cursor past its inline exports."""
+        cur = Cursor(field, 1)
+        ident = cur.take_id()
         while head(cur.peek()) == "export":
-            item = cur.next()
+            cur.next()
+        return ident, cur
+
+    def declare_inline_segment(self, kind: str, cur: Cursor, field: SList) -> None:
+        """`(table reftype (elem ...))` and `(memory (data ...))` define a segment too."""
+        if kind == "table" and any(head(x) == "elem" for x in field[cur.pos:]):
+            self.spaces["elem"].add(None, field)
+        elif kind == "memory" and head(cur.peek()) == "data":
+            self.spaces["data"].add(None, field)
+
+    # ---- pass 2: definitions
+
+    def parse(self) -> Module:
+        self.declare()
+        for field in self.fields:
+            kind = head(field)
+            if kind in KINDS:
+                self.define_entity(kind, field)
+            elif kind != "type":
+                getattr(self, "define_" + kind)(field)
+        m = self.module
+        m.names.funcs = {index: name[1:] for name, index in self.spaces["func"].names.items()}
+        if m.datas or any(i[0] in ("memory.init", "data.drop") for f in m.funcs for i in f.body):
+            m.data_count = len(m.datas)
+        return m
+
+    def define_entity(self, kind: str, field: SList) -> None:
+        """A func/table/memory/global field: its inline exports, then an inline import or a definition."""
+        index = self.defined[kind]
+        self.defined[kind] += 1
+        _, cur = self.entity_header(field)
+        for item in field[1:cur.pos]:
+            if is_id(item):
+                continue
             if len(item) != 2:
                 raise error("malformed inline export", item)
             self.module.exports.append(Export(name_of(item[1]), kind, index))
-
-    def inline_import(self, cur: Cursor) -> tuple[str, str] | None:
-        item = cur.take_list("import")
-        if item is None:
-            return None
-        if len(item) != 3:
-            raise error("malformed inline import", item)
-        return name_of(item[1]), name_of(item[2])
-
-    def declare(self) -> None:
-        self.defined_any = False
-        for field in self.fields:
-            kind = head(field)
-            if kind == "type":
-                cur = Cursor(field, 1)
-                name = cur.take_id()
-                self.spaces["type"].add(name, field)
-                fn = cur.next("a function type")
-                if head(fn) != "func":
-                    raise error("expected (func ...) in type definition", fn)
-                inner = Cursor(fn, 1)
-                ty, _ = self.parse_functype(inner)
-                inner.expect_end()
-                cur.expect_end()
-                self.module.types.append(ty)
-        for field in self.fields:
-            kind = head(field)
-            handler = getattr(self, f"declare_{kind}", None)
-            if kind in ("type", "export", "start") or kind is None:
-                if kind is None:
-                    raise error("expected a module field", field)
-                continue
-            if handler is None:
-                raise error(f"unknown module field {kind}", field)
-            handler(field)
-
-    def declare_import(self, field: SList) -> None:
-        self.check_no_import_after_definitions(field)
-        if len(field) != 4:
-            raise error("malformed import", field)
-        module, name = name_of(field[1]), name_of(field[2])
-        desc = field[3]
-        kind = head(desc)
-        if kind not in KINDS:
-            raise error("malformed import description", desc)
-        cur = Cursor(desc, 1)
-        ident = cur.take_id()
-        self.import_desc(kind, ident, cur, module, name, desc)
+        imported = cur.take_list("import")
+        if imported is not None:
+            if len(imported) != 3:
+                raise error("malformed inline import", imported)
+            self.import_desc(kind, cur, name_of(imported[1]), name_of(imported[2]), index)
+        else:
+            getattr(self, "define_" + kind)(cur, field, index)
         cur.expect_end()
 
-    def import_desc(self, kind: str, ident: str | None, cur: Cursor, module: str, name: str, where: Any) -> None:
-        index = self.spaces[kind].add(ident, where)
+    def define_import(self, field: SList) -> None:
+        desc = field[3]
+        kind = head(desc)
+        index = self.defined[kind]
+        self.defined[kind] += 1
+        cur = Cursor(desc, 1)
+        cur.take_id()
+        self.import_desc(kind, cur, name_of(field[1]), name_of(field[2]), index)
+        cur.expect_end()
+
+    def import_desc(self, kind: str, cur: Cursor, module: str, name: str, index: int) -> None:
         if kind == "func":
-            type_index, _, _ = self.typeuse(cur)
-            desc: Any = type_index
+            desc: Any = self.typeuse(cur)[0]
         elif kind == "table":
             limits = self.limits(cur)
             desc = TableType(reftype(cur.next("a reference type")), limits)
@@ -283,19 +325,15 @@ class ModuleParser:
         else:
             desc = self.globaltype(cur.next("a global type"))
         self.module.imports.append(Import(module, name, kind, desc))
-        return index
 
     def limits(self, cur: Cursor) -> Limits:
         try:
-            lo = parse_uint(atom_text(cur.next("limits"), "limits"), 64)
+            lo = parse_uint(atom_text(cur.next("limits"), "limits"), 32)
             hi = None
-            if isinstance(cur.peek(), Atom) and cur.peek().kind == "atom" and not cur.peek().value.endswith(
-                    "ref") and cur.peek().value[0].isdigit():
-                hi = parse_uint(cur.next().value, 64)
+            if isinstance(cur.peek(), Atom) and cur.peek().kind == "atom" and cur.peek().value[0].isdigit():
+                hi = parse_uint(cur.next().value, 32)
         except LiteralError as exc:
             raise error(str(exc), cur.where) from None
-        if lo >= 1 << 32 or (hi is not None and hi >= 1 << 32):
-            raise error("constant out of range", cur.where)
         return Limits(lo, hi)
 
     def globaltype(self, x: object) -> GlobalType:
@@ -305,160 +343,71 @@ class ModuleParser:
             return GlobalType(valtype(x[1]), True)
         return GlobalType(valtype(x), False)
 
-    def declare_func(self, field: SList) -> None:
-        cur = Cursor(field, 1)
-        ident = cur.take_id()
-        index = self.spaces["func"].count
-        exports_at = cur.pos
-        while head(cur.peek()) == "export":
-            cur.next()
-        imported = self.inline_import(cur)
-        if imported is not None:
-            self.check_no_import_after_definitions(field)
-            self.import_desc("func", ident, cur, *imported, field)
-            cur.expect_end()
-        else:
-            self.defined_any = True
-            self.spaces["func"].add(ident, field)
-            type_index, ty, names = self.typeuse(cur)
-            self.func_defs.append((field, cur.pos, type_index, ty, names))
-        self.inline_exports(Cursor(field, exports_at), "func", index)
-
-    def declare_table(self, field: SList) -> None:
-        cur = Cursor(field, 1)
-        ident = cur.take_id()
-        index = self.spaces["table"].count
-        exports_at = cur.pos
-        while head(cur.peek()) == "export":
-            cur.next()
-        imported = self.inline_import(cur)
-        if imported is not None:
-            self.check_no_import_after_definitions(field)
-            self.import_desc("table", ident, cur, *imported, field)
-            cur.expect_end()
-        else:
-            self.defined_any = True
-            self.spaces["table"].add(ident, field)
-            nxt = cur.peek()
-            if isinstance(nxt, (Atom, SList)) and not (isinstance(nxt, Atom) and nxt.value[0].isdigit()):
-                elemtype = reftype(cur.next())
-                elems = cur.take_list("elem")
-                if elems is None:
-                    raise error("expected (elem ...) after the element type", field)
-                cur.expect_end()
-                self.pending_elems.append((index, elemtype, elems))
-                self.module.tables.append(TableType(elemtype, Limits(0, 0)))
+    def define_func(self, cur: Cursor, field: SList, index: int) -> None:
+        type_index, ty, names = self.typeuse(cur)
+        local_types: list[str] = []
+        local_names = dict(names)
+        while head(cur.peek()) == "local":
+            item = cur.next()
+            if len(item) >= 2 and is_id(item[1]):
+                if len(item) != 3:
+                    raise error("a named local takes exactly one type", item)
+                if item[1].value in local_names:
+                    raise error(f"duplicate local {item[1].value}", item)
+                local_names[item[1].value] = len(ty.params) + len(local_types)
+                local_types.append(valtype(item[2]))
             else:
-                limits = self.limits(cur)
-                self.module.tables.append(TableType(reftype(cur.next("a reference type")), limits))
-                cur.expect_end()
-        self.inline_exports(Cursor(field, exports_at), "table", index)
+                local_types.extend(valtype(t) for t in item[1:])
+        body = FuncBody(self, local_names)
+        while not cur.done():
+            body.instr_item(cur)
+        self.module.funcs.append(Func(type_index, local_types, body.code + [("end",)]))
+        if local_names:
+            self.module.names.locals[index] = {i: n[1:] for n, i in local_names.items()}
 
-    def declare_memory(self, field: SList) -> None:
-        cur = Cursor(field, 1)
-        ident = cur.take_id()
-        index = self.spaces["memory"].count
-        exports_at = cur.pos
-        while head(cur.peek()) == "export":
-            cur.next()
-        imported = self.inline_import(cur)
-        if imported is not None:
-            self.check_no_import_after_definitions(field)
-            self.import_desc("memory", ident, cur, *imported, field)
-            cur.expect_end()
-        else:
-            self.defined_any = True
-            self.spaces["memory"].add(ident, field)
-            data = cur.take_list("data")
-            if data is not None:
-                init = b"".join(string_of(s) for s in data[1:])
-                pages = (len(init) + PAGE_SIZE - 1) // PAGE_SIZE
-                self.module.memories.append(MemoryType(Limits(pages, pages)))
-                self.inline_datas.append((index, init))
-            else:
-                self.module.memories.append(MemoryType(self.limits(cur)))
-            cur.expect_end()
-        self.inline_exports(Cursor(field, exports_at), "memory", index)
+    def define_table(self, cur: Cursor, field: SList, index: int) -> None:
+        if head(cur.peek()) == "ref" or is_kw(cur.peek(), "funcref", "externref"):
+            elemtype = reftype(cur.next())
+            elems = cur.take_list("elem")
+            if elems is None:
+                raise error("expected (elem ...) after the element type", field)
+            init = self.elem_list(Cursor(elems, 1), elemtype)
+            self.module.tables.append(TableType(elemtype, Limits(len(init), len(init))))
+            self.module.elems.append(Elem("active", elemtype, init, index, [("i32.const", 0), ("end",)]))
+            return
+        limits = self.limits(cur)
+        self.module.tables.append(TableType(reftype(cur.next("a reference type")), limits))
 
-    def declare_global(self, field: SList) -> None:
-        cur = Cursor(field, 1)
-        ident = cur.take_id()
-        index = self.spaces["global"].count
-        exports_at = cur.pos
-        while head(cur.peek()) == "export":
-            cur.next()
-        imported = self.inline_import(cur)
-        if imported is not None:
-            self.check_no_import_after_definitions(field)
-            self.import_desc("global", ident, cur, *imported, field)
-            cur.expect_end()
-        else:
-            self.defined_any = True
-            self.spaces["global"].add(ident, field)
-            gtype = self.globaltype(cur.next("a global type"))
-            self.global_defs.append((field, cur.pos, gtype))
-        self.inline_exports(Cursor(field, exports_at), "global", index)
+    def define_memory(self, cur: Cursor, field: SList, index: int) -> None:
+        data = cur.take_list("data")
+        if data is None:
+            self.module.memories.append(MemoryType(self.limits(cur)))
+            return
+        init = b"".join(string_of(s) for s in data[1:])
+        pages = (len(init) + PAGE_SIZE - 1) // PAGE_SIZE
+        self.module.memories.append(MemoryType(Limits(pages, pages)))
+        self.module.datas.append(Data("active", init, index, [("i32.const", 0), ("end",)]))
 
-    def declare_elem(self, field: SList) -> None:
-        cur = Cursor(field, 1)
-        self.spaces["elem"].add(cur.take_id(), field)
+    def define_global(self, cur: Cursor, field: SList, index: int) -> None:
+        gtype = self.globaltype(cur.next("a global type"))
+        self.module.globals.append(Global(gtype, self.const_expr(cur)))
 
-    def declare_data(self, field: SList) -> None:
-        cur = Cursor(field, 1)
-        self.spaces["data"].add(cur.take_id(), field)
-
-    # ---- pass 2: definitions
-
-    def parse(self) -> Module:
-        self.pending_elems: list = []
-        self.inline_datas: list = []
-        self.declare()
-        m = self.module
-        # inline table elements and memory data become segments before the explicit ones
-        for field in self.fields:
-            kind = head(field)
-            if kind == "export":
-                self.parse_export(field)
-            elif kind == "start":
-                if m.start is not None:
-                    raise error("multiple start sections", field)
-                if len(field) != 2:
-                    raise error("malformed start", field)
-                m.start = self.spaces["func"].resolve(field[1])
-        for glob_field, pos, gtype in self.global_defs:
-            init = self.const_expr(Cursor(glob_field, pos))
-            m.globals.append(Global(gtype, init))
-        inline_elem_index = 0
-        for field in self.fields:
-            if head(field) == "elem":
-                m.elems.append(self.parse_elem(field))
-            elif head(field) == "data":
-                m.datas.append(self.parse_data(field))
-        for table_index, elemtype, elems in self.pending_elems:
-            init = self.elem_list(Cursor(elems, 1), elemtype, elems)
-            defined = table_index - len(m.imports_of("table"))
-            m.tables[defined] = TableType(elemtype, Limits(len(init), len(init)))
-            m.elems.insert(inline_elem_index, Elem("active", elemtype, init, table_index, [("i32.const", 0), ("end",)]))
-            inline_elem_index += 1
-        for k, (mem_index, init) in enumerate(self.inline_datas):
-            m.datas.insert(k, Data("active", init, mem_index, [("i32.const", 0), ("end",)]))
-        for field, pos, type_index, ty, names in self.func_defs:
-            m.funcs.append(self.parse_func(field, pos, type_index, ty, names))
-        for name, index in self.spaces["func"].names.items():
-            m.names.funcs[index] = name[1:]
-        if any(i[0] in ("memory.init", "data.drop") for f in m.funcs for i in f.body) or m.datas:
-            m.data_count = len(m.datas)
-        return m
-
-    def parse_export(self, field: SList) -> None:
+    def define_export(self, field: SList) -> None:
         if len(field) != 3 or head(field[2]) not in KINDS or len(field[2]) != 2:
             raise error("malformed export", field)
         kind = head(field[2])
         index = self.spaces[kind].resolve(field[2][1])
         self.module.exports.append(Export(name_of(field[1]), kind, index))
 
+    def define_start(self, field: SList) -> None:
+        if self.module.start is not None:
+            raise error("multiple start sections", field)
+        if len(field) != 2:
+            raise error("malformed start", field)
+        self.module.start = self.spaces["func"].resolve(field[1])
+
     def const_expr(self, cur: Cursor) -> list[tuple]:
-        body = FuncBody(self, {}, [])
+        body = FuncBody(self, {})
         while not cur.done():
             body.instr_item(cur)
         return body.code + [("end",)]
@@ -471,90 +420,71 @@ class ModuleParser:
             raise error("expected an offset expression", item)
         return self.const_expr(Cursor([item]))
 
-    def elem_list(self, cur: Cursor, elemtype: str | None, where: object) -> list[list[tuple]]:
-        exprs = []
-        if elemtype is None or is_kw(cur.peek(), "func"):
+    def elem_list(self, cur: Cursor, elemtype: str) -> list[list[tuple]]:
+        """Element expressions: `func` and function indices, or `(item ...)` / folded expressions."""
+        if is_kw(cur.peek(), "func") or (isinstance(cur.peek(), Atom) and elemtype == "funcref"):
             if is_kw(cur.peek(), "func"):
                 cur.next()
-            while not cur.done():
-                exprs.append([("ref.func", self.spaces["func"].resolve(cur.next())), ("end",)])
-            return exprs
+            return [[("ref.func", self.spaces["func"].resolve(x)), ("end",)] for x in cur.items[cur.pos:]]
+        exprs = []
         while not cur.done():
             item = cur.next()
             if head(item) == "item":
                 exprs.append(self.const_expr(Cursor(item, 1)))
             elif isinstance(item, SList):
                 exprs.append(self.const_expr(Cursor([item])))
-            elif elemtype == "funcref":
-                exprs.append([("ref.func", self.spaces["func"].resolve(item)), ("end",)])
             else:
                 raise error("expected an element expression", item)
         return exprs
 
-    def parse_elem(self, field: SList) -> Elem:
+    def define_elem(self, field: SList) -> None:
         cur = Cursor(field, 1)
         cur.take_id()
         if is_kw(cur.peek(), "declare"):
             cur.next()
             elemtype = self.elemtype_of(cur)
-            return Elem("declarative", elemtype, self.elem_list(cur, elemtype, field))
+            self.module.elems.append(Elem("declarative", elemtype, self.elem_list(cur, elemtype)))
+            return
         table_item = cur.take_list("table")
-        table = self.spaces["table"].resolve(table_item[1]) if table_item is not None else 0
-        nxt = cur.peek()
-        if table_item is not None or (isinstance(nxt, SList) and head(nxt) != "ref"):
-            offset = self.offset_expr(cur)
-            if cur.done() or not is_kw(cur.peek(), "func", "funcref", "externref") and not (
-                    isinstance(cur.peek(), SList) and head(cur.peek()) == "ref"):
-                return Elem("active", "funcref", self.elem_list(cur, None, field), table, offset)
+        if table_item is None and not (isinstance(cur.peek(), SList) and head(cur.peek()) != "ref"):
             elemtype = self.elemtype_of(cur)
-            return Elem("active", elemtype, self.elem_list(cur, elemtype, field), table, offset)
-        elemtype = self.elemtype_of(cur)
-        return Elem("passive", elemtype, self.elem_list(cur, elemtype, field))
+            self.module.elems.append(Elem("passive", elemtype, self.elem_list(cur, elemtype)))
+            return
+        if table_item is not None and len(table_item) != 2:
+            raise error("malformed table use", table_item)
+        table = self.spaces["table"].resolve(table_item[1]) if table_item is not None else 0
+        offset = self.offset_expr(cur)
+        legacy = table_item is None and (cur.done() or is_id(cur.peek()) or (
+            isinstance(cur.peek(), Atom) and cur.peek().value[0].isdigit()))
+        elemtype = "funcref" if legacy else self.elemtype_of(cur)
+        self.module.elems.append(Elem("active", elemtype, self.elem_list(cur, elemtype), table, offset))
 
     def elemtype_of(self, cur: Cursor) -> str:
         if is_kw(cur.peek(), "func"):
             return "funcref"
         return reftype(cur.next("an element type"))
 
-    def parse_data(self, field: SList) -> Data:
+    def define_data(self, field: SList) -> None:
         cur = Cursor(field, 1)
         cur.take_id()
         mem_item = cur.take_list("memory")
+        if mem_item is not None and len(mem_item) != 2:
+            raise error("malformed memory use", mem_item)
+        if mem_item is None and not isinstance(cur.peek(), SList):
+            self.module.datas.append(Data("passive", b"".join(string_of(s) for s in cur.items[cur.pos:])))
+            return
         mem = self.spaces["memory"].resolve(mem_item[1]) if mem_item is not None else 0
-        if mem_item is not None or isinstance(cur.peek(), SList):
-            offset = self.offset_expr(cur)
-            init = b"".join(string_of(s) for s in cur.items[cur.pos:])
-            return Data("active", init, mem, offset)
-        return Data("passive", b"".join(string_of(s) for s in cur.items[cur.pos:]))
-
-    def parse_func(self, field: SList, pos: int, type_index: int, ty: FuncType, names: dict[str, int]) -> Func:
-        cur = Cursor(field, pos)
-        locals_: list[str] = []
-        local_names = dict(names)
-        while head(cur.peek()) == "local":
-            item = cur.next()
-            if len(item) >= 2 and is_id(item[1]):
-                if len(item) != 3:
-                    raise error("a named local takes exactly one type", item)
-                if item[1].value in local_names:
-                    raise error(f"duplicate local {item[1].value}", item)
-                local_names[item[1].value] = len(ty.params) + len(locals_)
-                locals_.append(valtype(item[2]))
-            else:
-                locals_.extend(valtype(t) for t in item[1:])
-        body = FuncBody(self, local_names, list(ty.params) + locals_)
-        while not cur.done():
-            body.instr_item(cur)
-        return Func(type_index, locals_, body.code + [("end",)])
+        offset = self.offset_expr(cur)
+        init = b"".join(string_of(s) for s in cur.items[cur.pos:])
+        self.module.datas.append(Data("active", init, mem, offset))
 
 
 class FuncBody:
     """Instructions of one function (or constant expression), flat or folded."""
 
-    def __init__(self, parser: ModuleParser, local_names: dict[str, int], locals_: list[str]) -> None:
+    def __init__(self, parser: ModuleParser, local_names: dict[str, int]) -> None:
         self.p = parser
         self.local_names = local_names
-        self.n_locals = len(locals_)
         self.labels: list[str | None] = []
         self.code: list[tuple] = []
 
