@@ -8,6 +8,7 @@ byte offset of the offending instruction.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .errors import ValidationError
 from .module import (
@@ -27,7 +28,7 @@ LANES = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2
 
 
 class _Frame:
-    __slots__ = ("opcode", "params", "results", "height", "unreachable")
+    __slots__ = ("height", "opcode", "params", "results", "unreachable")
 
     def __init__(self, opcode: str, params: tuple, results: tuple, height: int) -> None:
         self.opcode = opcode
@@ -150,57 +151,58 @@ class _CodeValidator:
         if not self.ctx.mems:
             raise self.error("unknown memory 0")
 
-    def memarg(self, name: str, align: int) -> None:
-        self.memory()
-        if align > NATURAL_ALIGN[name]:
-            raise self.error("alignment must not be larger than natural")
-
     # ---- the body
 
     def run(self) -> None:
         body = self.func.body
         offsets = self.func.offsets
+        dispatch = DISPATCH
         self.ctrls.append(_Frame("func", (), self.type.results, 0))
         for pc, instr in enumerate(body):
             self.offset = offsets[pc] if pc < len(offsets) else None
             if not self.ctrls:
                 raise self.error("operators remaining after end of function")
-            self.step(instr)
+            handler = dispatch.get(instr[0])
+            if handler is None:
+                raise self.error(f"unknown instruction {instr[0]}")
+            handler(self, instr)
         if self.ctrls:
             raise self.error("function body must end with end")
 
-    def step(self, instr: tuple) -> None:
+    def fixed(self, instr: tuple) -> None:
+        """An instruction with a fixed signature in the opcode table."""
+        pops, pushes = OPCODES[instr[0]].sig
+        for t in reversed(pops):
+            self.pop(t)
+        self.vals.extend(pushes)
+
+    def memory_fixed(self, instr: tuple) -> None:
+        self.memory()
+        self.fixed(instr)
+
+    def memory_access(self, instr: tuple) -> None:
         op = instr[0]
-        sig = OPCODES[op].sig if op in OPCODES else None
-        imms = OPCODES[op].imms
-        if op in NATURAL_ALIGN:
-            self.memarg(op, instr[1])
-            if "lane" in imms:
-                self.lane(op, instr[3])
-        elif "lane" in imms:
-            self.lane(op, instr[1])
-        if sig is not None and op not in SPECIAL:
-            if op in ("memory.size", "memory.grow", "memory.fill", "memory.copy"):
-                self.memory()
-            if op == "i8x16.shuffle" and any(lane >= 32 for lane in instr[1]):
-                raise self.error("invalid lane index")
-            self.pops(sig[0])
-            for t in sig[1]:
-                self.push(t)
-            return
-        handler = getattr(self, "op_" + op.replace(".", "_"), None)
-        if handler is None:
-            raise self.error(f"unsupported instruction {op}")
-        handler(instr)
+        self.memory()
+        if instr[1] > NATURAL_ALIGN[op]:
+            raise self.error("alignment must not be larger than natural")
+        if len(instr) > 3:
+            self.lane(op, instr[3])
+        self.fixed(instr)
+
+    def lane_access(self, instr: tuple) -> None:
+        self.lane(instr[0], instr[1])
+        self.fixed(instr)
 
     def lane(self, op: str, lane: int) -> None:
-        shape = op.split(".")[0]
-        if shape == "v128":
-            count = 128 // int(re.search(r"\d+", op.split(".")[1]).group())
-        else:
-            count = LANES[shape]
+        shape, _, rest = op.partition(".")
+        count = LANES[shape] if shape in LANES else 128 // int(re.search(r"\d+", rest).group())
         if lane >= count:
             raise self.error("invalid lane index")
+
+    def op_i8x16_shuffle(self, instr: tuple) -> None:
+        if any(lane >= 32 for lane in instr[1]):
+            raise self.error("invalid lane index")
+        self.fixed(instr)
 
     # control
 
@@ -283,10 +285,10 @@ class _CodeValidator:
 
     def op_select(self, instr: tuple) -> None:
         types = instr[1]
+        if types is not None and len(types) != 1:
+            raise self.error("invalid result arity")
         self.pop("i32")
         if types is not None:
-            if len(types) != 1:
-                raise self.error("invalid result arity")
             self.pop(types[0])
             self.pop(types[0])
             self.push(types[0])
@@ -373,8 +375,8 @@ class _CodeValidator:
         self.pops(("i32", "i32", "i32"))
 
     def op_table_init(self, instr: tuple) -> None:
-        elemtype = self.index(self.ctx.elems, instr[1], "elem segment")
-        if self.table(instr[2]) != elemtype:
+        tabletype = self.table(instr[2])
+        if tabletype != self.index(self.ctx.elems, instr[1], "elem segment"):
             raise self.error("type mismatch: table.init of a segment of another type")
         self.pops(("i32", "i32", "i32"))
 
@@ -394,7 +396,25 @@ class _CodeValidator:
         self.index(self.ctx.elems, instr[1], "elem segment")
 
 
-SPECIAL = frozenset({"table.size", "memory.init", "data.drop", "elem.drop"})
+MEMORY_USERS = frozenset({"memory.size", "memory.grow", "memory.fill", "memory.copy"})
+
+
+def _handler(name: str) -> Callable[[_CodeValidator, tuple], None]:
+    special = getattr(_CodeValidator, "op_" + name.replace(".", "_"), None)
+    if special is not None:
+        return special
+    if name in NATURAL_ALIGN:
+        return _CodeValidator.memory_access
+    if "lane" in OPCODES[name].imms:
+        return _CodeValidator.lane_access
+    if name in MEMORY_USERS:
+        return _CodeValidator.memory_fixed
+    if OPCODES[name].sig is None:
+        raise AssertionError(f"{name} has neither a signature nor a typing rule")
+    return _CodeValidator.fixed
+
+
+DISPATCH = {name: _handler(name) for name in OPCODES}
 
 
 # ---------------------------------------------------------------- module level
@@ -402,19 +422,21 @@ SPECIAL = frozenset({"table.size", "memory.init", "data.drop", "elem.drop"})
 
 def _check_limits(limits: Limits, bound: int, what: str) -> None:
     if limits.min > bound or (limits.max is not None and limits.max > bound):
-        raise ValidationError(f"{what} size must be at most {bound} {'pages' if what == 'memory' else ''}".strip())
+        raise ValidationError(f"{what} size must be at most {bound}{' pages (4GiB)' if what == 'memory' else ''}")
     if limits.max is not None and limits.min > limits.max:
         raise ValidationError("size minimum must not be greater than maximum")
 
 
-def _check_const(expr: list[tuple], expected: str, ctx: _Context, n_globals: int, where: str) -> None:
+CONST_OPS = {"i32.const": "i32", "i64.const": "i64", "f32.const": "f32", "f64.const": "f64", "v128.const": "v128"}
+
+
+def _check_const(expr: list[tuple], expected: str, ctx: _Context, where: str) -> None:
+    """A constant expression of the given type; in 2.0 ``global.get`` sees imported globals only."""
     stack: list[str] = []
-    for instr in expr:
+    for instr in expr[:-1]:
         op = instr[0]
-        if op == "end":
-            break
-        if op in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const"):
-            stack.append(op.split(".")[0])
+        if op in CONST_OPS:
+            stack.append(CONST_OPS[op])
         elif op == "ref.null":
             stack.append(instr[1])
         elif op == "ref.func":
@@ -422,63 +444,78 @@ def _check_const(expr: list[tuple], expected: str, ctx: _Context, n_globals: int
                 raise ValidationError(f"unknown function {instr[1]} in {where}")
             stack.append(FUNCREF)
         elif op == "global.get":
-            if instr[1] >= n_globals:
+            if instr[1] >= ctx.n_imported_globals:
                 raise ValidationError(f"unknown global {instr[1]} in {where}")
-            g = ctx.globals[instr[1]]
-            if instr[1] >= ctx.n_imported_globals or g.mutable:
+            glob = ctx.globals[instr[1]]
+            if glob.mutable:
                 raise ValidationError(f"constant expression required in {where}")
-            stack.append(g.valtype)
+            stack.append(glob.valtype)
         else:
             raise ValidationError(f"constant expression required in {where}")
     if stack != [expected]:
         raise ValidationError(f"type mismatch in {where}")
 
 
-def validate_module(module: Module) -> None:
-    """Raise ValidationError unless the module is valid under the 2.0 rules."""
-    for imp in module.imports:
-        if imp.kind == "func" and imp.desc >= len(module.types):
-            raise ValidationError(f"unknown type {imp.desc}")
-    for func in module.funcs:
-        if func.type_index >= len(module.types):
-            raise ValidationError(f"unknown type {func.type_index}")
-    ctx = _Context(module)
+def _check_types_of_funcs(module: Module) -> None:
+    type_indices = [imp.desc for imp in module.imports_of("func")] + [f.type_index for f in module.funcs]
+    for type_index in type_indices:
+        if type_index >= len(module.types):
+            raise ValidationError(f"unknown type {type_index}")
+
+
+def _check_tables_and_memories(ctx: _Context) -> None:
     for table in ctx.tables:
         _check_limits(table.limits, 0xFFFFFFFF, "table")
     if len(ctx.mems) > 1:
         raise ValidationError("multiple memories")
     for mem in ctx.mems:
         _check_limits(mem.limits, MAX_PAGES, "memory")
+
+
+def _check_segments(module: Module, ctx: _Context) -> None:
     for i, glob in enumerate(module.globals):
-        _check_const(glob.init, glob.type.valtype, ctx, ctx.n_imported_globals, f"global {i}")
-    for i, seg in enumerate(module.elems):
-        for expr in seg.init:
-            _check_const(expr, seg.elemtype, ctx, len(ctx.globals), f"elem segment {i}")
-        if seg.mode == "active":
-            if seg.table >= len(ctx.tables):
-                raise ValidationError(f"unknown table {seg.table}")
-            if ctx.tables[seg.table].elemtype != seg.elemtype:
+        _check_const(glob.init, glob.type.valtype, ctx, f"global {i}")
+    for i, elem in enumerate(module.elems):
+        for expr in elem.init:
+            _check_const(expr, elem.elemtype, ctx, f"elem segment {i}")
+        if elem.mode == "active":
+            if elem.table >= len(ctx.tables):
+                raise ValidationError(f"unknown table {elem.table}")
+            if ctx.tables[elem.table].elemtype != elem.elemtype:
                 raise ValidationError("type mismatch: elem segment and table types differ")
-            _check_const(seg.offset, "i32", ctx, len(ctx.globals), f"elem segment {i} offset")
-    for i, seg in enumerate(module.datas):
-        if seg.mode == "active":
-            if seg.memory >= len(ctx.mems):
-                raise ValidationError(f"unknown memory {seg.memory}")
-            _check_const(seg.offset, "i32", ctx, len(ctx.globals), f"data segment {i} offset")
+            _check_const(elem.offset, "i32", ctx, f"elem segment {i} offset")
+    for i, data in enumerate(module.datas):
+        if data.mode == "active":
+            if data.memory >= len(ctx.mems):
+                raise ValidationError(f"unknown memory {data.memory}")
+            _check_const(data.offset, "i32", ctx, f"data segment {i} offset")
+
+
+def _check_start_and_exports(module: Module, ctx: _Context) -> None:
     if module.start is not None:
         if module.start >= len(ctx.funcs):
             raise ValidationError(f"unknown function {module.start}")
         if ctx.funcs[module.start] != FuncType((), ()):
             raise ValidationError("start function must have type [] -> []")
-    names = set()
-    spaces = {"func": ctx.funcs, "table": ctx.tables, "memory": ctx.mems, "global": ctx.globals}
+    spaces = {"func": ("function", ctx.funcs), "table": ("table", ctx.tables),
+              "memory": ("memory", ctx.mems), "global": ("global", ctx.globals)}
+    names: set[str] = set()
     for exp in module.exports:
         if exp.name in names:
             raise ValidationError(f"duplicate export name {exp.name!r}")
         names.add(exp.name)
-        if exp.index >= len(spaces[exp.kind]):
-            raise ValidationError(f"unknown {exp.kind} {exp.index}")
+        what, space = spaces[exp.kind]
+        if exp.index >= len(space):
+            raise ValidationError(f"unknown {what} {exp.index}")
+
+
+def validate_module(module: Module) -> None:
+    """Raise ValidationError unless the module is valid under the 2.0 rules."""
+    _check_types_of_funcs(module)
+    ctx = _Context(module)
+    _check_tables_and_memories(ctx)
+    _check_segments(module, ctx)
+    _check_start_and_exports(module, ctx)
     n_imported = len(module.imports_of("func"))
     for i, func in enumerate(module.funcs):
         _CodeValidator(ctx, n_imported + i, func).run()
-
