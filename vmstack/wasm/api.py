@@ -431,7 +431,8 @@ class Memory:
         return len(value)
 
     def get_buffer_ptr(self, store: Store | None = None) -> memoryview:
-        """A view of the memory's bytes; release it before the guest grows the memory."""
+        """A view of the memory's bytes. While a view is held the memory cannot grow
+        (memory.grow returns -1), so release it before running the guest again."""
         return memoryview(self._inst.data)
 
 

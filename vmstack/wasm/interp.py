@@ -743,8 +743,6 @@ class Translator:
         else:
             self.stmt(f"{', '.join(f's{k + i}' for i in range(n))} = {call}")
         self.stack.extend(f"s{k + i}" for i in range(n))
-        if self.inst.mems:
-            self.stmt("mem = M.data")
 
     def op_call(self, instr: tuple) -> None:
         ty = self.inst.func_types[instr[1]]
@@ -763,7 +761,6 @@ class Translator:
         k = len(self.stack)
         self.stmt(f"s{k} = M.grow({delta}) & 0xFFFFFFFF")
         self.stack.append(f"s{k}")
-        self.stmt("mem = M.data")
 
     def op_table_grow(self, instr: tuple) -> None:
         init, delta = self.pop(2)

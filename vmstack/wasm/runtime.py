@@ -98,10 +98,10 @@ class MemInst:
         if limit is not None and new * PAGE_SIZE > limit:
             raise MemoryLimitExceeded(f"memory limit of {limit} bytes exceeded (growing to {new} pages)")
         if delta:
-            try:
+            try:  # in place: compiled code keeps the same bytearray for the memory's whole life
                 self.data.extend(bytes(delta * PAGE_SIZE))
-            except BufferError:  # someone holds a view of it: grow into a new buffer
-                self.data = self.data + bytes(delta * PAGE_SIZE)
+            except BufferError:  # the embedder holds a view of the memory: it cannot move now
+                return -1
         return old
 
 
