@@ -9,6 +9,7 @@ semantics, so lanes and scalars agree bit for bit.
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Callable
 
@@ -35,7 +36,7 @@ def lanes(v: int, shape: str, signed: bool = False) -> tuple:
 
 
 def pack(values, shape: str) -> int:
-    count, bits, _, ufmt = SHAPES[shape]
+    _, bits, _, ufmt = SHAPES[shape]
     mask = (1 << bits) - 1
     return int.from_bytes(struct.pack(ufmt, *[x & mask for x in values]), "little")
 
@@ -52,17 +53,21 @@ def fpack(values, shape: str) -> int:
 
 def _sat(x: int, bits: int, signed: bool) -> int:
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-    return lo if x < lo else hi if x > hi else x
+    return max(lo, min(x, hi))
 
 
-F: dict[str, Callable] = {}  # instruction name → implementation
+_IMPLS: dict[str, Callable] = {}  # instruction name → implementation
 
 
 def _def(name: str, fn: Callable) -> None:
-    F[name] = fn
+    _IMPLS[name] = fn
 
 
 # ---------------------------------------------------------------- integer lanes
+
+_COMPARISONS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "gt": operator.gt,
+                "le": operator.le, "ge": operator.ge}
+
 
 def _int_shape_ops(shape: str) -> None:
     count, bits, _, _ = SHAPES[shape]
@@ -81,9 +86,11 @@ def _int_shape_ops(shape: str) -> None:
                                   for x, y in zip(lanes(a, shape, signed), lanes(b, shape, signed))], shape)
 
     p = shape + "."
-    _def(p + "add", lanewise(lambda x, y: x + y))
-    _def(p + "sub", lanewise(lambda x, y: x - y))
-    _def(p + "neg", unary(lambda x: -x))
+    high = pack([top] * count, shape)  # each lane's top bit: carries and borrows stop there
+    low = M128 ^ high
+    _def(p + "add", lambda a, b: ((a & low) + (b & low)) ^ ((a ^ b) & high))
+    _def(p + "sub", lambda a, b: ((a | high) - (b & low)) ^ ((a ^ ~b) & high))
+    _def(p + "neg", lambda a: (high - (a & low)) ^ (~a & high))
     _def(p + "abs", unary(abs, True))
     _def(p + "all_true", lambda a: int(all(lanes(a, shape))))
     _def(p + "bitmask", lambda a: sum(1 << i for i, x in enumerate(lanes(a, shape)) if x & top))
@@ -91,10 +98,10 @@ def _int_shape_ops(shape: str) -> None:
     _def(p + "shr_s", lambda a, s: pack([x >> (s % bits) for x in lanes(a, shape, True)], shape))
     _def(p + "shr_u", lambda a, s: pack([x >> (s % bits) for x in lanes(a, shape)], shape))
     _def(p + "splat", lambda x: pack([x] * count, shape))
-    for cmp, fn in (("eq", lambda x, y: x == y), ("ne", lambda x, y: x != y)):
-        _def(p + cmp, compare(fn, False))
-    for cmp, fn in (("lt", lambda x, y: x < y), ("gt", lambda x, y: x > y), ("le", lambda x, y: x <= y),
-                    ("ge", lambda x, y: x >= y)):
+    for cmp in ("eq", "ne"):
+        _def(p + cmp, compare(_COMPARISONS[cmp], False))
+    for cmp in ("lt", "gt", "le", "ge"):
+        fn = _COMPARISONS[cmp]
         _def(p + cmp + "_s", compare(fn, True))
         _def(p + cmp + "_u", compare(fn, False))
     if bits <= 16:
@@ -196,44 +203,60 @@ _def("v128.any_true", lambda a: int(a != 0))
 
 # ---------------------------------------------------------------- float lanes
 
+# Arithmetic reads lanes with struct's float formats: a signalling NaN may come back quiet, which the
+# spec allows for any NaN result. f32 lanes are computed in double and rounded once to binary32, exact
+# for + - * / sqrt; bit-exact operations (abs, neg, pmin, pmax, lane access) work on the lane bits.
+_FLOAT_STRUCTS = {"f32x4": struct.Struct("<4f"), "f64x2": struct.Struct("<2d")}
+
+
+def float_lanes(v: int, shape: str) -> tuple[float, ...]:
+    return _FLOAT_STRUCTS[shape].unpack(v.to_bytes(16, "little"))
+
+
+def pack_rounded(values: list[float], shape: str) -> int:
+    """Pack float lanes, rounding to the lane format (f32 lanes beyond binary32 range become ±inf)."""
+    try:
+        return int.from_bytes(_FLOAT_STRUCTS[shape].pack(*values), "little")
+    except OverflowError:
+        return fpack([num.f32r(x) for x in values], shape)
+
+
 def _float_shape_ops(shape: str) -> None:
-    count, bits, _, _ = SHAPES[shape]
+    _, bits, _, _ = SHAPES[shape]
     sign = 1 << (bits - 1)
-    rnd = num.f32r if shape == "f32x4" else (lambda x: x)
+    mask = (1 << bits) - 1
 
     def lanewise(fn: Callable) -> Callable:
-        return lambda a, b: fpack([rnd(fn(x, y)) for x, y in zip(flanes(a, shape), flanes(b, shape))], shape)
+        return lambda a, b: pack_rounded(list(map(fn, float_lanes(a, shape), float_lanes(b, shape))), shape)
 
     def unary(fn: Callable) -> Callable:
-        return lambda a: fpack([rnd(fn(x)) for x in flanes(a, shape)], shape)
+        return lambda a: pack_rounded(list(map(fn, float_lanes(a, shape))), shape)
 
     def compare(fn: Callable) -> Callable:
-        mask = (1 << bits) - 1
-        return lambda a, b: pack([mask if fn(x, y) else 0 for x, y in zip(flanes(a, shape), flanes(b, shape))],
-                                 shape)
+        return lambda a, b: pack([mask if fn(x, y) else 0 for x, y in zip(float_lanes(a, shape),
+                                                                         float_lanes(b, shape))], shape)
+
+    def pick(choose_b: Callable) -> Callable:  # pmin/pmax return one operand's bits untouched
+        return lambda a, b: pack([yb if choose_b(x, y) else xb for x, y, xb, yb in zip(
+            float_lanes(a, shape), float_lanes(b, shape), lanes(a, shape), lanes(b, shape))], shape)
 
     p = shape + "."
     _def(p + "abs", lambda a: pack([x & ~sign for x in lanes(a, shape)], shape))
     _def(p + "neg", lambda a: pack([x ^ sign for x in lanes(a, shape)], shape))
     _def(p + "sqrt", unary(num.fsqrt))
-    _def(p + "add", lanewise(lambda x, y: x + y))
-    _def(p + "sub", lanewise(lambda x, y: x - y))
-    _def(p + "mul", lanewise(lambda x, y: x * y))
+    _def(p + "add", lanewise(operator.add))
+    _def(p + "sub", lanewise(operator.sub))
+    _def(p + "mul", lanewise(operator.mul))
     _def(p + "div", lanewise(num.fdiv))
     _def(p + "min", lanewise(num.fmin))
     _def(p + "max", lanewise(num.fmax))
-    def pick(choose_b: Callable) -> Callable:  # pmin/pmax return one operand's bits untouched
-        return lambda a, b: pack([yb if choose_b(x, y) else xb for x, y, xb, yb in zip(
-            flanes(a, shape), flanes(b, shape), lanes(a, shape), lanes(b, shape))], shape)
-
     _def(p + "pmin", pick(lambda x, y: y < x))
     _def(p + "pmax", pick(lambda x, y: x < y))
     _def(p + "ceil", unary(num.fceil))
     _def(p + "floor", unary(num.ffloor))
     _def(p + "trunc", unary(num.ftrunc))
     _def(p + "nearest", unary(num.fnearest))
-    for cmp, fn in (("eq", lambda x, y: x == y), ("ne", lambda x, y: x != y), ("lt", lambda x, y: x < y),
-                    ("gt", lambda x, y: x > y), ("le", lambda x, y: x <= y), ("ge", lambda x, y: x >= y)):
+    for cmp, fn in _COMPARISONS.items():
         _def(p + cmp, compare(fn))
 
 
@@ -281,7 +304,7 @@ for _bits, _shape in ((8, "i8x16"), (16, "i16x8"), (32, "i32x4"), (64, "i64x2"))
     _n = _bits // 8
     _def(f"v128.load{_bits}_splat",
          lambda mem, ea, n=_n, s=_shape: pack([int.from_bytes(_read(mem, ea, n), "little")] * SHAPES[s][0], s))
-    _def(f"v128.load{_bits}_lane", lambda mem, ea, v, i, n=_n, s=_shape: F[f"{s}.replace_lane"](
+    _def(f"v128.load{_bits}_lane", lambda mem, ea, v, i, n=_n, s=_shape: _IMPLS[f"{s}.replace_lane"](
         v, int.from_bytes(_read(mem, ea, n), "little"), i))
     _def(f"v128.store{_bits}_lane", lambda mem, ea, v, i, n=_n, b=_bits: _write(
         mem, ea, ((v >> (i * b)) & ((1 << b) - 1)).to_bytes(n, "little")))
@@ -302,9 +325,14 @@ def _template(name: str) -> str:
     return f"{fn}({', '.join(args)})"
 
 
-SIMD_NAMES = [name for name, op in OPCODES.items() if op.prefix == 0xFD]
-missing = [name for name in SIMD_NAMES if name not in F and name != "v128.const"]
-if missing:  # pragma: no cover - a guard for whoever edits the table
-    raise ImportError(f"SIMD instructions without semantics: {missing}")
-SIMD_OPS: dict[str, str] = {name: _template(name) for name in SIMD_NAMES if name != "v128.const"}
-globals().update({"simd_" + name.replace(".", "_"): fn for name, fn in F.items()})
+def _build_table() -> dict[str, str]:
+    """Templates for every 0xFD instruction but v128.const, which the tiers emit as a literal like i32.const."""
+    names = [name for name, op in OPCODES.items() if op.prefix == 0xFD and name != "v128.const"]
+    unimplemented = [name for name in names if name not in _IMPLS]
+    if unimplemented:
+        raise ImportError(f"SIMD instructions without semantics: {unimplemented}")
+    return {name: _template(name) for name in names}
+
+
+SIMD_OPS: dict[str, str] = _build_table()
+globals().update({"simd_" + name.replace(".", "_"): fn for name, fn in _IMPLS.items()})
