@@ -5,14 +5,18 @@ descriptors with what the guest may do with them. Shared by every guest ABI
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 
 
 @dataclass
 class OpenFile:
+    """One open guest descriptor: the host descriptor behind it and what the guest may do with it."""
+
     host_fd: int
-    kind: str  # 'file' | 'dir' | 'char' | 'pipe' | 'socket' | 'other'
+    kind: str  # kind_of's names, or 'stream': a byte stream that cannot seek (the guest's stdio)
     rights: int = 0
     inheriting: int = 0
     flags: int = 0  # the guest's fd flags (append, nonblock, ...)
@@ -38,11 +42,17 @@ class FdTable:
         return self.files.get(fd)
 
     def close(self, fd: int) -> None:
-        file = self.files.pop(fd)
+        """Forget ``fd`` (closing its host descriptor if owned); EBADF if it is not open."""
+        file = self.files.pop(fd, None)
+        if file is None:
+            raise OSError(errno.EBADF, "bad file descriptor")
         if file.owned:
             os.close(file.host_fd)
 
     def renumber(self, src: int, dst: int) -> None:
+        """Move ``src`` onto ``dst`` (both must be open), closing what ``dst`` held."""
+        if src not in self.files or dst not in self.files:
+            raise OSError(errno.EBADF, "bad file descriptor")
         if src == dst:
             return
         self.close(dst)
@@ -54,8 +64,7 @@ class FdTable:
 
 
 def kind_of(mode: int) -> str:
-    import stat
-
+    """The kind of file an ``st_mode`` describes, as OpenFile.kind spells it."""
     if stat.S_ISDIR(mode):
         return "dir"
     if stat.S_ISREG(mode):

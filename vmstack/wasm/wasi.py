@@ -2,8 +2,9 @@
 
 The guest sees only what its WasiConfig grants: argv, environment, standard
 streams and preopened directories; paths resolve strictly beneath a preopen
-(vmstack.host.sandbox). Host errors become WASI errno values; a bad guest
-pointer is EFAULT, never a host crash.
+(vmstack.host.sandbox) and each descriptor carries the rights it was opened
+with. Host errors become WASI errno values, chosen to match wasmtime's; a bad
+guest pointer is EFAULT, never a host crash.
 """
 
 from __future__ import annotations
@@ -14,50 +15,78 @@ import os
 import select
 import stat
 import struct
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ..host.fdtable import FdTable, OpenFile, kind_of
 from ..host.sandbox import resolve
-from .errors import ExitTrap
+from .errors import ExitTrap, WasmError
 from .module import FuncType
 
 MODULE = "wasi_snapshot_preview1"
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # errno names in WASI order (index = WASI errno value)
-_ERRNO_NAMES = (
+_ERRNO_NAMES = _words(
     "SUCCESS 2BIG ACCES ADDRINUSE ADDRNOTAVAIL AFNOSUPPORT AGAIN ALREADY BADF BADMSG BUSY CANCELED "
     "CHILD CONNABORTED CONNREFUSED CONNRESET DEADLK DESTADDRREQ DOM DQUOT EXIST FAULT FBIG HOSTUNREACH "
     "IDRM ILSEQ INPROGRESS INTR INVAL IO ISCONN ISDIR LOOP MFILE MLINK MSGSIZE MULTIHOP NAMETOOLONG "
     "NETDOWN NETRESET NETUNREACH NFILE NOBUFS NODEV NOENT NOEXEC NOLCK NOLINK NOMEM NOMSG NOPROTOOPT "
     "NOSPC NOSYS NOTCONN NOTDIR NOTEMPTY NOTRECOVERABLE NOTSOCK NOTSUP NOTTY NXIO OVERFLOW OWNERDEAD PERM "
     "PIPE PROTO PROTONOSUPPORT PROTOTYPE RANGE ROFS SPIPE SRCH STALE TIMEDOUT TXTBSY XDEV NOTCAPABLE"
-).split()
+)
 ERRNO = {name: i for i, name in enumerate(_ERRNO_NAMES)}
-SUCCESS, BADF, FAULT, INVAL, IO, NOTDIR, ISDIR, PERM, NOTSUP, NOSYS, SPIPE, NOENT, EXIST = (
-    ERRNO[n] for n in "SUCCESS BADF FAULT INVAL IO NOTDIR ISDIR PERM NOTSUP NOSYS SPIPE NOENT EXIST".split())
+SUCCESS, BADF, FAULT, INVAL, IO, NOTDIR, ISDIR, PERM, NOTSUP, SPIPE, ILSEQ, NOTCAPABLE = (
+    ERRNO[n] for n in _words("SUCCESS BADF FAULT INVAL IO NOTDIR ISDIR PERM NOTSUP SPIPE ILSEQ NOTCAPABLE"))
 _HOST_TO_WASI = {code: ERRNO.get(name[1:], IO) for code, name in host_errno.errorcode.items()}
 _HOST_TO_WASI[host_errno.EOPNOTSUPP] = NOTSUP
 
-FILETYPE = {"other": 0, "block": 1, "char": 2, "dir": 3, "file": 4, "socket": 6, "symlink": 7, "pipe": 0}
+# filetype values; 'stream' and 'pipe' are unknown (0), as wasmtime reports redirected stdio and pipes
+FILETYPE = {"block": 1, "char": 2, "dir": 3, "file": 4, "socket": 6, "symlink": 7}
 FDFLAG_APPEND, FDFLAG_DSYNC, FDFLAG_NONBLOCK, FDFLAG_RSYNC, FDFLAG_SYNC = 1, 2, 4, 8, 16
 OFLAG_CREAT, OFLAG_DIRECTORY, OFLAG_EXCL, OFLAG_TRUNC = 1, 2, 4, 8
 LOOKUP_SYMLINK_FOLLOW = 1
 FST_ATIM, FST_ATIM_NOW, FST_MTIM, FST_MTIM_NOW = 1, 2, 4, 8
-RIGHT_FD_READ, RIGHT_FD_WRITE = 1 << 1, 1 << 6
-ALL_RIGHTS = (1 << 30) - 1
-DIR_RIGHTS = ALL_RIGHTS & ~(RIGHT_FD_READ | RIGHT_FD_WRITE | (1 << 2) | (1 << 5))
+EVENT_CLOCK, EVENT_FD_READ, EVENT_FD_WRITE = 0, 1, 2
+SUBCLOCK_ABSTIME = 1
+
+# rights, bit by bit in the spec's order
+_RIGHT_NAMES = _words(
+    "FD_DATASYNC FD_READ FD_SEEK FD_FDSTAT_SET_FLAGS FD_SYNC FD_TELL FD_WRITE FD_ADVISE FD_ALLOCATE "
+    "PATH_CREATE_DIRECTORY PATH_CREATE_FILE PATH_LINK_SOURCE PATH_LINK_TARGET PATH_OPEN FD_READDIR "
+    "PATH_READLINK PATH_RENAME_SOURCE PATH_RENAME_TARGET PATH_FILESTAT_GET PATH_FILESTAT_SET_SIZE "
+    "PATH_FILESTAT_SET_TIMES FD_FILESTAT_GET FD_FILESTAT_SET_SIZE FD_FILESTAT_SET_TIMES PATH_SYMLINK "
+    "PATH_REMOVE_DIRECTORY PATH_UNLINK_FILE POLL_FD_READWRITE SOCK_SHUTDOWN SOCK_ACCEPT"
+)
+RIGHT = {name: 1 << bit for bit, name in enumerate(_RIGHT_NAMES)}
+ALL_RIGHTS = (1 << len(_RIGHT_NAMES)) - 1
+FILE_RIGHTS = sum(RIGHT[n] for n in _words(
+    "FD_DATASYNC FD_READ FD_SEEK FD_FDSTAT_SET_FLAGS FD_SYNC FD_TELL FD_WRITE FD_ADVISE FD_ALLOCATE "
+    "FD_FILESTAT_GET FD_FILESTAT_SET_SIZE FD_FILESTAT_SET_TIMES POLL_FD_READWRITE"))
+DIR_RIGHTS = ALL_RIGHTS & ~FILE_RIGHTS | sum(RIGHT[n] for n in _words(
+    "FD_DATASYNC FD_FDSTAT_SET_FLAGS FD_SYNC FD_FILESTAT_GET FD_FILESTAT_SET_TIMES"))
+_WRITE_RIGHTS = RIGHT["FD_WRITE"] | RIGHT["FD_ALLOCATE"] | RIGHT["FD_FILESTAT_SET_SIZE"]
+_READ_RIGHTS = RIGHT["FD_READ"] | RIGHT["FD_READDIR"]
+
 CLOCKS = {0: time.CLOCK_REALTIME, 1: time.CLOCK_MONOTONIC, 2: time.CLOCK_PROCESS_CPUTIME_ID,
           3: time.CLOCK_THREAD_CPUTIME_ID}
+MAX_IO_BYTES = 1 << 24  # one fd_read/fd_write moves at most this much (a short count is legal)
+_MAX_WAIT_S = 60.0  # poll_oneoff sleeps in slices of at most this long
 
-_U8, _U16, _U32, _U64 = (struct.Struct(f) for f in ("<B", "<H", "<I", "<Q"))
+_U32, _U64 = struct.Struct("<I"), struct.Struct("<Q")
 _IOVEC = struct.Struct("<II")
+_PRESTAT = struct.Struct("<BxxxI")
 _FILESTAT = struct.Struct("<QQBxxxxxxxQQQQQ")
 _FDSTAT = struct.Struct("<BxHxxxxQQ")
 _DIRENT = struct.Struct("<QQIBxxx")
 _SUBSCRIPTION = struct.Struct("<QB7xIxxxxQQH6x")  # userdata, tag, clock id/fd, timeout, precision, flags
-_EVENT = struct.Struct("<QHB5xQH6x")
+_EVENT = struct.Struct("<QHB5xQH6x")  # userdata, error, type, nbytes, flags
 
 
 class WasiConfig:
@@ -86,8 +115,6 @@ class WasiConfig:
         self._env = [(str(k), str(v)) for k, v in value]
 
     def inherit_argv(self) -> None:
-        import sys
-
         self._argv = list(sys.argv)
 
     def inherit_env(self) -> None:
@@ -117,6 +144,14 @@ def _errno_of(exc: OSError) -> int:
     return _HOST_TO_WASI.get(exc.errno or 0, IO)
 
 
+class _Refused(Exception):
+    """A check inside a WASI function failed: return ``errno`` to the guest."""
+
+    def __init__(self, errno: int) -> None:
+        super().__init__(errno)
+        self.errno = errno
+
+
 _SIGNATURES: dict[str, str] = {}
 
 
@@ -130,10 +165,16 @@ def wasi_function(params: str) -> Callable:
         def guarded(self: Wasi, *args: int) -> int:
             try:
                 return method(self, *args)
+            except _Refused as refusal:
+                return refusal.errno
             except OSError as exc:
                 return _errno_of(exc)
-            except (struct.error, IndexError, UnicodeDecodeError):
+            except (struct.error, IndexError):
                 return FAULT
+            except UnicodeError:
+                return ILSEQ
+            except (OverflowError, ValueError):
+                return INVAL
 
         return guarded
 
@@ -147,26 +188,31 @@ class Wasi:
         self.config = config
         self.memory: Any = None
         self.fds = FdTable()
-        for index, spec in enumerate(config.stdio):
-            self.fds.files[index] = self._stdio_file(index, spec)
-        for host, guest in config.preopens:
-            fd = os.open(host, os.O_RDONLY | os.O_DIRECTORY)
-            self.fds.add(OpenFile(fd, "dir", DIR_RIGHTS, ALL_RIGHTS, preopen=guest))
+        try:
+            for index, spec in enumerate(config.stdio):
+                self.fds.files[index] = self._stdio_file(index, spec)
+            for host, guest in config.preopens:
+                fd = os.open(host, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                self.fds.add(OpenFile(fd, "dir", DIR_RIGHTS, ALL_RIGHTS, preopen=guest))
+        except OSError as exc:
+            self.close()
+            raise WasmError(f"WASI set-up failed: {exc.filename}: {exc.strerror}") from None
         self._funcs: dict[str, Any] | None = None
 
-    def _stdio_file(self, index: int, spec: str | int | None) -> OpenFile:
+    @staticmethod
+    def _stdio_file(index: int, spec: str | int | None) -> OpenFile:
+        """Standard streams are byte streams that cannot seek, as in wasmtime: a terminal is a
+        character device, anything else (file, pipe, nothing) a stream of unknown type."""
         if isinstance(spec, int):
-            kind = kind_of(os.fstat(spec).st_mode)
-            rights = RIGHT_FD_READ if index == 0 else RIGHT_FD_WRITE
-            if kind == "file":  # redirected from or to a file: seekable, not a terminal
-                rights |= (1 << 2) | (1 << 5) | (1 << 21)
-            return OpenFile(spec, kind, rights | (1 << 27), owned=False)
-        if spec is None:
-            fd = os.open(os.devnull, os.O_RDWR)
+            host_fd, owned = spec, False
+        elif spec is None:
+            host_fd, owned = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC), True
         else:
             flags = os.O_RDONLY if index == 0 else os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-            fd = os.open(spec, flags, 0o644)
-        return OpenFile(fd, "file", ALL_RIGHTS & ~DIR_RIGHTS | (1 << 21))
+            host_fd, owned = os.open(spec, flags | os.O_CLOEXEC, 0o644), True
+        rights = RIGHT["FD_READ"] if index == 0 else RIGHT["FD_WRITE"]
+        kind = "char" if os.isatty(host_fd) else "stream"
+        return OpenFile(host_fd, kind, rights, rights, owned=owned)
 
     def bind_memory(self, memory: Any) -> None:
         self.memory = memory
@@ -186,25 +232,25 @@ class Wasi:
             self._funcs = funcs
         return self._funcs
 
-    # ---- memory access
+    # ---- guest memory
 
     @property
     def mem(self) -> bytearray:
         if self.memory is None:
-            raise IndexError("no memory")
+            raise IndexError("no memory bound")
         return self.memory.data
 
-    def read_bytes(self, ptr: int, length: int) -> bytes:
+    def _check(self, ptr: int, length: int) -> bytearray:
         mem = self.mem
         if ptr + length > len(mem):
-            raise IndexError("out of bounds")
-        return bytes(mem[ptr:ptr + length])
+            raise IndexError("guest pointer out of bounds")
+        return mem
+
+    def read_bytes(self, ptr: int, length: int) -> bytes:
+        return bytes(self._check(ptr, length)[ptr:ptr + length])
 
     def write_bytes(self, ptr: int, data: bytes) -> None:
-        mem = self.mem
-        if ptr + len(data) > len(mem):
-            raise IndexError("out of bounds")
-        mem[ptr:ptr + len(data)] = data
+        self._check(ptr, len(data))[ptr:ptr + len(data)] = data
 
     def read_str(self, ptr: int, length: int) -> str:
         return self.read_bytes(ptr, length).decode("utf-8")
@@ -213,22 +259,50 @@ class Wasi:
         fmt.pack_into(self.mem, ptr, *values)
 
     def iovecs(self, ptr: int, count: int) -> list[tuple[int, int]]:
+        """The (buffer, length) pairs of an iovec array, each checked to lie in memory."""
         mem = self.mem
-        return [_IOVEC.unpack_from(mem, ptr + 8 * i) for i in range(count)]
+        vectors = [_IOVEC.unpack_from(mem, ptr + 8 * i) for i in range(count)]
+        for buf, length in vectors:
+            self._check(buf, length)
+        return vectors
 
-    def file(self, fd: int) -> OpenFile:
+    # ---- descriptors and paths
+
+    def file(self, fd: int, needs: int = 0) -> OpenFile:
+        """The open file ``fd``, which must hold the rights ``needs``: lacking read or write is
+        EBADF (what POSIX and wasmtime answer), lacking any other right ENOTCAPABLE."""
         f = self.fds.get(fd)
         if f is None:
-            raise OSError(host_errno.EBADF, "bad file descriptor")
+            raise _Refused(BADF)
+        missing = needs & ~f.rights
+        if missing:
+            raise _Refused(BADF if missing & (RIGHT["FD_READ"] | RIGHT["FD_WRITE"]) else NOTCAPABLE)
         return f
 
-    def dir_path(self, fd: int, ptr: int, length: int, follow: bool = False) -> tuple[int, str]:
+    def stream(self, fd: int, needs: int) -> OpenFile:
+        """An open file that is not a directory (reads, writes and seeks on one are EBADF)."""
+        f = self.file(fd)
+        if f.kind == "dir":
+            raise _Refused(BADF)
+        return self.file(fd, needs)
+
+    def dir_path(self, fd: int, ptr: int, length: int, needs: int, follow: bool = False) -> tuple[int, str]:
+        """Resolve the guest path at ``ptr`` beneath directory ``fd``: ``(parent host fd, name)``."""
         f = self.file(fd)
         if f.kind != "dir":
-            raise OSError(host_errno.ENOTDIR, "not a directory")
+            raise _Refused(NOTDIR)
+        self.file(fd, needs)
         return resolve(f.host_fd, self.read_str(ptr, length), follow)
 
-    # ---- args, environment, clocks, random, scheduling
+    def _at(self, fd: int, path: int, length: int, needs: int, follow: bool,
+            action: Callable[[int, str], Any]) -> Any:
+        parent, name = self.dir_path(fd, path, length, needs, follow)
+        try:
+            return action(parent, name)
+        finally:
+            os.close(parent)
+
+    # ---- args, environment, clocks, random, scheduling, exit
 
     def _strings(self, items: list[str], ptrs: int, buf: int) -> int:
         for i, item in enumerate(items):
@@ -266,8 +340,7 @@ class Wasi:
     def clock_res_get(self, clock: int, ptr: int) -> int:
         if clock not in CLOCKS:
             return INVAL
-        res = time.clock_getres(CLOCKS[clock])
-        self.put(_U64, ptr, max(1, int(res * 1e9)))
+        self.put(_U64, ptr, max(1, round(time.clock_getres(CLOCKS[clock]) * 1e9)))
         return SUCCESS
 
     @wasi_function("iIi")
@@ -279,6 +352,7 @@ class Wasi:
 
     @wasi_function("ii")
     def random_get(self, buf: int, length: int) -> int:
+        self._check(buf, length)
         self.write_bytes(buf, os.urandom(length))
         return SUCCESS
 
@@ -293,71 +367,63 @@ class Wasi:
 
     @wasi_function("i")
     def proc_raise(self, sig: int) -> int:
-        return NOSYS
+        return NOTSUP  # deprecated; wasmtime answers the same
 
     # ---- file descriptors
 
     @wasi_function("iIIi")
     def fd_advise(self, fd: int, offset: int, length: int, advice: int) -> int:
-        f = self.file(fd)
+        f = self.stream(fd, RIGHT["FD_ADVISE"])
         if advice > 5:
             return INVAL
-        if f.kind == "dir":
-            return BADF
+        os.posix_fadvise(f.host_fd, offset, length, advice)
         return SUCCESS
 
     @wasi_function("iII")
     def fd_allocate(self, fd: int, offset: int, length: int) -> int:
-        f = self.file(fd)
-        if f.kind != "file":
-            return BADF
-        size = os.fstat(f.host_fd).st_size
-        if offset + length > size:
-            os.ftruncate(f.host_fd, offset + length)
-        return SUCCESS
+        self.stream(fd, 0)
+        return NOTSUP  # as wasmtime: preallocation is not offered
 
     @wasi_function("i")
     def fd_close(self, fd: int) -> int:
-        self.file(fd)
         self.fds.close(fd)
         return SUCCESS
 
     @wasi_function("i")
     def fd_datasync(self, fd: int) -> int:
-        os.fdatasync(self.file(fd).host_fd)
+        os.fdatasync(self.stream(fd, RIGHT["FD_DATASYNC"]).host_fd)
         return SUCCESS
 
     @wasi_function("i")
     def fd_sync(self, fd: int) -> int:
-        os.fsync(self.file(fd).host_fd)
+        os.fsync(self.stream(fd, RIGHT["FD_SYNC"]).host_fd)
         return SUCCESS
 
     @wasi_function("ii")
     def fd_fdstat_get(self, fd: int, ptr: int) -> int:
         f = self.file(fd)
-        kind = f.kind if f.kind != "file" else kind_of(os.fstat(f.host_fd).st_mode)
-        self.put(_FDSTAT, ptr, FILETYPE.get(kind, 0), f.flags, f.rights, f.inheriting)
+        self.put(_FDSTAT, ptr, FILETYPE.get(f.kind, 0), f.flags, f.rights, f.inheriting)
         return SUCCESS
 
     @wasi_function("ii")
     def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
         f = self.file(fd)
-        if flags & ~(FDFLAG_APPEND | FDFLAG_DSYNC | FDFLAG_NONBLOCK | FDFLAG_RSYNC | FDFLAG_SYNC):
-            return INVAL
-        host = os.O_APPEND if flags & FDFLAG_APPEND else 0
-        host |= os.O_NONBLOCK if flags & FDFLAG_NONBLOCK else 0
+        if flags & ~(FDFLAG_APPEND | FDFLAG_NONBLOCK):
+            return INVAL  # the sync flags can only be chosen at open, as in wasmtime
         import fcntl
 
+        changed = os.O_APPEND | os.O_NONBLOCK
+        host = (os.O_APPEND if flags & FDFLAG_APPEND else 0) | (os.O_NONBLOCK if flags & FDFLAG_NONBLOCK else 0)
         current = fcntl.fcntl(f.host_fd, fcntl.F_GETFL)
-        fcntl.fcntl(f.host_fd, fcntl.F_SETFL, (current & ~(os.O_APPEND | os.O_NONBLOCK)) | host)
-        f.flags = flags
+        fcntl.fcntl(f.host_fd, fcntl.F_SETFL, (current & ~changed) | host)
+        f.flags = (f.flags & ~(FDFLAG_APPEND | FDFLAG_NONBLOCK)) | flags
         return SUCCESS
 
     @wasi_function("iII")
     def fd_fdstat_set_rights(self, fd: int, base: int, inheriting: int) -> int:
         f = self.file(fd)
         if base & ~f.rights or inheriting & ~f.inheriting:
-            return ERRNO["NOTCAPABLE"]
+            return NOTCAPABLE  # rights only ever shrink
         f.rights, f.inheriting = base, inheriting
         return SUCCESS
 
@@ -368,20 +434,21 @@ class Wasi:
 
     @wasi_function("ii")
     def fd_filestat_get(self, fd: int, ptr: int) -> int:
-        return self._filestat(ptr, os.fstat(self.file(fd).host_fd))
+        f = self.file(fd)
+        if f.kind == "stream":  # stdio tells nothing of the host file behind it, as in wasmtime
+            self.put(_FILESTAT, ptr, 0, 0, 0, 0, 0, 0, 0, 0)
+            return SUCCESS
+        return self._filestat(ptr, os.fstat(f.host_fd))
 
     @wasi_function("iI")
     def fd_filestat_set_size(self, fd: int, size: int) -> int:
-        f = self.file(fd)
-        if f.kind == "dir":
-            return BADF
-        os.ftruncate(f.host_fd, size)
+        os.ftruncate(self.stream(fd, 0).host_fd, size)  # a read-only file: the host's EINVAL, as wasmtime
         return SUCCESS
 
     @staticmethod
-    def _times(atim: int, mtim: int, flags: int, current: os.stat_result | None) -> tuple[int, int] | None:
+    def _times(atim: int, mtim: int, flags: int, current: os.stat_result) -> tuple[int, int]:
         if (flags & FST_ATIM and flags & FST_ATIM_NOW) or (flags & FST_MTIM and flags & FST_MTIM_NOW):
-            return None
+            raise _Refused(INVAL)
         now = time.time_ns()
         a = atim if flags & FST_ATIM else now if flags & FST_ATIM_NOW else current.st_atime_ns
         m = mtim if flags & FST_MTIM else now if flags & FST_MTIM_NOW else current.st_mtime_ns
@@ -389,71 +456,70 @@ class Wasi:
 
     @wasi_function("iIIi")
     def fd_filestat_set_times(self, fd: int, atim: int, mtim: int, flags: int) -> int:
-        f = self.file(fd)
-        times = self._times(atim, mtim, flags, os.fstat(f.host_fd))
-        if times is None:
-            return INVAL
-        os.utime(f.host_fd, ns=times)
+        f = self.file(fd, RIGHT["FD_FILESTAT_SET_TIMES"])
+        os.utime(f.host_fd, ns=self._times(atim, mtim, flags, os.fstat(f.host_fd)))
         return SUCCESS
 
-    def _read_into(self, iovs: int, count: int, reader: Callable[[int], bytes]) -> int:
-        total = 0
-        for buf, length in self.iovecs(iovs, count):
-            if length == 0:
-                continue
-            data = reader(length)
-            self.write_bytes(buf, data)
-            total += len(data)
-            if len(data) < length:
-                break
-        return total
+    def _scatter(self, vectors: list[tuple[int, int]], data: bytes) -> int:
+        offset = 0
+        for buf, length in vectors:
+            piece = data[offset:offset + length]
+            self.write_bytes(buf, piece)
+            offset += len(piece)
+        return offset
 
-    def _gather(self, iovs: int, count: int) -> bytes:
-        return b"".join(self.read_bytes(buf, length) for buf, length in self.iovecs(iovs, count))
+    def _gather(self, vectors: list[tuple[int, int]]) -> bytes:
+        return b"".join(self.read_bytes(buf, length) for buf, length in vectors)[:MAX_IO_BYTES]
+
+    @staticmethod
+    def _total(vectors: list[tuple[int, int]]) -> int:
+        return min(MAX_IO_BYTES, sum(length for _, length in vectors))
 
     @wasi_function("iiii")
     def fd_read(self, fd: int, iovs: int, count: int, nread: int) -> int:
-        f = self.file(fd)
-        if f.kind == "dir":
-            return ISDIR
-        self.put(_U32, nread, self._read_into(iovs, count, lambda n: os.read(f.host_fd, n)))
+        f = self.stream(fd, RIGHT["FD_READ"])
+        vectors = self.iovecs(iovs, count)
+        self.put(_U32, nread, self._scatter(vectors, os.read(f.host_fd, self._total(vectors))))
         return SUCCESS
 
     @wasi_function("iiiIi")
     def fd_pread(self, fd: int, iovs: int, count: int, offset: int, nread: int) -> int:
-        f = self.file(fd)
-        if f.kind == "dir":
-            return ISDIR
-        position = [offset]
-
-        def reader(n: int) -> bytes:
-            data = os.pread(f.host_fd, n, position[0])
-            position[0] += len(data)
-            return data
-
-        self.put(_U32, nread, self._read_into(iovs, count, reader))
+        f = self._seekable(fd, RIGHT["FD_READ"] | RIGHT["FD_SEEK"])
+        vectors = self.iovecs(iovs, count)
+        self.put(_U32, nread, self._scatter(vectors, os.pread(f.host_fd, self._total(vectors), offset)))
         return SUCCESS
 
     @wasi_function("iiii")
     def fd_write(self, fd: int, iovs: int, count: int, nwritten: int) -> int:
-        f = self.file(fd)
-        if f.kind == "dir":
-            return BADF
-        data = self._gather(iovs, count)
-        written = 0
-        while written < len(data):
-            written += os.write(f.host_fd, data[written:])
-        self.put(_U32, nwritten, written)
+        f = self.stream(fd, RIGHT["FD_WRITE"])
+        self.put(_U32, nwritten, os.write(f.host_fd, self._gather(self.iovecs(iovs, count))))
         return SUCCESS
 
     @wasi_function("iiiIi")
     def fd_pwrite(self, fd: int, iovs: int, count: int, offset: int, nwritten: int) -> int:
-        f = self.file(fd)
-        if f.kind == "dir":
-            return BADF
-        if f.flags & FDFLAG_APPEND:
-            return NOTSUP
-        self.put(_U32, nwritten, os.pwrite(f.host_fd, self._gather(iovs, count), offset))
+        f = self._seekable(fd, RIGHT["FD_WRITE"] | RIGHT["FD_SEEK"])
+        self.put(_U32, nwritten, os.pwrite(f.host_fd, self._gather(self.iovecs(iovs, count)), offset))
+        return SUCCESS
+
+    def _seekable(self, fd: int, needs: int) -> OpenFile:
+        f = self.stream(fd, 0)
+        if f.kind in ("char", "pipe", "socket", "stream"):
+            raise _Refused(SPIPE)
+        return self.file(fd, needs)
+
+    @wasi_function("iIii")
+    def fd_seek(self, fd: int, offset: int, whence: int, newoffset: int) -> int:
+        f = self._seekable(fd, RIGHT["FD_SEEK"] if offset or whence != os.SEEK_CUR else RIGHT["FD_TELL"])
+        if whence > 2:
+            return INVAL
+        signed = offset - (1 << 64) if offset & (1 << 63) else offset
+        self.put(_U64, newoffset, os.lseek(f.host_fd, signed, whence))
+        return SUCCESS
+
+    @wasi_function("ii")
+    def fd_tell(self, fd: int, ptr: int) -> int:
+        f = self._seekable(fd, RIGHT["FD_TELL"])
+        self.put(_U64, ptr, os.lseek(f.host_fd, 0, os.SEEK_CUR))
         return SUCCESS
 
     @wasi_function("ii")
@@ -461,8 +527,7 @@ class Wasi:
         f = self.file(fd)
         if f.preopen is None:
             return BADF
-        self.put(_U32, ptr, 0)
-        self.put(_U32, ptr + 4, len(f.preopen.encode("utf-8")))
+        self.put(_PRESTAT, ptr, 0, len(f.preopen.encode("utf-8")))
         return SUCCESS
 
     @wasi_function("iii")
@@ -478,27 +543,33 @@ class Wasi:
 
     @wasi_function("iiiIi")
     def fd_readdir(self, fd: int, buf: int, length: int, cookie: int, bufused: int) -> int:
+        """Entries from ``cookie`` on, each a dirent header and its name; the last one is cut
+        off at ``length``, which tells wasi-libc to retry with a larger buffer."""
         f = self.file(fd)
         if f.kind != "dir":
-            return NOTDIR
+            return BADF
+        self.file(fd, RIGHT["FD_READDIR"])
+        self._check(buf, length)
         if cookie == 0 or not f.dir_cache:
             f.dir_cache = self._list_dir(f.host_fd)
         out = bytearray()
         for index in range(cookie, len(f.dir_cache)):
+            if len(out) >= length:
+                break
             name, ino, kind = f.dir_cache[index]
             encoded = name.encode("utf-8", "surrogateescape")
             out += _DIRENT.pack(index + 1, ino, len(encoded), kind) + encoded
-            if len(out) >= length:
-                break
-        out = out[:length]
-        self.write_bytes(buf, bytes(out))
-        self.put(_U32, bufused, len(out))
+        self.write_bytes(buf, bytes(out[:length]))
+        self.put(_U32, bufused, min(len(out), length))
         return SUCCESS
 
     @staticmethod
     def _list_dir(host_fd: int) -> list[tuple[str, int, int]]:
-        entries = []
-        for name in [".", ".."] + sorted(os.listdir(host_fd)):
+        """A snapshot of a directory: ``.`` and ``..`` (given the directory's own inode, so
+        nothing above a preopen is looked at), then every entry by name."""
+        own = os.fstat(host_fd).st_ino
+        entries = [(".", own, FILETYPE["dir"]), ("..", own, FILETYPE["dir"])]
+        for name in sorted(os.listdir(host_fd)):
             try:
                 st = os.stat(name, dir_fd=host_fd, follow_symlinks=False)
                 entries.append((name, st.st_ino, FILETYPE.get(kind_of(st.st_mode), 0)))
@@ -508,121 +579,88 @@ class Wasi:
 
     @wasi_function("ii")
     def fd_renumber(self, fd: int, to: int) -> int:
-        self.file(fd)
-        self.file(to)
         self.fds.renumber(fd, to)
-        return SUCCESS
-
-    @wasi_function("iIii")
-    def fd_seek(self, fd: int, offset: int, whence: int, newoffset: int) -> int:
-        f = self.file(fd)
-        if f.kind in ("dir",):
-            return BADF
-        if f.kind in ("char", "pipe", "socket"):
-            return SPIPE
-        if whence > 2:
-            return INVAL
-        signed = offset - (1 << 64) if offset & (1 << 63) else offset
-        self.put(_U64, newoffset, os.lseek(f.host_fd, signed, whence))
-        return SUCCESS
-
-    @wasi_function("ii")
-    def fd_tell(self, fd: int, ptr: int) -> int:
-        f = self.file(fd)
-        if f.kind in ("char", "pipe", "socket"):
-            return SPIPE
-        self.put(_U64, ptr, os.lseek(f.host_fd, 0, os.SEEK_CUR))
         return SUCCESS
 
     # ---- paths
 
-    def _at(self, fd: int, path: int, length: int, follow: bool, action: Callable[[int, str], Any]) -> Any:
-        parent, name = self.dir_path(fd, path, length, follow)
-        try:
-            return action(parent, name)
-        finally:
-            os.close(parent)
-
     @wasi_function("iii")
     def path_create_directory(self, fd: int, path: int, length: int) -> int:
-        self._at(fd, path, length, False, lambda d, n: os.mkdir(n, 0o777, dir_fd=d))
+        self._at(fd, path, length, RIGHT["PATH_CREATE_DIRECTORY"], False,
+                 lambda d, n: os.mkdir(n, 0o777, dir_fd=d))
         return SUCCESS
 
     @wasi_function("iiiii")
     def path_filestat_get(self, fd: int, flags: int, path: int, length: int, ptr: int) -> int:
-        follow = bool(flags & LOOKUP_SYMLINK_FOLLOW)
-        st = self._at(fd, path, length, follow, lambda d, n: os.stat(n, dir_fd=d, follow_symlinks=False))
+        st = self._at(fd, path, length, RIGHT["PATH_FILESTAT_GET"], bool(flags & LOOKUP_SYMLINK_FOLLOW),
+                      lambda d, n: os.stat(n, dir_fd=d, follow_symlinks=False))
         return self._filestat(ptr, st)
 
     @wasi_function("iiiiIIi")
     def path_filestat_set_times(self, fd: int, flags: int, path: int, length: int, atim: int, mtim: int,
                                 fst: int) -> int:
-        follow = bool(flags & LOOKUP_SYMLINK_FOLLOW)
-
-        def touch(d: int, n: int) -> int:
+        def touch(d: int, n: str) -> None:
             times = self._times(atim, mtim, fst, os.stat(n, dir_fd=d, follow_symlinks=False))
-            if times is None:
-                return INVAL
             os.utime(n, ns=times, dir_fd=d, follow_symlinks=False)
-            return SUCCESS
 
-        return self._at(fd, path, length, follow, touch)
+        self._at(fd, path, length, RIGHT["PATH_FILESTAT_SET_TIMES"], bool(flags & LOOKUP_SYMLINK_FOLLOW), touch)
+        return SUCCESS
 
-    @wasi_function("iiiiiii")
-    def path_link(self, old_fd: int, old_flags: int, old_path: int, old_len: int, new_fd: int, new_path: int,
-                  new_len: int) -> int:
-        follow = bool(old_flags & LOOKUP_SYMLINK_FOLLOW)
-        src_dir, src = self.dir_path(old_fd, old_path, old_len, follow)
+    def _two_paths(self, old: tuple[int, int, int, int, bool], new: tuple[int, int, int, int],
+                   action: Callable[[int, str, int, str], None]) -> int:
+        """Resolve two paths (fd, ptr, len, right[, follow]) and act on both (parent fd, name) pairs."""
+        src_dir, src = self.dir_path(*old)
         try:
-            self._at(new_fd, new_path, new_len, False,
-                     lambda d, n: os.link(src, n, src_dir_fd=src_dir, dst_dir_fd=d, follow_symlinks=False))
+            self._at(*new, False, lambda d, n: action(src_dir, src, d, n))
         finally:
             os.close(src_dir)
         return SUCCESS
 
+    @wasi_function("iiiiiii")
+    def path_link(self, old_fd: int, old_flags: int, old_path: int, old_len: int, new_fd: int, new_path: int,
+                  new_len: int) -> int:
+        return self._two_paths(
+            (old_fd, old_path, old_len, RIGHT["PATH_LINK_SOURCE"], bool(old_flags & LOOKUP_SYMLINK_FOLLOW)),
+            (new_fd, new_path, new_len, RIGHT["PATH_LINK_TARGET"]),
+            lambda sd, s, d, n: os.link(s, n, src_dir_fd=sd, dst_dir_fd=d, follow_symlinks=False))
+
+    @wasi_function("iiiiii")
+    def path_rename(self, fd: int, old_path: int, old_len: int, new_fd: int, new_path: int, new_len: int) -> int:
+        return self._two_paths(
+            (fd, old_path, old_len, RIGHT["PATH_RENAME_SOURCE"], False),
+            (new_fd, new_path, new_len, RIGHT["PATH_RENAME_TARGET"]),
+            lambda sd, s, d, n: os.rename(s, n, src_dir_fd=sd, dst_dir_fd=d))
+
+    @staticmethod
+    def _open_flags(oflags: int, fdflags: int, read: bool, write: bool) -> int:
+        flags = os.O_NOFOLLOW | os.O_CLOEXEC
+        flags |= os.O_RDWR if write and read else os.O_WRONLY if write else os.O_RDONLY
+        for bit, host in ((OFLAG_CREAT, os.O_CREAT), (OFLAG_EXCL, os.O_EXCL), (OFLAG_TRUNC, os.O_TRUNC),
+                          (OFLAG_DIRECTORY, os.O_DIRECTORY)):
+            flags |= host if oflags & bit else 0
+        for bit, host in ((FDFLAG_APPEND, os.O_APPEND), (FDFLAG_NONBLOCK, os.O_NONBLOCK),
+                          (FDFLAG_SYNC | FDFLAG_RSYNC, os.O_SYNC), (FDFLAG_DSYNC, os.O_DSYNC)):
+            flags |= host if fdflags & bit else 0
+        return flags
+
     @wasi_function("iiiiiIIii")
     def path_open(self, fd: int, dirflags: int, path: int, length: int, oflags: int, rights: int,
                   inheriting: int, fdflags: int, fd_ptr: int) -> int:
-        base = self.file(fd)
-        follow = bool(dirflags & LOOKUP_SYMLINK_FOLLOW)
-        write = bool(rights & (RIGHT_FD_WRITE | (1 << 22) | (1 << 8))) or bool(fdflags & FDFLAG_APPEND)
-        read = bool(rights & (RIGHT_FD_READ | (1 << 14)))
-        flags = os.O_NOFOLLOW | os.O_CLOEXEC
-        flags |= os.O_RDWR if write and read else os.O_WRONLY if write else os.O_RDONLY
-        if oflags & OFLAG_CREAT:
-            flags |= os.O_CREAT
-        if oflags & OFLAG_EXCL:
-            flags |= os.O_EXCL
-        if oflags & OFLAG_TRUNC:
-            flags |= os.O_TRUNC
-        if oflags & OFLAG_DIRECTORY:
-            flags |= os.O_DIRECTORY
-        if fdflags & FDFLAG_APPEND:
-            flags |= os.O_APPEND
-        if fdflags & FDFLAG_NONBLOCK:
-            flags |= os.O_NONBLOCK
-        if fdflags & (FDFLAG_SYNC | FDFLAG_RSYNC):
-            flags |= os.O_SYNC
-        if fdflags & FDFLAG_DSYNC:
-            flags |= os.O_DSYNC
-
-        def open_at(d: int, n: int) -> int:
-            try:
-                return os.open(n, flags, 0o666, dir_fd=d)
-            except IsADirectoryError:
-                if write:
-                    raise
-                return os.open(n, (flags & ~(os.O_WRONLY | os.O_RDWR)) | os.O_DIRECTORY, dir_fd=d)
-
-        host_fd = self._at(fd, path, length, follow, open_at)
+        self._check(fd_ptr, 4)
+        needs = RIGHT["PATH_OPEN"] | (RIGHT["PATH_CREATE_FILE"] if oflags & OFLAG_CREAT else 0)
+        write = bool(rights & _WRITE_RIGHTS or fdflags & FDFLAG_APPEND)
+        flags = self._open_flags(oflags, fdflags, bool(rights & _READ_RIGHTS), write)
+        host_fd = self._at(fd, path, length, needs, bool(dirflags & LOOKUP_SYMLINK_FOLLOW),
+                           lambda d, n: os.open(n, flags, 0o666, dir_fd=d))
         kind = kind_of(os.fstat(host_fd).st_mode)
-        new = OpenFile(host_fd, kind, rights & base.inheriting, inheriting & base.inheriting, fdflags)
+        allowed = self.file(fd).inheriting & (DIR_RIGHTS if kind == "dir" else FILE_RIGHTS)
+        new = OpenFile(host_fd, kind, rights & allowed, inheriting & self.file(fd).inheriting, fdflags)
         self.put(_U32, fd_ptr, self.fds.add(new))
         return SUCCESS
 
     @wasi_function("iiiiii")
     def path_readlink(self, fd: int, path: int, length: int, buf: int, buf_len: int, bufused: int) -> int:
-        target = self._at(fd, path, length, False, lambda d, n: os.readlink(n, dir_fd=d))
+        target = self._at(fd, path, length, RIGHT["PATH_READLINK"], False, lambda d, n: os.readlink(n, dir_fd=d))
         data = target.encode("utf-8", "surrogateescape")[:buf_len]
         self.write_bytes(buf, data)
         self.put(_U32, bufused, len(data))
@@ -630,82 +668,97 @@ class Wasi:
 
     @wasi_function("iii")
     def path_remove_directory(self, fd: int, path: int, length: int) -> int:
-        self._at(fd, path, length, False, lambda d, n: os.rmdir(n, dir_fd=d))
-        return SUCCESS
-
-    @wasi_function("iiiiii")
-    def path_rename(self, fd: int, old_path: int, old_len: int, new_fd: int, new_path: int, new_len: int) -> int:
-        src_dir, src = self.dir_path(fd, old_path, old_len)
-        try:
-            self._at(new_fd, new_path, new_len, False,
-                     lambda d, n: os.rename(src, n, src_dir_fd=src_dir, dst_dir_fd=d))
-        finally:
-            os.close(src_dir)
+        self._at(fd, path, length, RIGHT["PATH_REMOVE_DIRECTORY"], False, lambda d, n: os.rmdir(n, dir_fd=d))
         return SUCCESS
 
     @wasi_function("iiiii")
     def path_symlink(self, old_path: int, old_len: int, fd: int, new_path: int, new_len: int) -> int:
         target = self.read_str(old_path, old_len)
         if target.startswith("/"):
-            return PERM
-        self._at(fd, new_path, new_len, False, lambda d, n: os.symlink(target, n, dir_fd=d))
+            return PERM  # an absolute target could never resolve inside; wasmtime refuses it too
+        self._at(fd, new_path, new_len, RIGHT["PATH_SYMLINK"], False, lambda d, n: os.symlink(target, n, dir_fd=d))
         return SUCCESS
 
     @wasi_function("iii")
     def path_unlink_file(self, fd: int, path: int, length: int) -> int:
         def unlink(d: int, n: str) -> None:
             if stat.S_ISDIR(os.stat(n, dir_fd=d, follow_symlinks=False).st_mode):
-                raise IsADirectoryError(host_errno.EISDIR, "is a directory")
+                raise _Refused(ISDIR)
             os.unlink(n, dir_fd=d)
 
-        self._at(fd, path, length, False, unlink)
+        self._at(fd, path, length, RIGHT["PATH_UNLINK_FILE"], False, unlink)
         return SUCCESS
 
     # ---- polling
 
     @wasi_function("iiii")
     def poll_oneoff(self, subs: int, events: int, count: int, nevents: int) -> int:
+        """Wait until a clock subscription fires or a descriptor is ready; regular files and
+        directories are always ready. Reports every event ready at once."""
         if count == 0:
             return INVAL
-        mem = self.mem
-        now = time.monotonic_ns()
-        deadline = None
-        clocks, readers, writers, out = [], {}, {}, []
-        for i in range(count):
-            userdata, tag, ident, timeout, _precision, flags = _SUBSCRIPTION.unpack_from(mem, subs + 48 * i)
-            if tag == 0:
-                if ident not in CLOCKS:
-                    out.append((userdata, INVAL, 0))
-                    continue
-                if flags & 1:  # absolute
-                    timeout = max(0, timeout - time.clock_gettime_ns(CLOCKS[ident]))
-                due = now + timeout
-                clocks.append((due, userdata))
-                deadline = due if deadline is None else min(deadline, due)
-            elif tag in (1, 2):
-                f = self.fds.get(ident)
-                if f is None:
-                    out.append((userdata, BADF, tag))
-                elif f.kind in ("file", "dir"):
-                    out.append((userdata, SUCCESS, tag))  # regular files are always ready
-                else:
-                    (readers if tag == 1 else writers)[f.host_fd] = userdata
-            else:
-                return INVAL
-        if not out and (readers or writers or deadline is not None):
-            wait = None if deadline is None else max(0.0, (deadline - time.monotonic_ns()) / 1e9)
-            ready_r, ready_w, _ = select.select(list(readers), list(writers), [], wait)
-            out += [(readers[fd], SUCCESS, 1) for fd in ready_r]
-            out += [(writers[fd], SUCCESS, 2) for fd in ready_w]
-            if not out:
-                after = time.monotonic_ns()
-                out += [(u, SUCCESS, 0) for due, u in clocks if due <= after]
-        for k, (userdata, err, kind) in enumerate(out):
-            _EVENT.pack_into(mem, events + 32 * k, userdata, err, kind, 0, 0)
-        self.put(_U32, nevents, len(out))
+        self._check(subs, 48 * count)
+        self._check(events, 32 * count)
+        ready, waits = self._subscriptions(subs, count)
+        while not ready:
+            ready = self._wait(*waits)
+        for k, (userdata, err, kind, nbytes) in enumerate(ready):
+            _EVENT.pack_into(self.mem, events + 32 * k, userdata, err, kind, nbytes, 0)
+        self.put(_U32, nevents, len(ready))
         return SUCCESS
 
-    # ---- sockets: none are granted to guests
+    def _subscriptions(self, subs: int, count: int) -> tuple[list[tuple[int, int, int, int]], tuple]:
+        """Split subscriptions into events ready now and what to wait for: clock deadlines
+        (monotonic ns) and host fds to watch for reading and writing, each with its userdata."""
+        ready: list[tuple[int, int, int, int]] = []
+        clocks: list[tuple[int, int]] = []
+        readers: dict[int, int] = {}
+        writers: dict[int, int] = {}
+        for i in range(count):
+            userdata, tag, ident, timeout, _precision, flags = _SUBSCRIPTION.unpack_from(self.mem, subs + 48 * i)
+            if tag == EVENT_CLOCK:
+                if ident not in CLOCKS:
+                    ready.append((userdata, INVAL, tag, 0))
+                    continue
+                if flags & SUBCLOCK_ABSTIME:
+                    timeout = max(0, timeout - time.clock_gettime_ns(CLOCKS[ident]))
+                clocks.append((time.monotonic_ns() + timeout, userdata))
+            elif tag in (EVENT_FD_READ, EVENT_FD_WRITE):
+                f = self.fds.get(ident)
+                if f is None:
+                    ready.append((userdata, BADF, tag, 0))
+                elif f.kind in ("file", "dir"):
+                    ready.append((userdata, SUCCESS, tag, self._unread(f) if tag == EVENT_FD_READ else 0))
+                else:
+                    (readers if tag == EVENT_FD_READ else writers)[f.host_fd] = userdata
+            else:
+                raise _Refused(INVAL)
+        return ready, (clocks, readers, writers)
+
+    @staticmethod
+    def _unread(f: OpenFile) -> int:
+        if f.kind != "file":
+            return 0
+        return max(0, os.fstat(f.host_fd).st_size - os.lseek(f.host_fd, 0, os.SEEK_CUR))
+
+    @staticmethod
+    def _wait(clocks: list[tuple[int, int]], readers: dict[int, int],
+              writers: dict[int, int]) -> list[tuple[int, int, int, int]]:
+        """One wait of at most _MAX_WAIT_S; returns what became ready (maybe nothing yet)."""
+        wait = _MAX_WAIT_S
+        if clocks:
+            wait = min(wait, max(0.0, (min(due for due, _ in clocks) - time.monotonic_ns()) / 1e9))
+        if readers or writers:
+            can_read, can_write, _ = select.select(list(readers), list(writers), [], wait)
+        else:
+            time.sleep(wait)
+            can_read = can_write = []
+        ready = [(readers[fd], SUCCESS, EVENT_FD_READ, 0) for fd in can_read]
+        ready += [(writers[fd], SUCCESS, EVENT_FD_WRITE, 0) for fd in can_write]
+        now = time.monotonic_ns()
+        return ready + [(userdata, SUCCESS, EVENT_CLOCK, 0) for due, userdata in clocks if due <= now]
+
+    # ---- sockets: none are granted to guests, so every descriptor is not a socket
 
     @wasi_function("iii")
     def sock_accept(self, fd: int, flags: int, fd_ptr: int) -> int:
