@@ -6,7 +6,7 @@ programs from Debian source packages: the sqlite3 shell and the lua5.4 interpret
 ~/.cache/vmstack/guests/<target>/<name>-<hash>.<ext>, the hash covering the recipe (source and
 header contents, compiler flags, compiler version), and is rebuilt only when absent.
 
-    python3 guests/build.py [--target wasm32-wasi|host|riscv64] [--bundle] [NAMES...]
+    python3 guests/build.py [--target wasm32-wasi|host|riscv64] [--bundle] [--fetch] [NAMES...]
 
 From Python: `build(name, target) -> pathlib.Path`.
 """
@@ -183,8 +183,28 @@ RECIPES = {
     ),
 }
 KERNELS = ("fib", "sieve", "nbody", "sha256")
-DEMO_INPUTS = {"sqlite3": GUESTS_DIR / "sqlite3" / "demo.sql", "lua": GUESTS_DIR / "lua" / "demo.lua"}
-"""Scripts the demo guests read on stdin (`sqlite3` with no argument, `lua -`)."""
+WORKLOADS = {"sqlite3": ([], GUESTS_DIR / "sqlite" / "workload.sql"), "lua": (["-"], GUESTS_DIR / "lua" / "workload.lua")}
+"""(arguments, script read on stdin) of the Debian guests' workloads: an in-memory `sqlite3`, `lua -`."""
+DEMO_INPUTS = {name: script for name, (_, script) in WORKLOADS.items()}
+DEBIAN_SOURCES = {"sqlite3": "sqlite3", "lua": "lua5.4"}
+"""The guests built from Debian source packages, and their packages."""
+
+
+def sources_ready(name: str | None = None) -> bool:
+    """Whether the Debian sources of guest `name` (default: of all such guests) are already unpacked
+    under ~/.cache/vmstack/src/. `build` fetches missing ones itself, on first use."""
+    packages = [DEBIAN_SOURCES[name]] if name in DEBIAN_SOURCES else [] if name else list(DEBIAN_SOURCES.values())
+    ready = all(any(path.is_dir() for path in SOURCE_CACHE.glob(f"{package}-[0-9]*")) for package in packages)
+    if ready and (name is None or name == "sqlite3"):
+        ready = any(SOURCE_CACHE.glob("sqlite3-amalgamation-*/shell.c"))
+    return ready
+
+
+def fetch_sources(name: str | None = None) -> None:
+    """Fetch (and for SQLite, amalgamate) the Debian sources of guest `name`, default all."""
+    for guest in [name] if name else DEBIAN_SOURCES:
+        if guest in DEBIAN_SOURCES:
+            RECIPES[guest].sources()
 
 
 def _hashed_inputs(sources: list[Path], flags: list[str]) -> list[Path]:
@@ -244,9 +264,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="target to build for (repeatable; default: all)")
     parser.add_argument("--bundle", action="store_true",
                         help="also copy hello.wasm into vmstack/guests/ for `vmstack demo`")
+    parser.add_argument("--fetch", action="store_true",
+                        help="only fetch the Debian sources (sqlite3, lua5.4) into ~/.cache/vmstack/src/")
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"guests to build (default: all of {list(RECIPES)})")
     opts = parser.parse_args(argv)
     try:
+        if opts.fetch:
+            for name in opts.names or DEBIAN_SOURCES:
+                fetch_sources(name)
+                print(f"{name:8} sources ready: {sources_ready(name)}")
+            return 0
         for target in opts.target or TOOLCHAINS:
             for name in opts.names or RECIPES:
                 print(f"{target:12} {name:8} {build(name, target)}", flush=True)
