@@ -1,5 +1,6 @@
 """The guest build script: cached builds for wasm32-wasi and the host, the host builds' outputs (the
-reference the wasm runs are compared against), the same outputs from wasmtime, and clean errors."""
+reference the wasm runs are compared against), the same stdout and exit status from the wasm builds
+under vmstack and under wasmtime, and clean errors."""
 
 import importlib.util
 import subprocess
@@ -38,6 +39,45 @@ EXPECTED = [
      "sha256 of 0 KiB: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\nok\n"),
 ]
 SMALL_GUESTS = ["hello", *guest_build.KERNELS]
+
+
+def _outcome(command: list[str], stdin: Path | None = None) -> tuple[int, str]:
+    """(exit status, stdout) of `command`, reading `stdin` (default nothing)."""
+    with open(stdin or "/dev/null", "rb") as input_file:
+        result = subprocess.run(command, stdin=input_file, capture_output=True, timeout=300, check=False)
+    return result.returncode, result.stdout.decode(errors="replace")
+
+
+def _three_ways(name: str, args: list[str], stdin: Path | None) -> dict[str, tuple[int, str]]:
+    """The outcome of guest `name` natively, under `vmstack run` and under wasmtime-py."""
+    wasm = str(guest_build.build(name, "wasm32-wasi"))
+    return {
+        "native": _outcome([str(guest_build.build(name, "host")), *args], stdin),
+        "vmstack": _outcome([sys.executable, "-m", "vmstack", "run", wasm, *args], stdin),
+        "wasmtime": _outcome([sys.executable, str(WASMTIME_RUNNER), wasm, *args], stdin),
+    }
+
+
+# (guest, arguments): small runs of every guest.
+THREE_WAY_CASES = [("hello", []), ("hello", ["a", "b c"]), ("fib", ["20"]), ("sieve", ["50000"]),
+                   ("nbody", ["500"]), ("sha256", ["8"])]
+
+
+@pytest.mark.parametrize(("name", "args"), THREE_WAY_CASES)
+def test_kernels_agree_natively_under_vmstack_and_wasmtime(name: str, args: list[str]) -> None:
+    outcomes = _three_ways(name, args, None)
+    assert outcomes["vmstack"] == outcomes["native"]
+    assert outcomes["wasmtime"] == outcomes["native"]
+
+
+@pytest.mark.parametrize("name", ["sqlite3", "lua"])
+def test_debian_guests_agree_natively_under_vmstack_and_wasmtime(name: str) -> None:
+    args, script = guest_build.WORKLOADS[name]
+    outcomes = _three_ways(name, args, script)
+    assert outcomes["native"][0] == 0
+    assert {"sqlite3": "ada,alan,barbara,edsger,grace,ken", "lua": "Lua 5.4 done"}[name] in outcomes["native"][1]
+    assert outcomes["vmstack"] == outcomes["native"]
+    assert outcomes["wasmtime"] == outcomes["native"]
 
 
 def _run(command: list[str], stdin: Path | None = None) -> str:
