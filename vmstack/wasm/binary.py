@@ -72,9 +72,11 @@ class Reader:
         if pos < end and data[pos] < 0x80:
             self.pos = pos + 1
             return data[pos]
-        return self._uleb(32)
+        return self._leb(32, False)
 
     def _leb(self, bits: int, signed: bool) -> int:
+        """LEB128 of at most ``bits`` bits: no more bytes than needed, unused bits of the last one clear
+        (or, when signed, copies of the sign bit)."""
         data, end = self.data, self.end
         start = pos = self.pos
         max_bytes = (bits + 6) // 7
@@ -104,20 +106,14 @@ class Reader:
             result -= 1 << shift
         return result
 
-    def _uleb(self, bits: int) -> int:
-        return self._leb(bits, False)
-
-    def _sleb(self, bits: int) -> int:
-        return self._leb(bits, True)
-
     def s32(self) -> int:
-        return self._sleb(32)
+        return self._leb(32, True)
 
     def s33(self) -> int:
-        return self._sleb(33)
+        return self._leb(33, True)
 
     def s64(self) -> int:
-        return self._sleb(64)
+        return self._leb(64, True)
 
     def name(self) -> str:
         n = self.u32()
@@ -148,7 +144,7 @@ class Reader:
         if flag == 1:
             lo = self.u32()
             return Limits(lo, self.u32())
-        raise self.fail("integer too large" if flag > 1 else "malformed limits flags", self.pos - 1)
+        raise self.fail("integer too large", self.pos - 1)  # the suite's message for a malformed limits flag
 
     def vec(self, item: Callable[[Reader], T]) -> list[T]:
         n = self.u32()
