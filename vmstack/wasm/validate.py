@@ -46,7 +46,6 @@ class _Context:
     """Index spaces of the module, as validation of code sees them."""
 
     def __init__(self, module: Module) -> None:
-        self.module = module
         self.types = module.types
         self.funcs = module.func_types()
         self.tables = [i.desc for i in module.imports_of("table")] + module.tables
