@@ -5,13 +5,19 @@ each several times under native, `vmstack run`, pywasm and wasmtime-py, checks e
 against the native one, and reports median wall times and ratios: a Markdown table printed and written
 to bench/results.md, and a bar chart (log scale) in bench/results.png.
 
-    python3 bench/run.py [--runs N] [--kernels fib,sieve] [--runners native,vmstack] [--timeout S]
+    python3 bench/run.py [--runs N] [--pywasm-seconds S] [--kernels fib,sieve] [--runners native,vmstack]
+
+Kernel sizes are not fixed: each kernel is first run at a small probe size under pywasm (the slowest
+runner), its time per unit of work measured, and the size chosen so a pywasm run takes about
+--pywasm-seconds (default 12, at most 60). Slow cells get fewer runs (--cell-budget). The report also
+has the cost of one call of a trivial exported function from Python, in vmstack.wasm and wasmtime-py.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import importlib.util
 import platform
 import statistics
@@ -19,16 +25,46 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-# Sizes picked so that pywasm, the slowest peer, takes at most about 15 s per run.
-KERNEL_ARGS = {"fib": ["24"], "sieve": ["100000"], "nbody": ["4000"], "sha256": ["32"]}
 PYTHON = sys.executable
+GOLDEN_RATIO = (1 + math.sqrt(5)) / 2
 
 
-def _load_guest_builder():
+@dataclass(frozen=True)
+class Kernel:
+    """A kernel's size argument: the probe size calibration starts from, and how work grows with size."""
+
+    probe: int
+    work: Callable[[float], float]  # relative amount of work at a size
+    minimum: int = 1
+
+    def size_for(self, work: float) -> int:
+        """The largest size whose work is at most `work` (by bisection; work is increasing)."""
+        low, high = self.minimum, self.minimum
+        while self.work(high) < work:
+            low, high = high, high * 2
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if self.work(middle) <= work else (low, middle)
+        return low
+
+
+KERNELS = {
+    "fib": Kernel(probe=16, work=lambda n: GOLDEN_RATIO ** n),  # recursive fib: calls grow like phi^n
+    "sieve": Kernel(probe=20000, work=lambda n: n, minimum=1000),  # n log log n, close enough to n
+    "nbody": Kernel(probe=200, work=lambda n: n),  # steps
+    "sha256": Kernel(probe=2, work=lambda n: n),  # KiB hashed
+}
+KERNEL_ARGS: dict[str, list[str]] = {}
+"""The sizes chosen by calibration, filled in by `main`."""
+
+
+def _load_guest_builder() -> ModuleType:
     spec = importlib.util.spec_from_file_location("guest_build", ROOT / "guests" / "build.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -47,8 +83,8 @@ RUNNERS = {
     "wasmtime": lambda native, wasm, args: [PYTHON, str(BENCH_DIR / "wasmtime_runner.py"), str(wasm), *args],
 }
 # (numerator, denominator, column title): how many times slower the first is than the second.
-RATIOS = [("vmstack", "native", "vmstack / native"), ("pywasm", "vmstack", "pywasm / vmstack"),
-          ("vmstack", "wasmtime", "vmstack / wasmtime")]
+RATIOS = [("pywasm", "vmstack", "pywasm / vmstack"), ("vmstack", "wasmtime", "vmstack / wasmtime"),
+          ("vmstack", "native", "vmstack / native")]
 
 
 @dataclass
@@ -57,15 +93,20 @@ class Measurement:
 
     seconds: float | None
     failure: str = ""
+    runs: int = 0
 
     def cell(self) -> str:
-        return f"{self.seconds:.3f} s" if self.seconds is not None else "failed"
+        if self.seconds is None:
+            return f"n/a ({self.failure})" if self.failure.startswith("unsupported") else "failed"
+        return f"{self.seconds:.3f} s ({self.runs})"
 
 
-def measure(command: list[str], expected_output: str, runs: int, timeout: float) -> Measurement:
-    """Run `command` `runs` times, each run's output checked; return the median wall time."""
-    times = []
-    for _ in range(runs):
+def measure(command: list[str], expected_output: str, runs: int, timeout: float,
+            budget: float = float("inf")) -> Measurement:
+    """Run `command` up to `runs` times, each run's output checked, and return the median wall time;
+    after the first run, only as many runs as fit in `budget` seconds (at least one)."""
+    times: list[float] = []
+    while len(times) < runs and (not times or len(times) < max(1, budget // times[0])):
         start = time.perf_counter()
         try:
             result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
@@ -79,17 +120,48 @@ def measure(command: list[str], expected_output: str, runs: int, timeout: float)
         if result.stdout != expected_output:
             return Measurement(None, f"wrong output: {result.stdout[:200]!r}")
         times.append(elapsed)
-    return Measurement(statistics.median(times))
+    return Measurement(statistics.median(times), runs=len(times))
 
 
-def run_kernel(kernel: str, runners: list[str], runs: int, timeout: float, builder) -> dict[str, Measurement]:
+def calibrate(kernel: str, runner: str, seconds: float, timeout: float, builder: ModuleType) -> tuple[int, str]:
+    """Choose `kernel`'s size so one run under `runner` takes about `seconds`.
+
+    Runs the probe size (doubled in work until the run lasts long enough to time), and a trivial size
+    for the runner's start-up cost; returns (size, note) or raises RuntimeError if the runner fails."""
+    spec = KERNELS[kernel]
+    native, wasm = builder.build(kernel, "host"), builder.build(kernel, "wasm32-wasi")
+
+    def timed(size: int) -> float:
+        args = [str(size)]
+        reference = subprocess.run([str(native), *args], capture_output=True, text=True, check=True).stdout
+        result = measure(RUNNERS[runner](native, wasm, args), reference, 1, timeout)
+        if result.seconds is None:
+            raise RuntimeError(result.failure)
+        return result.seconds
+
+    start_up = timed(spec.minimum)
+    size = spec.probe
+    while True:
+        elapsed = timed(size)
+        if elapsed - start_up >= min(2.0, seconds / 4) or elapsed > seconds / 2:
+            break
+        size = spec.size_for(spec.work(size) * 4)
+    per_work = max(elapsed - start_up, 1e-3) / spec.work(size)
+    chosen = max(spec.minimum, spec.size_for(max(seconds - start_up, 0) / per_work))
+    note = (f"{runner}: start-up {start_up:.2f} s, size {size} took {elapsed:.2f} s, "
+            f"so size {chosen} for about {seconds:g} s")
+    return chosen, note
+
+
+def run_kernel(kernel: str, runners: list[str], runs: int, timeout: float,
+               builder: ModuleType, budget: float = float("inf")) -> dict[str, Measurement]:
     native, wasm = builder.build(kernel, "host"), builder.build(kernel, "wasm32-wasi")
     args = KERNEL_ARGS[kernel]
     reference = subprocess.run([str(native), *args], capture_output=True, text=True, check=True).stdout
     results = {}
     for runner in runners:
         print(f"  {kernel} {' '.join(args)}: {runner} ...", end="", flush=True)
-        results[runner] = measure(RUNNERS[runner](native, wasm, args), reference, runs, timeout)
+        results[runner] = measure(RUNNERS[runner](native, wasm, args), reference, runs, timeout, budget)
         print(f" {results[runner].cell()} {results[runner].failure}", flush=True)
     return results
 
@@ -118,19 +190,58 @@ def _machine() -> str:
     return f"{cpu}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def write_report(table: dict[str, dict[str, Measurement]], runners: list[str], runs: int) -> str:
+CALL_MODULE = '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'
+
+
+def call_cost(module_name: str, calls: int = 20000, batches: int = 7) -> float:
+    """Microseconds per call, from Python, of a trivial exported wasm function (i32 add) in `module_name`
+    (vmstack.wasm or wasmtime, the same API shape): the median over `batches` batches of `calls` calls."""
+    api = importlib.import_module(module_name)
+    engine = api.Engine()
+    store = api.Store(engine)
+    instance = api.Instance(store, api.Module(engine, CALL_MODULE), [])
+    add = instance.exports(store)["add"]
+    if add(store, 2, 3) != 5:
+        raise RuntimeError(f"{module_name}: add(2, 3) != 5")
+    per_call = []
+    for _ in range(batches):
+        start = time.perf_counter()
+        for _ in range(calls):
+            add(store, 1, 2)
+        per_call.append((time.perf_counter() - start) / calls * 1e6)
+    return statistics.median(per_call)
+
+
+def write_report(table: dict[str, dict[str, Measurement]], runners: list[str], runs: int, budget: float,
+                 notes: list[str], calls: dict[str, str]) -> str:
     failures = [f"- {kernel} under {runner}: {result.failure}" for kernel, results in table.items()
                 for runner, result in results.items() if result.failure]
     report = "\n".join([
         "# vmstack benchmark results",
         "",
         f"Measured {datetime.date.today().isoformat()} by `python3 bench/run.py` on {_machine()}.",
-        f"Median wall time of {runs} runs per cell, process start-up included (the three wasm runners",
-        "are all Python processes); ratios say how many times slower the first is than the second.",
-        "Every run's output was checked against the native build's.",
+        f"Each cell is the median wall time of up to {runs} runs (the number in parentheses; slow cells",
+        f"get as many as fit in {budget:g} s), process start-up included: native is the gcc -O2 build,",
+        "the three wasm runners are Python processes running the clang wasm32-wasi -O2 build.",
+        "Every run's output was checked against the native build's. Ratios are time over time:",
+        "`pywasm / vmstack` is vmstack's speedup over pywasm; the others say how many times slower",
+        "vmstack is than wasmtime-py and than native code.",
         "",
         markdown_table(table, runners),
+        "",
+        "Sizes (the kernels' argument) were calibrated in this run:",
+        "",
+        *(f"- {note}" for note in notes),
         *(["", "Failures:", *failures] if failures else []),
+        "",
+        "## Calling a wasm function from Python",
+        "",
+        "One call of a trivial exported function (`i32.add` of two arguments) from Python, through the",
+        "same API shape (`instance.exports(store)[\"add\"](store, 1, 2)`), median of 7 batches of 20000 calls:",
+        "",
+        "| runtime | µs per call |",
+        "|---|---|",
+        *(f"| {name} | {cost} |" for name, cost in calls.items()),
         "",
     ])
     (BENCH_DIR / "results.md").write_text(report)
@@ -161,22 +272,44 @@ def plot(table: dict[str, dict[str, Measurement]], runners: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs per cell (default 3)")
-    parser.add_argument("--kernels", default=",".join(KERNEL_ARGS), help="comma-separated kernels")
+    parser.add_argument("--runs", type=int, default=5, help="most runs per cell (default 5)")
+    parser.add_argument("--cell-budget", type=float, default=30,
+                        help="seconds of runs per cell after the first run (default 30): slow cells get fewer")
+    parser.add_argument("--pywasm-seconds", type=float, default=12,
+                        help="target time of one pywasm run, which picks the sizes (default 12, at most 60)")
+    parser.add_argument("--kernels", default=",".join(KERNELS), help="comma-separated kernels")
     parser.add_argument("--runners", default=",".join(RUNNERS), help="comma-separated runners")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per run (default 300)")
     opts = parser.parse_args(argv)
     kernels, runners = opts.kernels.split(","), opts.runners.split(",")
-    unknown = [name for name in kernels if name not in KERNEL_ARGS] + [name for name in runners if name not in RUNNERS]
-    if unknown or opts.runs < 1:
-        parser.error(f"unknown kernels or runners: {unknown}" if unknown else "--runs must be at least 1")
+    unknown = [name for name in kernels if name not in KERNELS] + [name for name in runners if name not in RUNNERS]
+    if unknown or opts.runs < 1 or not 0 < opts.pywasm_seconds <= 60:
+        parser.error(f"unknown kernels or runners: {unknown}" if unknown
+                     else "--runs must be at least 1 and --pywasm-seconds in (0, 60]")
     builder = _load_guest_builder()
+    notes, table = [], {}
     try:
-        table = {kernel: run_kernel(kernel, runners, opts.runs, opts.timeout, builder) for kernel in kernels}
+        for kernel in kernels:
+            try:
+                size, note = calibrate(kernel, "pywasm", opts.pywasm_seconds, opts.timeout, builder)
+            except RuntimeError as error:
+                # pywasm cannot run it: size it for vmstack instead, a tenth of the time.
+                size, note = calibrate(kernel, "vmstack", opts.pywasm_seconds / 10, opts.timeout, builder)
+                note += f" (pywasm failed: {error})"
+            KERNEL_ARGS[kernel] = [str(size)]
+            notes.append(f"{kernel}: {note}")
+            print(f"{kernel}: {note}", flush=True)
+            table[kernel] = run_kernel(kernel, runners, opts.runs, opts.timeout, builder, opts.cell_budget)
     except builder.BuildError as error:
         print(f"run.py: error: {error}", file=sys.stderr)
         return 1
-    print(write_report(table, runners, opts.runs))
+    calls = {}
+    for label, module_name in (("vmstack (vmstack.wasm)", "vmstack.wasm"), ("wasmtime-py", "wasmtime")):
+        try:
+            calls[label] = f"{call_cost(module_name):.2f}"
+        except Exception as error:  # a runtime without this API: report why, measure the rest
+            calls[label] = f"n/a ({type(error).__name__}: {error})"
+    print(write_report(table, runners, opts.runs, opts.cell_budget, notes, calls))
     plot(table, runners)
     print(f"wrote {BENCH_DIR / 'results.md'} and {BENCH_DIR / 'results.png'}")
     return 0
