@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import math
 import importlib.util
+import math
 import platform
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -256,7 +256,7 @@ def plot(table: dict[str, dict[str, Measurement]], runners: list[str]) -> None:
 
     kernels = list(table)
     width = 0.8 / len(runners)
-    figure, axes = plt.subplots(figsize=(9, 5))
+    figure, axes = plt.subplots(figsize=(9, 5), layout="constrained")
     for index, runner in enumerate(runners):
         positions = [k + (index - (len(runners) - 1) / 2) * width for k in range(len(kernels))]
         seconds = [table[kernel][runner].seconds or 0 for kernel in kernels]
@@ -265,8 +265,7 @@ def plot(table: dict[str, dict[str, Measurement]], runners: list[str]) -> None:
     axes.set_xticks(range(len(kernels)), [f"{k} {' '.join(KERNEL_ARGS[k])}" for k in kernels])
     axes.set_ylabel("median wall time (s, log scale)")
     axes.set_title("vmstack and its peers on the guest kernels (failed runs have no bar)")
-    axes.legend()
-    figure.tight_layout()
+    figure.legend(loc="outside lower center", ncols=len(runners))
     figure.savefig(BENCH_DIR / "results.png", dpi=120)
 
 
@@ -307,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, module_name in (("vmstack (vmstack.wasm)", "vmstack.wasm"), ("wasmtime-py", "wasmtime")):
         try:
             calls[label] = f"{call_cost(module_name):.2f}"
-        except Exception as error:  # a runtime without this API: report why, measure the rest
+        except Exception as error:  # noqa: BLE001 - a runtime without this API: report why, measure the rest
             calls[label] = f"n/a ({type(error).__name__}: {error})"
     print(write_report(table, runners, opts.runs, opts.cell_budget, notes, calls))
     plot(table, runners)
