@@ -72,7 +72,16 @@ done
 step "WebAssembly spec tests: $(compgen -G "$CACHE/src/binaryen-*/test/spec" | tail -n 1)"
 
 step "pip install -e '.[test]'"
-quietly python3 -m pip install --disable-pip-version-check -e '.[test]'
+PIP_OPTIONS=(--disable-pip-version-check)
+if ! python3 -m pip --version >/dev/null 2>&1; then
+    quietly apt-get install -y -q --no-install-recommends python3-pip
+fi
+# Debian's own python3 refuses pip installs (PEP 668) unless told; this machine is set up for vmstack.
+if python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(
+        os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+    PIP_OPTIONS+=(--break-system-packages)
+fi
+quietly python3 -m pip install "${PIP_OPTIONS[@]}" -e '.[test]'
 
 step "building the guests (cached in $CACHE/guests)"
 python3 guests/build.py >"$LOG" || { cat "$LOG"; exit 1; }
