@@ -1,9 +1,10 @@
-"""Fixed-width SIMD (v128) semantics: all 236 instructions of Wasm 2.0.
+"""Fixed-width SIMD (v128) semantics of Wasm 2.0, as one template table for the execution tiers.
 
-A v128 value is a Python int with lane 0 in the low bits (memory order). Each
-instruction is a function here, named after it (`i8x16.add` → `i8x16_add`),
-and ``SIMD_OPS`` gives the execution tier the template that calls it, in the
-same form as ``numeric.SCALAR_OPS``. Float lanes go through numeric's scalar
+A v128 value is a Python int with lane 0 in the low bits (memory order). Each instruction is a
+function here named after it (`i8x16.add` → `simd_i8x16_add`), and ``SIMD_OPS`` maps every 0xFD
+instruction but v128.const (a literal, like i32.const) to the template that calls it, in the same
+form as ``numeric.SCALAR_OPS``: operands `{0}`, `{1}`, `{2}` in stack order, `{imm}` for a lane index
+or shuffle pattern, `{mem}`/`{ea}` for memory instructions. Float lanes reuse numeric's scalar
 semantics, so lanes and scalars agree bit for bit.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import operator
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from . import numeric as num
 from .errors import Trap
@@ -30,23 +31,24 @@ SHAPES = {
 }
 
 
-def lanes(v: int, shape: str, signed: bool = False) -> tuple:
+def lanes(v: int, shape: str, signed: bool = False) -> tuple[int, ...]:
     _, _, sfmt, ufmt = SHAPES[shape]
     return struct.unpack(sfmt if signed else ufmt, v.to_bytes(16, "little"))
 
 
-def pack(values, shape: str) -> int:
+def pack(values: Iterable[int], shape: str) -> int:
     _, bits, _, ufmt = SHAPES[shape]
     mask = (1 << bits) - 1
     return int.from_bytes(struct.pack(ufmt, *[x & mask for x in values]), "little")
 
 
-def flanes(v: int, shape: str) -> list[float]:
+def exact_float_lanes(v: int, shape: str) -> list[float]:
+    """Float lanes with NaN payloads kept (numeric's f32 convention)."""
     conv = num.f32_from_bits if shape == "f32x4" else num.f64_from_bits
     return [conv(b) for b in lanes(v, shape)]
 
 
-def fpack(values, shape: str) -> int:
+def pack_exact_floats(values: Iterable[float], shape: str) -> int:
     conv = num.f32_to_bits if shape == "f32x4" else num.f64_to_bits
     return pack([conv(x) for x in values], shape)
 
@@ -218,7 +220,7 @@ def pack_rounded(values: list[float], shape: str) -> int:
     try:
         return int.from_bytes(_FLOAT_STRUCTS[shape].pack(*values), "little")
     except OverflowError:
-        return fpack([num.f32r(x) for x in values], shape)
+        return pack_exact_floats([num.f32r(x) for x in values], shape)
 
 
 def _float_shape_ops(shape: str) -> None:
@@ -265,18 +267,18 @@ _float_shape_ops("f64x2")
 
 _I32 = (-(1 << 31), (1 << 31) - 1)
 _U32 = (0, (1 << 32) - 1)
-_def("i32x4.trunc_sat_f32x4_s", lambda a: pack([num.trunc_sat(x, *_I32, 32) for x in flanes(a, "f32x4")], "i32x4"))
-_def("i32x4.trunc_sat_f32x4_u", lambda a: pack([num.trunc_sat(x, *_U32, 32) for x in flanes(a, "f32x4")], "i32x4"))
+_def("i32x4.trunc_sat_f32x4_s", lambda a: pack([num.trunc_sat(x, *_I32, 32) for x in exact_float_lanes(a, "f32x4")], "i32x4"))
+_def("i32x4.trunc_sat_f32x4_u", lambda a: pack([num.trunc_sat(x, *_U32, 32) for x in exact_float_lanes(a, "f32x4")], "i32x4"))
 _def("i32x4.trunc_sat_f64x2_s_zero",
-     lambda a: pack([num.trunc_sat(x, *_I32, 32) for x in flanes(a, "f64x2")] + [0, 0], "i32x4"))
+     lambda a: pack([num.trunc_sat(x, *_I32, 32) for x in exact_float_lanes(a, "f64x2")] + [0, 0], "i32x4"))
 _def("i32x4.trunc_sat_f64x2_u_zero",
-     lambda a: pack([num.trunc_sat(x, *_U32, 32) for x in flanes(a, "f64x2")] + [0, 0], "i32x4"))
-_def("f32x4.convert_i32x4_s", lambda a: fpack([num.int_to_f32(x) for x in lanes(a, "i32x4", True)], "f32x4"))
-_def("f32x4.convert_i32x4_u", lambda a: fpack([num.int_to_f32(x) for x in lanes(a, "i32x4")], "f32x4"))
-_def("f64x2.convert_low_i32x4_s", lambda a: fpack([float(x) for x in lanes(a, "i32x4", True)[:2]], "f64x2"))
-_def("f64x2.convert_low_i32x4_u", lambda a: fpack([float(x) for x in lanes(a, "i32x4")[:2]], "f64x2"))
-_def("f32x4.demote_f64x2_zero", lambda a: fpack([num.f32r(x) for x in flanes(a, "f64x2")] + [0.0, 0.0], "f32x4"))
-_def("f64x2.promote_low_f32x4", lambda a: fpack([num.fpromote(x) for x in flanes(a, "f32x4")[:2]], "f64x2"))
+     lambda a: pack([num.trunc_sat(x, *_U32, 32) for x in exact_float_lanes(a, "f64x2")] + [0, 0], "i32x4"))
+_def("f32x4.convert_i32x4_s", lambda a: pack_exact_floats([num.int_to_f32(x) for x in lanes(a, "i32x4", True)], "f32x4"))
+_def("f32x4.convert_i32x4_u", lambda a: pack_exact_floats([num.int_to_f32(x) for x in lanes(a, "i32x4")], "f32x4"))
+_def("f64x2.convert_low_i32x4_s", lambda a: pack_exact_floats([float(x) for x in lanes(a, "i32x4", True)[:2]], "f64x2"))
+_def("f64x2.convert_low_i32x4_u", lambda a: pack_exact_floats([float(x) for x in lanes(a, "i32x4")[:2]], "f64x2"))
+_def("f32x4.demote_f64x2_zero", lambda a: pack_exact_floats([num.f32r(x) for x in exact_float_lanes(a, "f64x2")] + [0.0, 0.0], "f32x4"))
+_def("f64x2.promote_low_f32x4", lambda a: pack_exact_floats([num.fpromote(x) for x in exact_float_lanes(a, "f32x4")[:2]], "f64x2"))
 
 
 # ---------------------------------------------------------------- memory
