@@ -13,6 +13,7 @@ only 20 nested loops, clang nests dozens of blocks): a branch to a block sets
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 from . import numeric
 from .errors import OutOfFuel, Trap, WasmError
 from .module import Func, FuncType
-from .runtime import CODE_NAMES, WasmFunc
+from .runtime import CODE_FILENAME, WasmFunc
 
 # ---------------------------------------------------------------- run-time helpers
 
@@ -150,7 +151,7 @@ SIMD_OPS = _simd_ops()
 
 
 def _single_use(template: str) -> bool:
-    return all(template.count("{%d}" % k) <= 1 for k in range(3))
+    return all(template.count(f"{{{k}}}") <= 1 for k in range(3))
 
 
 # instructions that consume the value just pushed right away, so it need not sit in a slot
@@ -166,6 +167,10 @@ def as_condition(expr: str) -> str:
     """`((1 if X else 0))` tested for truth is just X."""
     match = _BOOL_INT.match(expr)
     return match.group(1) if match else expr
+
+
+MAX_INDENT = 90  # CPython refuses source indented 100 levels deep
+MAX_IF_CHAIN = 64  # a longer `elif` chain would strain CPython's recursive compiler
 
 
 class TooComplex(WasmError):
@@ -259,10 +264,13 @@ class Translator:
         self.next_op = ""
         self.uses_br = False
         self.py_loops = 0
+        self.live_count = 0  # instructions translated so far (unreachable ones excluded)
 
     # ---- emission helpers
 
     def emit(self, line: str) -> None:
+        if self.ind > MAX_INDENT:
+            raise TooComplex("blocks nested too deeply for one Python function")
         self.lines.append("    " * self.ind + line)
 
     def const(self, value: Any, prefix: str) -> str:
@@ -397,6 +405,8 @@ class Translator:
             ids = tuple(int(code[0].split("= ")[1]) for code, _ in plans)
             table = self.const(ids, "BT")
             self.stmt(f"br = {table}[{index}] if {index} < {len(labels)} else {ids[-1]}")
+        elif len(plans) > MAX_IF_CHAIN:
+            raise TooComplex("br_table too large for an if-chain")
         else:
             for k, (code, _) in enumerate(plans):
                 if k < len(labels):
@@ -411,8 +421,8 @@ class Translator:
 
     # ---- structure
 
-    def open_frame(self, kind: str, blocktype: Any, opener: int, targeted: dict, escapes: dict,
-                   counts: dict) -> Frame:
+    def open_frame(self, kind: str, blocktype: Any, opener: int) -> Frame:
+        targeted, escapes, _ = self.scan
         params, results = self.block_signature(blocktype)
         self.materialize()
         frame = Frame(kind, self.next_id, params, results, len(self.stack) - len(params),
@@ -468,20 +478,34 @@ class Translator:
     # ---- the translation
 
     def translate(self) -> str:
-        body = self.code.body
-        targeted, escapes, counts = _prescan(body, None)
+        """The Python source of the function: ``def wasm_<index>(l0, l1, ...): ...``."""
+        self.scan = _prescan(self.code.body, None)
         self.opener_ids: dict[int, int] = {-1: 0}
-        func_frame = Frame("func", 0, (), self.type.results, 0, False, set())
-        self.frames.append(func_frame)
-        params = [f"l{i}" for i in range(len(self.type.params))]
-        header = f"def wasm_{self.index}({', '.join(params)}):"
-        n_params = len(params)
+        self.frames.append(Frame("func", 0, (), self.type.results, 0, False, set()))
+        n_params = len(self.type.params)
         for j, t in enumerate(self.code.locals):
             self.emit(f"l{n_params + j} = {ZERO[t]}")
         if self.inst.mems:
             self.emit("mem = M.data")
+        self.start_body()
+        self.walk(self.code.body)
+        return self.assemble()
+
+    def header(self) -> str:
+        return f"def wasm_{self.index}({', '.join(f'l{i}' for i in range(len(self.type.params)))}):"
+
+    def start_body(self) -> None:
         if self.fuel:
-            self.emit_fuel(counts[-1])
+            self.emit_fuel(self.scan[2][-1])
+
+    def assemble(self) -> str:
+        lines = [self.header()]
+        if self.uses_br:
+            lines.append("    br = 0")
+        return "\n".join(lines + self.lines)
+
+    def walk(self, body: list[tuple]) -> None:
+        """Translate the instructions in order, skipping unreachable code."""
         op_handlers = self.handlers()
         for pc, instr in enumerate(body):
             op = instr[0]
@@ -497,8 +521,9 @@ class Translator:
                     continue
                 if op not in ("end", "else"):
                     continue
+            self.live_count += 1
             if op in ("block", "loop", "if"):
-                self.structured(op, instr, pc, targeted, escapes, counts)
+                self.structured(op, instr, pc)
             elif op == "else":
                 self.do_else()
             elif op == "end":
@@ -507,22 +532,18 @@ class Translator:
             else:
                 handler = op_handlers.get(op)
                 if handler is None:
-                    raise TooComplex(f"instruction {op} is not supported by the interpreter yet")
+                    raise NotImplementedError(f"instruction {op} has no semantics in the interpreter yet")
                 handler(instr)
-        lines = [header]
-        if self.uses_br:
-            lines.append("    br = 0")
-        return "\n".join(lines + self.lines)
 
     def emit_fuel(self, count: int) -> None:
         self.emit(f"S.fuel -= {max(count, 1)}")
         self.emit("if S.fuel < 0:")
         self.emit("    raise OutOfFuel('all fuel consumed')")
 
-    def structured(self, op: str, instr: tuple, pc: int, targeted, escapes, counts) -> None:
+    def structured(self, op: str, instr: tuple, pc: int) -> None:
         if op == "if":
             cond = as_condition(self.pop()[0])
-        frame = self.open_frame(op, instr[1], pc, targeted, escapes, counts)
+        frame = self.open_frame(op, instr[1], pc)
         self.guard_pending()  # a branch pending before this frame skips all of it
         if op == "loop" and frame.targeted:
             self.py_loops += 1
@@ -532,7 +553,7 @@ class Translator:
             self.stmt("while True:")
             self.ind += 1
             if self.fuel:
-                self.emit_fuel(counts[pc])
+                self.emit_fuel(self.scan[2][pc])
         elif op == "if":
             self.stmt(f"if {cond}:")
             self.ind += 1
@@ -697,8 +718,8 @@ class Translator:
 
     def op_const(self, instr: tuple) -> None:
         value = instr[1]
-        if isinstance(value, float) and (value != value or value in (numeric.INF, -numeric.INF)
-                                         or (value == 0 and str(value).startswith("-"))):
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)
+                                         or (value == 0 and math.copysign(1.0, value) < 0)):
             self.push_deferred(self.const(value, "C"))
         else:
             self.push_deferred(f"({value!r})")
@@ -776,21 +797,31 @@ def _sig(name: str):
     return OPCODES[name].sig
 
 
-def compile_function(func: WasmFunc):
-    """Translate one wasm function to Python and return the callable."""
+def compile_function(func: WasmFunc) -> Any:
+    """Translate one wasm function to Python and return the callable. A function whose
+    nesting CPython cannot express as nested Python blocks gets the general translation
+    of ``flat`` instead (a state machine over basic blocks)."""
+    fuel = func.instance.store.fuel is not None
+    try:
+        return _build(func, Translator(func, fuel))
+    except TooComplex:
+        from .flat import FlatTranslator
+
+        return _build(func, FlatTranslator(func, fuel))
+
+
+def _build(func: WasmFunc, translator: Translator) -> Any:
     inst = func.instance
-    translator = Translator(func, inst.store.fuel is not None)
     source = translator.translate()
+    try:
+        code = compile(source, CODE_FILENAME, "exec")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        raise TooComplex(f"function {func.name} is too complex for the interpreter: {exc}") from None
     env = dict(NAMESPACE)
     env.update(translator.consts)
     env.update(F=inst.callables, T=inst.tables, D=inst.datas, E=inst.elems, FUNCS=inst.funcs,
                S=inst.store, M=inst.mems[0] if inst.mems else None)
-    filename = f"<wasm func[{func.index}]>"
-    try:
-        code = compile(source, filename, "exec")
-    except (SyntaxError, RecursionError, MemoryError) as exc:
-        raise TooComplex(f"function {func.name} is too complex for the interpreter: {exc}") from None
-    exec(code, env)
+    exec(code, env)  # noqa: S102 -- running the translation is the interpreter's job
     compiled = env[f"wasm_{func.index}"]
-    CODE_NAMES[compiled.__code__] = func.name
+    compiled.__code__ = compiled.__code__.replace(co_name=func.name)
     return compiled

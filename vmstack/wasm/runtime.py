@@ -36,7 +36,7 @@ class Store:
 
 
 class FuncInst:
-    __slots__ = ("type", "call", "name")
+    __slots__ = ("call", "name", "type")
 
 
 class HostFunc(FuncInst):
@@ -51,7 +51,7 @@ class HostFunc(FuncInst):
 
 
 class WasmFunc(FuncInst):
-    __slots__ = ("instance", "index")
+    __slots__ = ("index", "instance")
 
     def __init__(self, instance: ModuleInstance, index: int) -> None:
         self.type = instance.func_types[index]
@@ -106,7 +106,7 @@ class MemInst:
 
 
 class TableInst:
-    __slots__ = ("elemtype", "elements", "max")
+    __slots__ = ("elements", "elemtype", "max")
 
     def __init__(self, type: TableType, init: Any = None) -> None:
         self.elemtype = type.elemtype
@@ -176,9 +176,8 @@ def _check_import(imp, item: Any, module: Module) -> None:
     elif imp.kind == "memory":
         if not isinstance(item, MemInst) or not _limits_match(item.type.limits, imp.desc.limits):
             raise LinkError(f"incompatible import type for {where}: memory type mismatch")
-    elif imp.kind == "global":
-        if not isinstance(item, GlobalInst) or item.type != imp.desc:
-            raise LinkError(f"incompatible import type for {where}: global type mismatch")
+    elif imp.kind == "global" and (not isinstance(item, GlobalInst) or item.type != imp.desc):
+        raise LinkError(f"incompatible import type for {where}: global type mismatch")
 
 
 def eval_const(expr: list[tuple], inst: ModuleInstance) -> Any:
@@ -250,25 +249,39 @@ def instantiate(store: Store, module: Module, imports: list[Any]) -> ModuleInsta
 # ---------------------------------------------------------------- calling in
 
 
-# Python frames of compiled wasm functions, by code object → function name (for backtraces)
-CODE_NAMES: dict[Any, str] = {}
+# Compiled wasm functions live in code objects with this file name, named after their wasm function.
+CODE_FILENAME = "<wasm>"
 
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+# Python frames allowed while wasm runs: calls between compiled functions use no C stack in
+# CPython 3.11, so real programs can recurse deep; a runaway recursion still ends in a second.
+WASM_RECURSION_LIMIT = 100_000
+
+# Invocations nested through host functions (wasm → host → wasm ...): each level does use the
+# C stack, so these are counted separately and kept well inside it.
+MAX_NESTED_INVOKES = 1000
+_nested_invokes = 0
 
 
 def backtrace(tb: Any) -> list[str]:
     """The wasm frames of a Python traceback, innermost first."""
     frames = []
     while tb is not None:
-        name = CODE_NAMES.get(tb.tb_frame.f_code)
-        if name is not None:
-            frames.append(name)
+        code = tb.tb_frame.f_code
+        if code.co_filename == CODE_FILENAME:
+            frames.append(code.co_name)
         tb = tb.tb_next
     return frames[::-1]
 
 
 def invoke(store: Store, func: FuncInst, args: list[Any]) -> list[Any]:
     """Call a function with internal values; returns the results as a list. Raises only Trap kinds."""
+    global _nested_invokes
+    if _nested_invokes >= MAX_NESTED_INVOKES:
+        raise Exhaustion("call stack exhausted")
+    outer_limit = sys.getrecursionlimit()
+    if outer_limit < WASM_RECURSION_LIMIT:
+        sys.setrecursionlimit(WASM_RECURSION_LIMIT)
+    _nested_invokes += 1
     try:
         result = func.call(*args)
     except Trap as exc:
@@ -283,6 +296,9 @@ def invoke(store: Store, func: FuncInst, args: list[Any]) -> list[Any]:
         raise Trap("integer divide by zero", backtrace(exc.__traceback__)) from None
     except MemoryError as exc:
         raise Trap("out of host memory", backtrace(exc.__traceback__)) from None
+    finally:
+        _nested_invokes -= 1
+        sys.setrecursionlimit(outer_limit)
     n = len(func.type.results)
     if n == 0:
         return []
