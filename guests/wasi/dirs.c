@@ -18,7 +18,7 @@ static int by_name(const void *a, const void *b) {
 }
 
 static void list(const char *path) {
-    char names[64][80];
+    static char names[160][80];
     int count = 0;
     DIR *dir = opendir(path);
     if (!dir) {
@@ -26,7 +26,7 @@ static void list(const char *path) {
         return;
     }
     struct dirent *entry;
-    while ((entry = readdir(dir)) && count < 64)
+    while ((entry = readdir(dir)) && count < 160)
         snprintf(names[count++], 80, "%s type %d", entry->d_name, entry->d_type);
     closedir(dir);
     qsort(names, count, sizeof names[0], by_name);
@@ -43,9 +43,9 @@ int main(void) {
     report("mkdir nested", mkdir("d/e", 0755));
     report("mkdir trailing slash", mkdir("d/f/", 0755));
     report("mkdir missing parent", mkdir("x/y", 0755));
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 120; i++) {
         char name[64];
-        snprintf(name, sizeof name, "d/file-with-a-long-name-%02d", i);
+        snprintf(name, sizeof name, "d/file-with-a-long-name-%03d", i);
         close(open(name, O_WRONLY | O_CREAT, 0644));
     }
     list("d");
@@ -94,6 +94,6 @@ int main(void) {
     report("rmdir", rmdir("d/g"));
     report("rmdir missing", rmdir("d/g"));
     list("d/f");
-    report("opendir file", opendir("d/file-with-a-long-name-00") ? 0 : -1);
+    report("opendir file", opendir("d/file-with-a-long-name-000") ? 0 : -1);
     return 0;
 }

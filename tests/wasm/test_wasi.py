@@ -245,6 +245,7 @@ def test_stdio_streams(tmp_path):
     assert g.u64(0x48) == RIGHT["FD_WRITE"]
     assert g("fd_write", 0, *g.iovecs(b"x"), 0x20) == E["BADF"]
     assert g("fd_prestat_get", 1, 0x40) == E["BADF"]
+    assert g("fd_fdstat_set_flags", 1, NONBLOCK) == E["BADF"]  # never the host's own stdio
     g.wasi.close()
     assert (tmp_path / "out").read_bytes() == b"one two"
 
@@ -312,6 +313,7 @@ def test_append_and_fdstat_flags(guest, box):
     guest("fd_fdstat_get", fd, 0x40)
     assert struct.unpack_from("<H", guest.mem, 0x42)[0] == NONBLOCK
     assert guest("fd_fdstat_set_flags", fd, DSYNC) == E["INVAL"]
+    assert guest("fd_fdstat_set_flags", 3, APPEND) == E["BADF"]
 
 
 def test_rights_shrink_and_are_enforced(guest):

@@ -10,6 +10,7 @@ guest pointer is EFAULT, never a host crash.
 from __future__ import annotations
 
 import errno as host_errno
+import fcntl
 import functools
 import os
 import select
@@ -407,11 +408,11 @@ class Wasi:
 
     @wasi_function("ii")
     def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
-        f = self.file(fd)
+        if self.file(fd).kind in ("dir", "stream", "char"):
+            return BADF  # as wasmtime: only files the guest opened (never the host's own stdio)
+        f = self.file(fd, RIGHT["FD_FDSTAT_SET_FLAGS"])
         if flags & ~(FDFLAG_APPEND | FDFLAG_NONBLOCK):
             return INVAL  # the sync flags can only be chosen at open, as in wasmtime
-        import fcntl
-
         changed = os.O_APPEND | os.O_NONBLOCK
         host = (os.O_APPEND if flags & FDFLAG_APPEND else 0) | (os.O_NONBLOCK if flags & FDFLAG_NONBLOCK else 0)
         current = fcntl.fcntl(f.host_fd, fcntl.F_GETFL)
