@@ -28,7 +28,6 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &b);
     long long slept = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
     printf("slept at least 20ms: %d\n", slept >= 20000000);
-    struct timespec cpu;
 
     __wasi_timestamp_t now;
 
@@ -54,6 +53,15 @@ int main(int argc, char **argv) {
     printf("poll stdout writable %d count %d userdata %d type %d\n", err, (int)count, (int)events[0].userdata,
            events[0].type);
     printf("poll nothing %d\n", __wasi_poll_oneoff(subs, events, 0, &count));
+    subs[1].userdata = 9;
+    subs[1].u.tag = __WASI_EVENTTYPE_FD_READ;
+    subs[1].u.u.fd_read.file_descriptor = 0;
+    err = __wasi_poll_oneoff(subs, events, 2, &count);
+    printf("poll stdin readable %d count %d userdata %d type %d\n", err, (int)count, (int)events[0].userdata,
+           events[0].type);
+    char line[128];
+    while (fgets(line, sizeof line, stdin))
+        printf("stdin: %s", line);
 
     unsigned char random[32] = {0};
     printf("getentropy %d\n", getentropy(random, sizeof random));

@@ -566,6 +566,8 @@ def _layout(root: Path) -> Path:
 def _config(config: WasiConfig | wasmtime.WasiConfig, box: Path, stdout: Path) -> None:
     config.argv = ARGS
     config.env = ENV
+    (box.parent / "stdin").write_text("line one\nline two\n")
+    config.stdin_file = str(box.parent / "stdin")
     config.stdout_file = str(stdout)
     config.preopen_dir(str(box), "/")
 
@@ -617,4 +619,4 @@ def test_c_program_agrees_with_wasmtime(guest_wasm, tmp_path, name):
     assert got[1] == expected[1]
     assert expected[0].count(b"\n") > 10
     assert (tmp_path / "vmstack" / "secret").read_text() == "keep"
-    assert sorted(os.listdir(tmp_path / "vmstack")) == ["box", "secret", "stdout"]
+    assert sorted(os.listdir(tmp_path / "vmstack")) == ["box", "secret", "stdin", "stdout"]
