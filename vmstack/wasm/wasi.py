@@ -280,7 +280,7 @@ class Wasi:
             raise _Refused(BADF if missing & (RIGHT["FD_READ"] | RIGHT["FD_WRITE"]) else NOTCAPABLE)
         return f
 
-    def stream(self, fd: int, needs: int) -> OpenFile:
+    def non_directory(self, fd: int, needs: int) -> OpenFile:
         """An open file that is not a directory (reads, writes and seeks on one are EBADF)."""
         f = self.file(fd)
         if f.kind == "dir":
@@ -374,7 +374,7 @@ class Wasi:
 
     @wasi_function("iIIi")
     def fd_advise(self, fd: int, offset: int, length: int, advice: int) -> int:
-        f = self.stream(fd, RIGHT["FD_ADVISE"])
+        f = self.non_directory(fd, RIGHT["FD_ADVISE"])
         if advice > 5:
             return INVAL
         os.posix_fadvise(f.host_fd, offset, length, advice)
@@ -382,7 +382,7 @@ class Wasi:
 
     @wasi_function("iII")
     def fd_allocate(self, fd: int, offset: int, length: int) -> int:
-        self.stream(fd, 0)
+        self.non_directory(fd, 0)
         return NOTSUP  # as wasmtime: preallocation is not offered
 
     @wasi_function("i")
@@ -392,12 +392,12 @@ class Wasi:
 
     @wasi_function("i")
     def fd_datasync(self, fd: int) -> int:
-        os.fdatasync(self.stream(fd, RIGHT["FD_DATASYNC"]).host_fd)
+        os.fdatasync(self.non_directory(fd, RIGHT["FD_DATASYNC"]).host_fd)
         return SUCCESS
 
     @wasi_function("i")
     def fd_sync(self, fd: int) -> int:
-        os.fsync(self.stream(fd, RIGHT["FD_SYNC"]).host_fd)
+        os.fsync(self.non_directory(fd, RIGHT["FD_SYNC"]).host_fd)
         return SUCCESS
 
     @wasi_function("ii")
@@ -443,7 +443,7 @@ class Wasi:
 
     @wasi_function("iI")
     def fd_filestat_set_size(self, fd: int, size: int) -> int:
-        os.ftruncate(self.stream(fd, 0).host_fd, size)  # a read-only file: the host's EINVAL, as wasmtime
+        os.ftruncate(self.non_directory(fd, 0).host_fd, size)  # a read-only file: the host's EINVAL, as wasmtime
         return SUCCESS
 
     @staticmethod
@@ -478,7 +478,7 @@ class Wasi:
 
     @wasi_function("iiii")
     def fd_read(self, fd: int, iovs: int, count: int, nread: int) -> int:
-        f = self.stream(fd, RIGHT["FD_READ"])
+        f = self.non_directory(fd, RIGHT["FD_READ"])
         vectors = self.iovecs(iovs, count)
         self.put(_U32, nread, self._scatter(vectors, os.read(f.host_fd, self._total(vectors))))
         return SUCCESS
@@ -492,7 +492,7 @@ class Wasi:
 
     @wasi_function("iiii")
     def fd_write(self, fd: int, iovs: int, count: int, nwritten: int) -> int:
-        f = self.stream(fd, RIGHT["FD_WRITE"])
+        f = self.non_directory(fd, RIGHT["FD_WRITE"])
         self.put(_U32, nwritten, os.write(f.host_fd, self._gather(self.iovecs(iovs, count))))
         return SUCCESS
 
@@ -503,7 +503,7 @@ class Wasi:
         return SUCCESS
 
     def _seekable(self, fd: int, needs: int) -> OpenFile:
-        f = self.stream(fd, 0)
+        f = self.non_directory(fd, 0)
         if f.kind in ("char", "pipe", "socket", "stream"):
             raise _Refused(SPIPE)
         return self.file(fd, needs)
