@@ -183,9 +183,9 @@ RECIPES = {
     ),
 }
 KERNELS = ("fib", "sieve", "nbody", "sha256")
-WORKLOADS = {"sqlite3": ([], GUESTS_DIR / "sqlite" / "workload.sql"), "lua": (["-"], GUESTS_DIR / "lua" / "workload.lua")}
+WORKLOADS = {"sqlite3": ([], GUESTS_DIR / "sqlite3" / "workload.sql"),
+             "lua": (["-"], GUESTS_DIR / "lua" / "workload.lua")}
 """(arguments, script read on stdin) of the Debian guests' workloads: an in-memory `sqlite3`, `lua -`."""
-DEMO_INPUTS = {name: script for name, (_, script) in WORKLOADS.items()}
 DEBIAN_SOURCES = {"sqlite3": "sqlite3", "lua": "lua5.4"}
 """The guests built from Debian source packages, and their packages."""
 
