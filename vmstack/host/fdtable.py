@@ -63,20 +63,10 @@ class FdTable:
             self.close(fd)
 
 
+_KIND_OF_FORMAT = {stat.S_IFDIR: "dir", stat.S_IFREG: "file", stat.S_IFCHR: "char", stat.S_IFIFO: "pipe",
+                   stat.S_IFSOCK: "socket", stat.S_IFLNK: "symlink", stat.S_IFBLK: "block"}
+
+
 def kind_of(mode: int) -> str:
     """The kind of file an ``st_mode`` describes, as OpenFile.kind spells it."""
-    if stat.S_ISDIR(mode):
-        return "dir"
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISCHR(mode):
-        return "char"
-    if stat.S_ISFIFO(mode):
-        return "pipe"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    if stat.S_ISBLK(mode):
-        return "block"
-    return "other"
+    return _KIND_OF_FORMAT.get(stat.S_IFMT(mode), "other")
