@@ -29,16 +29,12 @@ def comparable(value: object) -> object:
 
 
 class Both:
-    """One binary instantiated in vmstack (structured or flat translation) and in wasmtime."""
+    """One binary instantiated in vmstack and in wasmtime."""
 
-    def __init__(self, wat: str, flat: bool = False) -> None:
+    def __init__(self, wat: str) -> None:
         binary = bytes(wasmtime.wat2wasm(wat))
         self.store = Store()
         self.inst = instantiate(self.store, decode_module(binary), [])
-        if flat:
-            for func in self.inst.funcs:
-                func.call = interp._build(func, FlatTranslator(func, False))
-                self.inst.callables[func.index] = func.call
         self.wt_store = wasmtime.Store()
         self.wt_inst = wasmtime.Instance(self.wt_store, wasmtime.Module(self.wt_store.engine, binary), [])
 
@@ -59,9 +55,16 @@ class Both:
         return ours
 
 
+def flat_only(func: object) -> object:
+    return interp._build(func, FlatTranslator(func, func.instance.store.fuel is not None))
+
+
 @pytest.fixture(params=["structured", "flat"])
-def both(request):
-    return lambda wat: Both(wat, flat=request.param == "flat")
+def both(request, monkeypatch):
+    """Build programs whose functions get the structured translation, or the general one."""
+    if request.param == "flat":
+        monkeypatch.setattr(interp, "compile_function", flat_only)
+    return Both
 
 
 RECURSION = """(module

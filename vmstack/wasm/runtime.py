@@ -51,7 +51,9 @@ class HostFunc(FuncInst):
 
 
 class WasmFunc(FuncInst):
-    __slots__ = ("index", "instance")
+    """A function defined in a module instance; translated to Python on its first call."""
+
+    __slots__ = ("call_sites", "index", "instance")
 
     def __init__(self, instance: ModuleInstance, index: int) -> None:
         self.type = instance.func_types[index]
@@ -59,14 +61,18 @@ class WasmFunc(FuncInst):
         self.index = index
         self.name = instance.module.func_name(index)
         self.call = self._first_call
+        # the function lists (with positions) of every instance calling this by index; None once translated
+        self.call_sites: list[tuple[list[Callable], int]] | None = []
 
     def _first_call(self, *args: Any) -> Any:
-        from .interp import compile_function
+        if self.call_sites is not None:
+            from .interp import compile_function
 
-        compiled = compile_function(self)
-        self.call = compiled
-        self.instance.callables[self.index] = compiled
-        return compiled(*args)
+            self.call = compile_function(self)
+            for callables, position in self.call_sites:
+                callables[position] = self.call
+            self.call_sites = None
+        return self.call(*args)
 
 
 class MemInst:
@@ -163,6 +169,8 @@ def _limits_match(actual, expected) -> bool:
 
 def _check_import(imp, item: Any, module: Module) -> None:
     where = f"{imp.module}.{imp.name}"
+    if item is None:
+        raise LinkError(f"unknown import {where}")
     if imp.kind == "func":
         if not isinstance(item, FuncInst):
             raise LinkError(f"incompatible import type for {where}: expected a function")
@@ -213,6 +221,9 @@ def instantiate(store: Store, module: Module, imports: list[Any]) -> ModuleInsta
     for i in range(len(module.funcs)):
         inst.funcs.append(WasmFunc(inst, n_imported + i))
     inst.callables = [f.call for f in inst.funcs]
+    for position, func in enumerate(inst.funcs):
+        if isinstance(func, WasmFunc) and func.call_sites is not None:  # not translated yet
+            func.call_sites.append((inst.callables, position))
     for ttype in module.tables:
         inst.tables.append(TableInst(ttype, None))
     for mtype in module.memories:
