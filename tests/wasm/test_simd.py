@@ -31,7 +31,8 @@ SIMD_NAMES = [name for name, op in OPCODES.items() if op.prefix == 0xFD]
 PURE_OPS = [name for name in simd.SIMD_OPS if "memarg" not in OPCODES[name].imms]
 MEMORY_OPS = [name for name in simd.SIMD_OPS if "memarg" in OPCODES[name].imms]
 MEMARG_OFFSETS = (0, 0x20)
-SHUFFLES = (tuple(range(16)), tuple(range(31, -1, -2)), (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23),
+SHUFFLES = (tuple(range(16)), tuple(range(31, -1, -2)),
+            (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23),
             (31, 0, 30, 1, 15, 16, 8, 8, 8, 8, 24, 24, 7, 23, 12, 3))
 LANE_WIDTH = {"i8x16": 8, "i16x8": 16, "i32x4": 32, "i64x2": 64, "f32x4": 32, "f64x2": 64}
 
@@ -115,10 +116,12 @@ def wat_function(name: str, imm: Any, offset: int) -> str:
     instr = f"({name} {immediates_text(name, imm, offset)} {' '.join(operands)})"
     result_types = [t for r in results for t in BOUNDARY_TYPES[r]]
     result_text = f' (result {" ".join(result_types)})' if result_types else ""
-    header = f'(func (export "{export_name(name, imm, offset)}") (param {" ".join(boundary)}){result_text} (local $r v128)'
+    header = (f'(func (export "{export_name(name, imm, offset)}") (param {" ".join(boundary)}){result_text}'
+              " (local $r v128)")
 
     if results == ("v128",):
-        body = f"(local.set $r {instr}) (i64x2.extract_lane 0 (local.get $r)) (i64x2.extract_lane 1 (local.get $r))"
+        halves = "(i64x2.extract_lane 0 (local.get $r)) (i64x2.extract_lane 1 (local.get $r))"
+        body = f"(local.set $r {instr}) {halves}"
     elif results and results[0] in ("f32", "f64"):
         body = f"(i{results[0][1:]}.reinterpret_{results[0]} {instr})"
     else:
@@ -225,7 +228,7 @@ def nan_lanes(vector: int, shape: str) -> list[bool]:
 
 
 def assert_float_lanes_agree(name: str, operands: tuple[int, ...], got: int, want: int) -> None:
-    """Equal lanes, except that where wasmtime gives a NaN any quiet NaN does, canonical if no input was NaN."""
+    """Equal lanes, except where wasmtime gives a NaN: any quiet NaN does (canonical if no input was NaN)."""
     shape = name[:5]
     width = LANE_WIDTH[shape]
     quiet = 1 << (width - 2 - (8 if width == 32 else 11))

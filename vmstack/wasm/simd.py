@@ -53,9 +53,9 @@ def pack_exact_floats(values: Iterable[float], shape: str) -> int:
     return pack([conv(x) for x in values], shape)
 
 
-def _sat(x: int, bits: int, signed: bool) -> int:
-    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-    return max(lo, min(x, hi))
+def _bounds(bits: int, signed: bool) -> tuple[int, int]:
+    """The smallest and largest value of a lane, for saturation."""
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
 
 _IMPLS: dict[str, Callable] = {}  # instruction name → implementation
@@ -108,8 +108,9 @@ def _int_shape_ops(shape: str) -> None:
         _def(p + cmp + "_u", compare(fn, False))
     if bits <= 16:
         for sign, signed in (("s", True), ("u", False)):
-            _def(p + f"add_sat_{sign}", lanewise(lambda x, y, s=signed: _sat(x + y, bits, s), signed))
-            _def(p + f"sub_sat_{sign}", lanewise(lambda x, y, s=signed: _sat(x - y, bits, s), signed))
+            lo, hi = _bounds(bits, signed)
+            _def(p + f"add_sat_{sign}", lanewise(lambda x, y, lo=lo, hi=hi: min(max(x + y, lo), hi), signed))
+            _def(p + f"sub_sat_{sign}", lanewise(lambda x, y, lo=lo, hi=hi: min(max(x - y, lo), hi), signed))
         _def(p + "avgr_u", lanewise(lambda x, y: (x + y + 1) >> 1))
     if bits <= 32:
         for sign, signed in (("s", True), ("u", False)):
@@ -128,13 +129,13 @@ def _int_shape_ops(shape: str) -> None:
                                                 lanes(b, narrow, sg)[st:st + count])], shape))
             if bits <= 32:
                 _def(p + f"extadd_pairwise_{narrow}_{sign}",
-                     lambda a, sg=signed: pack([x + y for x, y in zip(*[iter(lanes(a, narrow, sg))] * 2)], shape))
+                     lambda a, sg=signed: pack(map(operator.add, *[iter(lanes(a, narrow, sg))] * 2), shape))
     if bits <= 16:
         wide = {8: "i16x8", 16: "i32x4"}[bits]
         for sign, signed in (("s", True), ("u", False)):
-            _def(p + f"narrow_{wide}_{sign}",
-                 lambda a, b, sg=signed: pack([_sat(x, bits, sg) for x in lanes(a, wide, True) + lanes(b, wide, True)],
-                                              shape))
+            lo, hi = _bounds(bits, signed)
+            _def(p + f"narrow_{wide}_{sign}", lambda a, b, lo=lo, hi=hi: pack(
+                [min(max(x, lo), hi) for x in lanes(a, wide, True) + lanes(b, wide, True)], shape))
 
 
 for _shape in ("i8x16", "i16x8", "i32x4", "i64x2"):
@@ -142,7 +143,7 @@ for _shape in ("i8x16", "i16x8", "i32x4", "i64x2"):
 
 _def("i8x16.popcnt", lambda a: pack([x.bit_count() for x in lanes(a, "i8x16")], "i8x16"))
 _def("i16x8.q15mulr_sat_s", lambda a, b: pack(
-    [_sat((x * y + 0x4000) >> 15, 16, True) for x, y in zip(lanes(a, "i16x8", True), lanes(b, "i16x8", True))],
+    [min((x * y + 0x4000) >> 15, 0x7FFF) for x, y in zip(lanes(a, "i16x8", True), lanes(b, "i16x8", True))],
     "i16x8"))
 _def("i32x4.dot_i16x8_s", lambda a, b: pack(
     [x0 * y0 + x1 * y1 for (x0, x1), (y0, y1) in zip(zip(*[iter(lanes(a, "i16x8", True))] * 2),
@@ -265,20 +266,28 @@ def _float_shape_ops(shape: str) -> None:
 _float_shape_ops("f32x4")
 _float_shape_ops("f64x2")
 
-_I32 = (-(1 << 31), (1 << 31) - 1)
-_U32 = (0, (1 << 32) - 1)
-_def("i32x4.trunc_sat_f32x4_s", lambda a: pack([num.trunc_sat(x, *_I32, 32) for x in exact_float_lanes(a, "f32x4")], "i32x4"))
-_def("i32x4.trunc_sat_f32x4_u", lambda a: pack([num.trunc_sat(x, *_U32, 32) for x in exact_float_lanes(a, "f32x4")], "i32x4"))
-_def("i32x4.trunc_sat_f64x2_s_zero",
-     lambda a: pack([num.trunc_sat(x, *_I32, 32) for x in exact_float_lanes(a, "f64x2")] + [0, 0], "i32x4"))
-_def("i32x4.trunc_sat_f64x2_u_zero",
-     lambda a: pack([num.trunc_sat(x, *_U32, 32) for x in exact_float_lanes(a, "f64x2")] + [0, 0], "i32x4"))
-_def("f32x4.convert_i32x4_s", lambda a: pack_exact_floats([num.int_to_f32(x) for x in lanes(a, "i32x4", True)], "f32x4"))
-_def("f32x4.convert_i32x4_u", lambda a: pack_exact_floats([num.int_to_f32(x) for x in lanes(a, "i32x4")], "f32x4"))
-_def("f64x2.convert_low_i32x4_s", lambda a: pack_exact_floats([float(x) for x in lanes(a, "i32x4", True)[:2]], "f64x2"))
-_def("f64x2.convert_low_i32x4_u", lambda a: pack_exact_floats([float(x) for x in lanes(a, "i32x4")[:2]], "f64x2"))
-_def("f32x4.demote_f64x2_zero", lambda a: pack_exact_floats([num.f32r(x) for x in exact_float_lanes(a, "f64x2")] + [0.0, 0.0], "f32x4"))
-_def("f64x2.promote_low_f32x4", lambda a: pack_exact_floats([num.fpromote(x) for x in exact_float_lanes(a, "f32x4")[:2]], "f64x2"))
+
+def _truncate_saturating(source: str, signed: bool) -> Callable:
+    """i32x4.trunc_sat_*: lanes of `source` to i32 lanes, zero-filled when there are only two."""
+    lo, hi = _bounds(32, signed)
+
+    def convert(a: int) -> int:
+        values = [num.trunc_sat(x, lo, hi, 32) for x in exact_float_lanes(a, source)]
+        return pack(values + [0] * (4 - len(values)), "i32x4")
+    return convert
+
+
+for _sign, _signed in (("s", True), ("u", False)):
+    _def(f"i32x4.trunc_sat_f32x4_{_sign}", _truncate_saturating("f32x4", _signed))
+    _def(f"i32x4.trunc_sat_f64x2_{_sign}_zero", _truncate_saturating("f64x2", _signed))
+    _def(f"f32x4.convert_i32x4_{_sign}",
+         lambda a, sg=_signed: pack_exact_floats(map(num.int_to_f32, lanes(a, "i32x4", sg)), "f32x4"))
+    _def(f"f64x2.convert_low_i32x4_{_sign}",
+         lambda a, sg=_signed: pack_exact_floats(map(float, lanes(a, "i32x4", sg)[:2]), "f64x2"))
+_def("f32x4.demote_f64x2_zero",
+     lambda a: pack_exact_floats([*map(num.f32r, exact_float_lanes(a, "f64x2")), 0.0, 0.0], "f32x4"))
+_def("f64x2.promote_low_f32x4",
+     lambda a: pack_exact_floats(map(num.fpromote, exact_float_lanes(a, "f32x4")[:2]), "f64x2"))
 
 
 # ---------------------------------------------------------------- memory
@@ -305,7 +314,8 @@ for _src, _dst in (("8x8", "i16x8"), ("16x4", "i32x4"), ("32x2", "i64x2")):
 for _bits, _shape in ((8, "i8x16"), (16, "i16x8"), (32, "i32x4"), (64, "i64x2")):
     _n = _bits // 8
     _def(f"v128.load{_bits}_splat",
-         lambda mem, ea, n=_n, s=_shape: pack([int.from_bytes(_read(mem, ea, n), "little")] * SHAPES[s][0], s))
+         lambda mem, ea, n=_n, s=_shape: pack([int.from_bytes(_read(mem, ea, n), "little")] * SHAPES[s][0],
+                                              s))
     _def(f"v128.load{_bits}_lane", lambda mem, ea, v, i, n=_n, s=_shape: _IMPLS[f"{s}.replace_lane"](
         v, int.from_bytes(_read(mem, ea, n), "little"), i))
     _def(f"v128.store{_bits}_lane", lambda mem, ea, v, i, n=_n, b=_bits: _write(
@@ -328,7 +338,7 @@ def _template(name: str) -> str:
 
 
 def _build_table() -> dict[str, str]:
-    """Templates for every 0xFD instruction but v128.const, which the tiers emit as a literal like i32.const."""
+    """Templates for all 0xFD instructions but v128.const, which tiers emit as a literal like i32.const."""
     names = [name for name, op in OPCODES.items() if op.prefix == 0xFD and name != "v128.const"]
     unimplemented = [name for name in names if name not in _IMPLS]
     if unimplemented:
