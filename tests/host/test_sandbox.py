@@ -61,9 +61,9 @@ def test_final_symlink_out_is_only_refused_when_followed(box):
 
 def test_symlink_loop_is_eloop(box):
     fd, _ = box
-    for path in ("loop1/x", "loop1/"):
+    for path in ("loop1/x", "loop1/", "loop1"):
         with pytest.raises(OSError) as info:
-            resolve(fd, path)
+            resolve(fd, path, follow_final=True)
         assert info.value.errno == errno.ELOOP
 
 
@@ -87,6 +87,7 @@ def test_long_symlink_chain_hits_the_limit(tmp_path):
     ("a/b/..", "a", "."),
     ("a/../file", "", "file"),
     ("./a//b/./c", "a/b", "c"),
+    ("a/.", "a", "."),
     ("link_a/b/x", "a/b", "x"),
     ("a/up/file", "", "file"),
     (".", "", "."),
@@ -117,7 +118,11 @@ def test_trailing_slash_needs_a_directory(box):
     with pytest.raises(NotADirectoryError):
         resolve(fd, "file/")
     assert _resolved(fd, "newdir/") == (str(root), "newdir")
-    assert _resolved(fd, "link_a/") == (str(root), "a")
+    assert _resolved(fd, "link_a/", follow=True) == (str(root), "a")
+    with pytest.raises(NotADirectoryError):
+        resolve(fd, "link_a/")  # an unfollowed symlink is not a directory
+    with pytest.raises(NotADirectoryError):
+        resolve(fd, "file/.")
 
 
 def test_missing_intermediate_directory(box):

@@ -534,6 +534,9 @@ def test_poll_pipe_waits_for_data(guest):
 # ---- C programs under vmstack and wasmtime
 
 
+C_GUESTS = ["files", "dirs", "edges", "escape", "env"]
+
+
 def _compile(name: str, out_dir: Path) -> Path:
     if shutil.which("clang") is None or not Path("/usr/include/wasm32-wasi").is_dir():
         pytest.fail("clang --target=wasm32-wasi with wasi-libc is needed (Debian clang, wasi-libc)")
@@ -546,7 +549,7 @@ def _compile(name: str, out_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def guest_wasm(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("wasi-guests")
-    return {name: _compile(name, out_dir) for name in ("files", "dirs", "escape", "env")}
+    return {name: _compile(name, out_dir) for name in C_GUESTS}
 
 
 ARGS = ["prog", "first", "two words", "5"]
@@ -611,7 +614,7 @@ def _run_vmstack(wasm: Path, root: Path) -> tuple[bytes, int]:
     return stdout.read_bytes(), code
 
 
-@pytest.mark.parametrize("name", ["files", "dirs", "escape", "env"])
+@pytest.mark.parametrize("name", C_GUESTS)
 def test_c_program_agrees_with_wasmtime(guest_wasm, tmp_path, name):
     expected = _run_wasmtime(guest_wasm[name], tmp_path / "wasmtime")
     got = _run_vmstack(guest_wasm[name], tmp_path / "vmstack")

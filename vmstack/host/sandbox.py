@@ -29,8 +29,9 @@ def resolve(dirfd: int, path: str, follow_final: bool = False) -> tuple[int, str
     """Walk ``path`` beneath ``dirfd``. Returns ``(parent_fd, name)``: a new descriptor of the
     directory holding the final component (the caller closes it) and that component's name
     (never a symlink when ``follow_final``), usable with ``dir_fd=parent_fd``. A trailing slash
-    asks for a directory: the final component is followed and must not be a non-directory.
-    Raises SandboxEscape for an escape, OSError otherwise."""
+    asks for a directory: the final component, if it exists, must be one (an unfollowed symlink
+    is not, so nothing ever acts on a symlink's target unasked). Raises SandboxEscape for an
+    escape, OSError otherwise."""
     if not path:
         raise FileNotFoundError(errno.ENOENT, "empty path", path)
     if path.startswith("/"):
@@ -38,7 +39,7 @@ def resolve(dirfd: int, path: str, follow_final: bool = False) -> tuple[int, str
     if "\0" in path:
         raise OSError(errno.EILSEQ, "NUL in path", path)
     wants_dir = path.endswith("/")
-    walk = _Walk(dirfd, path, follow_final or wants_dir)
+    walk = _Walk(dirfd, path, follow_final)
     try:
         parent, name = walk.run()
     finally:
@@ -54,7 +55,7 @@ class _Walk:
     def __init__(self, dirfd: int, path: str, follow_final: bool) -> None:
         self.path = path
         self.follow_final = follow_final
-        self.parts = [p for p in path.split("/") if p not in ("", ".")] or ["."]
+        self.parts = [p for p in path.split("/") if p] or ["."]
         self.stack = [os.dup(dirfd)]
         self.links = 0
 
@@ -62,7 +63,7 @@ class _Walk:
         while True:
             part = self.parts.pop(0)
             last = not self.parts
-            if part == ".." or part == ".":
+            if part in (".", ".."):  # "x/." still needs x to be a directory: it was opened as one
                 if part == "..":
                     self._climb()
                 if last:

@@ -644,6 +644,15 @@ class Wasi:
             flags |= host if fdflags & bit else 0
         return flags
 
+    @staticmethod
+    def _open_at(parent: int, name: str, flags: int) -> int:
+        try:
+            return os.open(name, flags, 0o666, dir_fd=parent)
+        except NotADirectoryError:  # O_DIRECTORY on an unfollowed symlink: ELOOP, as wasmtime says
+            if stat.S_ISLNK(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+                raise OSError(host_errno.ELOOP, "symbolic link not followed", name) from None
+            raise
+
     @wasi_function("iiiiiIIii")
     def path_open(self, fd: int, dirflags: int, path: int, length: int, oflags: int, rights: int,
                   inheriting: int, fdflags: int, fd_ptr: int) -> int:
@@ -652,7 +661,7 @@ class Wasi:
         write = bool(rights & _WRITE_RIGHTS or fdflags & FDFLAG_APPEND)
         flags = self._open_flags(oflags, fdflags, bool(rights & _READ_RIGHTS), write)
         host_fd = self._at(fd, path, length, needs, bool(dirflags & LOOKUP_SYMLINK_FOLLOW),
-                           lambda d, n: os.open(n, flags, 0o666, dir_fd=d))
+                           lambda d, n: self._open_at(d, n, flags))
         kind = kind_of(os.fstat(host_fd).st_mode)
         allowed = self.file(fd).inheriting & (DIR_RIGHTS if kind == "dir" else FILE_RIGHTS)
         new = OpenFile(host_fd, kind, rights & allowed, inheriting & self.file(fd).inheriting, fdflags)
