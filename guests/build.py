@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 GUESTS_DIR = Path(__file__).resolve().parent
@@ -73,8 +73,8 @@ TOOLCHAINS = {
     "host": Toolchain(compiler="gcc", flags=("-O2", "-ffp-contract=off"), link_flags=(), extension="elf",
                       requirements=(("gcc", "gcc"),)),
     "riscv64": Toolchain(compiler="riscv64-linux-gnu-gcc", flags=("-O2", "-ffp-contract=off", "-static"),
-                         link_flags=(),
-                         extension="elf", requirements=(("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),)),
+                         link_flags=(), extension="elf",
+                         requirements=(("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),)),
 }
 
 
@@ -90,7 +90,7 @@ class Recipe:
     flags: tuple[str, ...] = ()
     wasi_flags: tuple[str, ...] = ()
     native_flags: tuple[str, ...] = ()
-    wasi_sources: tuple[Path, ...] = field(default=())
+    wasi_sources: tuple[Path, ...] = ()
 
     def flags_for(self, target: str) -> list[str]:
         return [*self.flags, *(self.wasi_flags if target == "wasm32-wasi" else self.native_flags)]
@@ -164,7 +164,7 @@ RECIPES = {
     "nbody": _kernel("nbody", "-lm"),
     "sha256": _kernel("sha256"),
     "sqlite3": Recipe(
-        sources=lambda: [sqlite_amalgamation() / "sqlite3.c", sqlite_amalgamation() / "shell.c"],
+        sources=lambda: [sqlite_amalgamation() / name for name in ("sqlite3.c", "shell.c")],
         flags=("-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION", "-DSQLITE_OMIT_WAL",
                "-DSQLITE_OMIT_SHARED_CACHE", "-DSQLITE_TEMP_STORE=3", "-DSQLITE_NOHAVE_SYSTEM",
                "-DSQLITE_OMIT_POPEN", "-lm"),
