@@ -72,6 +72,7 @@ _COMPARISONS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "gt": o
 
 
 def _int_shape_ops(shape: str) -> None:
+    """Lane-by-lane arithmetic, shifts, comparisons and reductions of one integer shape."""
     count, bits, _, _ = SHAPES[shape]
     mask = (1 << bits) - 1
     top = 1 << (bits - 1)
@@ -117,7 +118,14 @@ def _int_shape_ops(shape: str) -> None:
             _def(p + f"min_{sign}", lanewise(min, signed))
             _def(p + f"max_{sign}", lanewise(max, signed))
     if bits >= 16:
-        _def(p + "mul", lanewise(lambda x, y: x * y))
+        _def(p + "mul", lanewise(operator.mul))
+
+
+def _int_resizing_ops(shape: str) -> None:
+    """extend, extmul and extadd_pairwise from the next narrower shape; narrow from the next wider one."""
+    count, bits, _, _ = SHAPES[shape]
+    p = shape + "."
+    if bits >= 16:
         narrow = {16: "i8x16", 32: "i16x8", 64: "i32x4"}[bits]
         for sign, signed in (("s", True), ("u", False)):
             for half, start in (("low", 0), ("high", count)):
@@ -140,6 +148,7 @@ def _int_shape_ops(shape: str) -> None:
 
 for _shape in ("i8x16", "i16x8", "i32x4", "i64x2"):
     _int_shape_ops(_shape)
+    _int_resizing_ops(_shape)
 
 _def("i8x16.popcnt", lambda a: pack([x.bit_count() for x in lanes(a, "i8x16")], "i8x16"))
 _def("i16x8.q15mulr_sat_s", lambda a, b: pack(
