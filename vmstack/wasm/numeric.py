@@ -61,6 +61,7 @@ f32_store_bits = f32_to_bits
 _pack_f32 = _F32.pack
 _unpack_f32 = _F32.unpack
 copysign = math.copysign
+_sqrt = math.sqrt
 INF = math.inf
 NAN = math.nan  # the canonical quiet NaN, 0x7ff8000000000000 (as f32: 0x7fc00000)
 _TWO_52 = 4503599627370496.0  # every double of at least this magnitude is an integer
@@ -122,8 +123,6 @@ def fsqrt(x: float) -> float:
     except ValueError:  # negative, -inf
         return NAN
 
-
-_sqrt = math.sqrt
 
 
 def fmin(a: float, b: float) -> float:
