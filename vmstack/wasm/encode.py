@@ -166,9 +166,15 @@ def _names(module: Module) -> bytes:
     if module.names.module is not None:
         payload += _section(0, name(module.names.module))
     if module.names.funcs:
-        entries = [uleb(i) + name(n) for i, n in sorted(module.names.funcs.items())]
-        payload += _section(1, vec(entries))
+        payload += _section(1, _name_map(module.names.funcs))
+    if module.names.locals:
+        entries = [uleb(i) + _name_map(local_names) for i, local_names in sorted(module.names.locals.items())]
+        payload += _section(2, vec(entries))
     return payload
+
+
+def _name_map(names: dict[int, str]) -> bytes:
+    return vec([uleb(i) + name(n) for i, n in sorted(names.items())])
 
 
 def encode_module(module: Module) -> bytes:

@@ -280,7 +280,7 @@ class ModuleParser:
                 getattr(self, "define_" + kind)(field)
         m = self.module
         m.names.funcs = {index: name[1:] for name, index in self.spaces["func"].names.items()}
-        if m.datas or any(i[0] in ("memory.init", "data.drop") for f in m.funcs for i in f.body):
+        if any(i[0] in ("memory.init", "data.drop") for f in m.funcs for i in f.body):
             m.data_count = len(m.datas)
         return m
 
@@ -570,6 +570,8 @@ class FuncBody:
         self.plain(op, cur)
 
     def folded(self, item: SList) -> None:
+        if not item:
+            raise error("expected an instruction", item)
         op = atom_text(item[0], "an instruction")
         cur = Cursor(item, 1)
         if op in ("block", "loop"):
