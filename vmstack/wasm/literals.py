@@ -76,6 +76,16 @@ def round_to_bits(value: Fraction, bits: int) -> int:
     return ((e + bias) << mant_bits) | (m & ((1 << mant_bits) - 1))
 
 
+def scaled_value(digits: int, base: int, exp: int) -> Fraction:
+    """digits * base**exp exactly, or a stand-in far beyond binary64's range either way
+    (so absurd exponents stay cheap: they round to zero or overflow all the same)."""
+    magnitude = len(str(digits)) + exp if base == 10 else digits.bit_length() + exp
+    limit = 800 if base == 10 else 2700  # past 2**±1100, yet exact arithmetic stays cheap
+    if digits == 0 or abs(magnitude) <= limit:
+        return Fraction(digits) * Fraction(base) ** exp
+    return Fraction(1, 1 << 10000) if magnitude < 0 else Fraction(1 << 10000)
+
+
 def float_bits(text: str, bits: int) -> int:
     """A float literal as the bit pattern of a binary32 or binary64."""
     mant_bits, exp_bits = FORMATS[bits]
@@ -95,8 +105,7 @@ def float_bits(text: str, bits: int) -> int:
         whole = m.group(2).replace("_", "")
         frac = (m.group(3) or "").replace("_", "")
         exp = int((m.group(4) or "0").replace("_", ""))
-        digits = int(whole + frac)
-        value = Fraction(digits) * Fraction(10) ** (exp - len(frac))
+        value = scaled_value(int(whole + frac), 10, exp - len(frac))
     else:
         m = _HEX_FLOAT_RE.match(text)
         if not m:
@@ -104,9 +113,7 @@ def float_bits(text: str, bits: int) -> int:
         whole = m.group(2).replace("_", "")
         frac = (m.group(3) or "").replace("_", "")
         exp = int((m.group(4) or "0").replace("_", ""))
-        value = Fraction(int(whole + frac, 16)) * Fraction(2) ** (exp - 4 * len(frac))
-    if abs(exp) > 100000:  # keep absurd exponents cheap: they round to 0 or infinity
-        value = Fraction(0) if exp < 0 else Fraction(2) ** (1 << exp_bits)
+        value = scaled_value(int(whole + frac, 16), 2, exp - 4 * len(frac))
     rounded = round_to_bits(value, bits)
     if rounded == ((1 << exp_bits) - 1) << mant_bits:
         raise LiteralError(f"constant out of range: {text}")
