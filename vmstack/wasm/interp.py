@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from . import numeric
@@ -159,6 +161,11 @@ CONSUMERS = frozenset(
     [name for name, t in {**numeric.SCALAR_OPS, **SIMD_OPS}.items() if _single_use(t)]
     + list(LOADS) + list(STORES)
     + ["local.set", "local.tee", "global.set", "br_if", "if", "select"])
+
+# instructions whose code uses the linear memory's bytearray `mem`
+MEMORY_OPS = frozenset(
+    [*LOADS, *STORES, "memory.size", "memory.grow", "memory.fill", "memory.copy", "memory.init"]
+    + [name for name, template in SIMD_OPS.items() if "{mem}" in template])
 
 _BOOL_INT = re.compile(r"^\(\(1 if (.*) else 0\)\)$")
 
@@ -485,7 +492,7 @@ class Translator:
         n_params = len(self.type.params)
         for j, t in enumerate(self.code.locals):
             self.emit(f"l{n_params + j} = {ZERO[t]}")
-        if self.inst.mems:
+        if self.inst.mems and any(instr[0] in MEMORY_OPS for instr in self.code.body):
             self.emit("mem = M.data")
         self.start_body()
         self.walk(self.code.body)
@@ -506,7 +513,7 @@ class Translator:
 
     def walk(self, body: list[tuple]) -> None:
         """Translate the instructions in order, skipping unreachable code."""
-        op_handlers = self.handlers()
+        op_handlers = HANDLERS
         for pc, instr in enumerate(body):
             op = instr[0]
             self.next_op = body[pc + 1][0] if pc + 1 < len(body) else ""
@@ -533,7 +540,7 @@ class Translator:
                 handler = op_handlers.get(op)
                 if handler is None:
                     raise NotImplementedError(f"instruction {op} has no semantics in the interpreter yet")
-                handler(instr)
+                handler(self, instr)
 
     def emit_fuel(self, count: int) -> None:
         self.emit(f"S.fuel -= {max(count, 1)}")
@@ -624,93 +631,36 @@ class Translator:
 
     # ---- instructions
 
-    def handlers(self) -> dict[str, Any]:
-        h: dict[str, Any] = {}
-        for name, template in numeric.SCALAR_OPS.items():
-            h[name] = self.make_numeric(template, len(_sig(name)[0]))
-        for name, template in SIMD_OPS.items():
-            h[name] = self.make_simd(name, template)
-        for name, template in LOADS.items():
-            h[name] = self.make_load(template)
-        for name, template in STORES.items():
-            h[name] = self.make_store(template)
-        h.update({
-            "unreachable": self.op_unreachable, "nop": lambda i: None,
-            "br": lambda i: self.branch(i[1]),
-            "br_if": lambda i: self.branch_if(self.pop()[0], i[1]),
-            "br_table": lambda i: self.branch_table(self.pop()[0], i[1], i[2]),
-            "return": lambda i: self.branch(len(self.frames) - 1),
-            "call": self.op_call, "call_indirect": self.op_call_indirect,
-            "drop": lambda i: self.pop(), "select": self.op_select,
-            "local.get": lambda i: self.push_deferred(f"l{i[1]}"),
-            "local.set": self.op_local_set, "local.tee": self.op_local_tee,
-            "global.get": self.op_global_get, "global.set": self.op_global_set,
-            "i32.const": self.op_const, "i64.const": self.op_const,
-            "f32.const": self.op_const, "f64.const": self.op_const, "v128.const": self.op_const,
-            "memory.size": lambda i: self.push("len(mem) >> 16"),
-            "memory.grow": self.op_memory_grow,
-            "memory.fill": lambda i: self.op_bulk("mem_fill(mem, {0}, {1}, {2})"),
-            "memory.copy": lambda i: self.op_bulk("mem_copy(mem, {0}, {1}, {2})"),
-            "memory.init": lambda i: self.op_bulk(f"mem_init(mem, D[{i[1]}], {{0}}, {{1}}, {{2}})"),
-            "data.drop": lambda i: self.stmt(f"D[{i[1]}] = b''"),
-            "elem.drop": lambda i: self.stmt(f"E[{i[1]}] = []"),
-            "ref.null": lambda i: self.push_deferred("None"),
-            "ref.is_null": lambda i: self.push(f"1 if {self.pop()[0]} is None else 0"),
-            "ref.func": lambda i: self.push(f"FUNCS[{i[1]}]"),
-            "table.get": lambda i: self.push(f"table_get(T[{i[1]}], {self.pop()[0]})"),
-            "table.set": lambda i: self.op_bulk(f"table_set(T[{i[1]}], {{0}}, {{1}})", 2),
-            "table.size": lambda i: self.push(f"len(T[{i[1]}].elements)"),
-            "table.grow": self.op_table_grow,
-            "table.fill": lambda i: self.op_bulk(f"table_fill(T[{i[1]}], {{0}}, {{1}}, {{2}})"),
-            "table.copy": lambda i: self.op_bulk(f"table_copy(T[{i[1]}], T[{i[2]}], {{0}}, {{1}}, {{2}})"),
-            "table.init": lambda i: self.op_bulk(f"table_init(T[{i[2]}], E[{i[1]}], {{0}}, {{1}}, {{2}})"),
-        })
-        return h
+    def op_numeric(self, instr: tuple, template: str, arity: int) -> None:
+        args = self.pop(arity)
+        self.push(template.format(*args))
 
-    def make_numeric(self, template: str, arity: int):
-        def handler(instr: tuple) -> None:
-            args = self.pop(arity)
-            self.push(template.format(*args))
-        return handler
-
-    def make_simd(self, name: str, template: str):
-        from .opcodes import OPCODES
-
-        op = OPCODES[name]
+    def op_simd(self, instr: tuple, template: str, op: Any) -> None:
         pops, pushes = op.sig
-
-        def handler(instr: tuple) -> None:
-            args = self.pop(len(pops))
-            fmt: dict[str, Any] = {"mem": "mem"}
-            if "memarg" in op.imms:
-                offset = instr[2]
-                fmt["ea"] = f"{args[0]} + {offset}" if offset else args[0]
-                if "lane" in op.imms:
-                    fmt["imm"] = repr(instr[3])
-            elif op.imms:
-                fmt["imm"] = repr(instr[1])
-            expr = template.format(*args, **fmt)
-            if pushes:
-                self.push(expr)
-            else:
-                self.stmt(expr)
-        return handler
-
-    def make_load(self, template: str):
-        def handler(instr: tuple) -> None:
-            addr = self.pop()[0]
+        args = self.pop(len(pops))
+        fmt: dict[str, Any] = {"mem": "mem"}
+        if "memarg" in op.imms:
             offset = instr[2]
-            ea = f"{addr} + {offset}" if offset else addr
-            self.push(template.format(ea=ea))
-        return handler
+            fmt["ea"] = f"{args[0]} + {offset}" if offset else args[0]
+            if "lane" in op.imms:
+                fmt["imm"] = repr(instr[3])
+        elif op.imms:
+            fmt["imm"] = repr(instr[1])
+        expr = template.format(*args, **fmt)
+        if pushes:
+            self.push(expr)
+        else:
+            self.stmt(expr)
 
-    def make_store(self, template: str):
-        def handler(instr: tuple) -> None:
-            addr, value = self.pop(2)
-            offset = instr[2]
-            ea = f"{addr} + {offset}" if offset else addr
-            self.stmt(template.format(ea=ea, v=value))
-        return handler
+    def op_load(self, instr: tuple, template: str) -> None:
+        addr = self.pop()[0]
+        offset = instr[2]
+        self.push(template.format(ea=f"{addr} + {offset}" if offset else addr))
+
+    def op_store(self, instr: tuple, template: str) -> None:
+        addr, value = self.pop(2)
+        offset = instr[2]
+        self.stmt(template.format(ea=f"{addr} + {offset}" if offset else addr, v=value))
 
     def op_unreachable(self, instr: tuple) -> None:
         self.stmt("raise Trap('unreachable')")
@@ -791,10 +741,55 @@ class Translator:
         self.stmt(template.format(*self.pop(arity)))
 
 
-def _sig(name: str):
+def _handler_table() -> dict[str, Callable[[Translator, tuple], None]]:
+    """Instruction name → how the translator writes it, built once. Control instructions go
+    through methods that the flat translation overrides."""
     from .opcodes import OPCODES
 
-    return OPCODES[name].sig
+    h: dict[str, Callable[[Translator, tuple], None]] = {}
+    for name, template in numeric.SCALAR_OPS.items():
+        h[name] = partial(Translator.op_numeric, template=template, arity=len(OPCODES[name].sig[0]))
+    for name, template in SIMD_OPS.items():
+        h[name] = partial(Translator.op_simd, template=template, op=OPCODES[name])
+    for name, template in LOADS.items():
+        h[name] = partial(Translator.op_load, template=template)
+    for name, template in STORES.items():
+        h[name] = partial(Translator.op_store, template=template)
+    for name in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const"):
+        h[name] = Translator.op_const
+    h.update({
+        "unreachable": Translator.op_unreachable, "nop": lambda t, i: None,
+        "br": lambda t, i: t.branch(i[1]),
+        "br_if": lambda t, i: t.branch_if(t.pop()[0], i[1]),
+        "br_table": lambda t, i: t.branch_table(t.pop()[0], i[1], i[2]),
+        "return": lambda t, i: t.branch(len(t.frames) - 1),
+        "call": Translator.op_call, "call_indirect": Translator.op_call_indirect,
+        "drop": lambda t, i: t.pop(), "select": Translator.op_select,
+        "local.get": lambda t, i: t.push_deferred(f"l{i[1]}"),
+        "local.set": Translator.op_local_set, "local.tee": Translator.op_local_tee,
+        "global.get": Translator.op_global_get, "global.set": Translator.op_global_set,
+        "memory.size": lambda t, i: t.push("len(mem) >> 16"),
+        "memory.grow": Translator.op_memory_grow,
+        "memory.fill": lambda t, i: t.op_bulk("mem_fill(mem, {0}, {1}, {2})"),
+        "memory.copy": lambda t, i: t.op_bulk("mem_copy(mem, {0}, {1}, {2})"),
+        "memory.init": lambda t, i: t.op_bulk(f"mem_init(mem, D[{i[1]}], {{0}}, {{1}}, {{2}})"),
+        "data.drop": lambda t, i: t.stmt(f"D[{i[1]}] = b''"),
+        "elem.drop": lambda t, i: t.stmt(f"E[{i[1]}] = []"),
+        "ref.null": lambda t, i: t.push_deferred("None"),
+        "ref.is_null": lambda t, i: t.push(f"1 if {t.pop()[0]} is None else 0"),
+        "ref.func": lambda t, i: t.push(f"FUNCS[{i[1]}]"),
+        "table.get": lambda t, i: t.push(f"table_get(T[{i[1]}], {t.pop()[0]})"),
+        "table.set": lambda t, i: t.op_bulk(f"table_set(T[{i[1]}], {{0}}, {{1}})", 2),
+        "table.size": lambda t, i: t.push(f"len(T[{i[1]}].elements)"),
+        "table.grow": Translator.op_table_grow,
+        "table.fill": lambda t, i: t.op_bulk(f"table_fill(T[{i[1]}], {{0}}, {{1}}, {{2}})"),
+        "table.copy": lambda t, i: t.op_bulk(f"table_copy(T[{i[1]}], T[{i[2]}], {{0}}, {{1}}, {{2}})"),
+        "table.init": lambda t, i: t.op_bulk(f"table_init(T[{i[2]}], E[{i[1]}], {{0}}, {{1}}, {{2}})"),
+    })
+    return h
+
+
+HANDLERS = _handler_table()
 
 
 def compile_function(func: WasmFunc) -> Any:
