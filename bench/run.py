@@ -19,6 +19,7 @@ import argparse
 import datetime
 import importlib.util
 import math
+import os
 import platform
 import statistics
 import subprocess
@@ -187,7 +188,9 @@ def markdown_table(table: dict[str, dict[str, Measurement]], runners: list[str])
 def _machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown CPU")
-    return f"{cpu}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    load = ", ".join(f"{average:.1f}" for average in os.getloadavg())
+    return (f"{cpu} ({os.cpu_count()} CPUs, load average {load} at the end), {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}")
 
 
 CALL_MODULE = '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'
