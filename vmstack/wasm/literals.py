@@ -81,7 +81,9 @@ def scaled_value(digits: int, base: int, exp: int) -> Fraction:
     (so absurd exponents stay cheap: they round to zero or overflow all the same)."""
     magnitude = len(str(digits)) + exp if base == 10 else digits.bit_length() + exp
     limit = 800 if base == 10 else 2700  # past 2**±1100, yet exact arithmetic stays cheap
-    if digits == 0 or abs(magnitude) <= limit:
+    if digits == 0:
+        return Fraction(0)
+    if abs(magnitude) <= limit:
         return Fraction(digits) * Fraction(base) ** exp
     return Fraction(1, 1 << 10000) if magnitude < 0 else Fraction(1 << 10000)
 

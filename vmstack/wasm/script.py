@@ -15,7 +15,7 @@ from typing import Any
 
 from .encode import encode_module
 from .errors import DecodeError
-from .literals import LiteralError, float_bits, parse_int
+from .literals import LiteralError, float_bits, parse_int, parse_uint
 from .numeric import f32_from_bits, f64_from_bits
 from .sexpr import Atom, SList, error, head, line_of, parse_sexprs
 from .text import SHAPES, Cursor, atom_text, name_of, parse_module_sexpr, string_of
@@ -175,7 +175,7 @@ def _const(item: object, expected: bool) -> Value:
     if op == "ref.extern":
         if not args:
             return ("externref", "any")
-        return ("externref", int(atom_text(args[0], "a number"), 0))
+        return ("externref", parse_uint(atom_text(args[0], "a number"), 64))
     if op == "ref.func" and expected:
         return ("funcref", "any")
     raise error(f"unknown constant {op}", item)
