@@ -326,6 +326,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 141
-    except Exception as exc:  # a vmstack bug: still one line, and a distinct status
+    except Exception as exc:  # noqa: BLE001 - a vmstack bug: still one line, and a distinct status
         print(f"vmstack: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 70

@@ -21,20 +21,49 @@ from .module import (
     EXTERNREF,
     FUNCREF,
     ExternRef,
-    GlobalType as _GlobalType,
-    Limits as _Limits,
-    MemoryType as _MemoryType,
-    TableType as _TableType,
 )
 from .module import FuncType as _FuncType
+from .module import (
+    GlobalType as _GlobalType,
+)
+from .module import (
+    Limits as _Limits,
+)
+from .module import (
+    MemoryType as _MemoryType,
+)
 from .module import Module as _Module
+from .module import (
+    TableType as _TableType,
+)
 from .validate import validate_module
 from .wasi import Wasi, WasiConfig
 
 __all__ = [
-    "Config", "Engine", "Store", "ValType", "FuncType", "Limits", "MemoryType", "TableType",
-    "GlobalType", "Module", "ImportType", "ExportType", "Func", "Memory", "Global", "Table",
-    "Instance", "Linker", "Caller", "WasiConfig", "Trap", "ExitTrap", "WasmtimeError", "wat2wasm",
+    "Caller",
+    "Config",
+    "Engine",
+    "ExitTrap",
+    "ExportType",
+    "Func",
+    "FuncType",
+    "Global",
+    "GlobalType",
+    "ImportType",
+    "Instance",
+    "Limits",
+    "Linker",
+    "Memory",
+    "MemoryType",
+    "Module",
+    "Store",
+    "Table",
+    "TableType",
+    "Trap",
+    "ValType",
+    "WasiConfig",
+    "WasmtimeError",
+    "wat2wasm",
 ]
 
 WasmtimeError = WasmError

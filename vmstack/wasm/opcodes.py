@@ -45,7 +45,7 @@ def _op(name: str, prefix: int | None, code: int, imms: tuple[str, ...] = (), si
 
 
 def _build() -> None:
-    i32, i64, f32, f64, v128 = "i32", "i64", "f32", "f64", "v128"
+    i32, i64, f32, f64 = "i32", "i64", "f32", "f64"
 
     # control
     _op("unreachable", None, 0x00)
