@@ -177,6 +177,36 @@ def big_switch(cases: int) -> str:
       (i32.const -1)))"""
 
 
+def interpreter_loop(cases: int) -> str:
+    """A bytecode interpreter's shape: a loop around a switch whose cases fall through, break out
+    of the switch, continue the loop or leave it."""
+    labels = " ".join(f"$c{k}" for k in range(cases))
+    inner = f"(block $c0 (br_table {labels} $default (i32.rem_u (local.get $pc) (i32.const {cases + 3}))))"
+    for k in range(1, cases + 1):
+        exit_ = ["", "(br $switch)", "(br $next)", "(br_if $done (i32.gt_u (local.get $acc) (i32.const 1000000)))"][k % 4]
+        inner = f"""(block $c{k} {inner}
+          (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (i32.const {k}))) {exit_})"""
+    return f"""(module (func (export "f") (param $n i32) (result i32) (local $pc i32) (local $acc i32)
+      (block $done (loop $next
+        (local.set $pc (i32.add (local.get $pc) (i32.const 1)))
+        (br_if $done (i32.gt_u (local.get $pc) (local.get $n)))
+        (block $switch (block $default {inner})
+          (local.set $acc (i32.xor (local.get $acc) (i32.const 0x5555))))
+        (local.set $acc (i32.rotl (local.get $acc) (i32.const 3)))
+        (br $next)))
+      (local.get $acc)))"""
+
+
+def test_switch_dispatch_tree(both):
+    prog = both(interpreter_loop(45))
+    for n in (0, 1, 7, 200):
+        prog.agree("f", n)
+    plain = "(local.set 0 (i32.add (local.get 0) (i32.const 1)))"
+    for _ in range(12):  # a run of blocks nobody branches to
+        plain = f"(block {plain} (local.set 0 (i32.mul (local.get 0) (i32.const 3))))"
+    assert both(f'(module (func (export "f") (param i32) (result i32) {plain} (local.get 0)))').agree("f", 1) == [1062882]
+
+
 def deep_ifs(depth: int) -> str:
     """``if``s nested deeper than CPython's indentation limit."""
     body = "(local.set 1 (i32.const 1))"

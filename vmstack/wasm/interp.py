@@ -187,6 +187,38 @@ class TooComplex(WasmError):
 # ---------------------------------------------------------------- the translator
 
 
+SWITCH_MIN = 8  # runs of this many consecutive `block`s get a switch's dispatch tree
+SWITCH_LEAF = 4  # cases left to plain guards at the tree's leaves
+
+
+@dataclass
+class SwitchChain:
+    """A run of consecutive ``block``s: clang's switch, entered by a ``br_table``. Their ends come
+    innermost first, each followed by a segment of code that runs when no branch is pending, or
+    the pending branch targets that end or one before it. Segments are wrapped in a binary tree
+    of ``if``s, so reaching case n costs log(n) tests rather than n."""
+
+    ids: list[int]  # frame id by position (0 = innermost)
+    opens: dict[int, list[int]]  # position → the last position of each wrapper starting there, outer first
+    closes: dict[int, int]  # position → how many wrappers end after its segment
+
+    @classmethod
+    def of_length(cls, length: int) -> SwitchChain:
+        chain = cls([0] * length, {}, {})
+        chain.split(0, length - 2)  # the outermost block's segment is the code after the switch
+        return chain
+
+    def split(self, lo: int, hi: int) -> None:
+        if hi <= lo:
+            return
+        self.opens.setdefault(lo, []).append(hi)
+        self.closes[hi] = self.closes.get(hi, 0) + 1
+        if hi - lo + 1 > SWITCH_LEAF:
+            mid = (lo + hi) // 2
+            self.split(lo, mid)
+            self.split(mid + 1, hi)
+
+
 @dataclass
 class Frame:
     kind: str  # 'func' | 'block' | 'loop' | 'if'
@@ -197,11 +229,12 @@ class Frame:
     targeted: bool  # some branch targets this frame's label
     escapes: set[int] = field(default_factory=set)  # ids of outer frames branched to from inside
     py_loop: bool = False  # translated as a Python `while True:`
-    indent: int = 0  # indentation of the frame's code
     guard: bool = False  # an `if not br:` is open at this frame's level
     else_seen: bool = False
     first_line: int = 0
     dead_before_else: bool = False
+    chain: SwitchChain | None = None  # the switch this block belongs to
+    chain_pos: int = 0  # its position there, 0 = innermost
 
     @property
     def label_arity(self) -> tuple[str, ...]:
@@ -272,6 +305,8 @@ class Translator:
         self.uses_br = False
         self.py_loops = 0
         self.live_count = 0  # instructions translated so far (unreachable ones excluded)
+        self.switch_blocks: dict[int, tuple[SwitchChain, int]] = {}  # opener index → its switch
+        self.wrapper_starts: list[int] = []  # first line of each open switch wrapper
 
     # ---- emission helpers
 
@@ -565,9 +600,38 @@ class Translator:
             self.stmt(f"if {cond}:")
             self.ind += 1
             frame.dead_before_else = False
-        frame.indent = self.ind
+        elif op == "block":
+            frame.chain, frame.chain_pos = self.switch_position(pc)
+            if frame.chain is not None:
+                frame.chain.ids[frame.chain_pos] = frame.id
         frame.first_line = len(self.lines)
         self.frames.append(frame)
+
+    def switch_position(self, pc: int) -> tuple[SwitchChain | None, int]:
+        """The switch the block opened at ``pc`` belongs to, and its position there."""
+        if pc not in self.switch_blocks:
+            body = self.code.body
+            end = pc
+            while body[end][0] == "block":
+                end += 1
+            if end - pc >= SWITCH_MIN:
+                chain = SwitchChain.of_length(end - pc)
+                for r in range(end - pc):
+                    self.switch_blocks[pc + r] = (chain, end - pc - 1 - r)
+        return self.switch_blocks.get(pc, (None, 0))
+
+    def switch_wrappers(self, frame: Frame) -> None:
+        """At a switch block's end: close the wrappers of the segments before, open the next ones."""
+        chain, k = frame.chain, frame.chain_pos
+        for _ in range(chain.closes.get(k - 1, 0)):
+            if len(self.lines) == self.wrapper_starts.pop():
+                self.emit("pass")
+            self.ind -= 1
+        for hi in chain.opens.get(k, ()):
+            self.uses_br = True
+            self.emit(f"if not br or br >= {chain.ids[hi]}:")
+            self.ind += 1
+            self.wrapper_starts.append(len(self.lines))
 
     def do_else(self) -> None:
         frame = self.frames[-1]
@@ -598,6 +662,8 @@ class Translator:
         if fell_through:
             self.end_frame_values(frame)
         self.close_guard(frame)
+        if frame.chain is not None:
+            self.switch_wrappers(frame)
         self.frames.pop()
         self.pending = False
         self.dead = False
