@@ -127,7 +127,8 @@ def _script_module(item: SList) -> ScriptModule:
         parts = [string_of(s) for s in item[cur.pos:]]
         if nxt.value == "binary":
             return ScriptModule(item.line, name, "binary", b"".join(parts))
-        return ScriptModule(item.line, name, "quote", " ".join(p.decode("utf-8", "replace") for p in parts))
+        # bytes that are not UTF-8 survive as lone surrogates, for to_binary to reject
+        return ScriptModule(item.line, name, "quote", b"".join(parts).decode("utf-8", "surrogateescape"))
     return ScriptModule(item.line, name, "text", item)
 
 

@@ -29,6 +29,7 @@ class SList(list):
 
 
 _ATOM_CHARS = re.compile(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # what undecodable bytes become (surrogateescape)
 _ESCAPES = {"n": b"\n", "t": b"\t", "r": b"\r", '"': b'"', "'": b"'", "\\": b"\\"}
 
 
@@ -74,6 +75,9 @@ def _string(text: str, pos: int, line: int) -> tuple[bytes, int]:
 
 def tokenize(text: str) -> list:
     """Tokens: '(' and ')' as plain strings, everything else as Atom."""
+    bad_char = _SURROGATE.search(text)
+    if bad_char:
+        raise _error("malformed UTF-8 encoding", text.count("\n", 0, bad_char.start()) + 1)
     tokens: list = []
     pos, line, n = 0, 1, len(text)
     while pos < n:
