@@ -9,7 +9,7 @@ import pytest
 import wasmtime
 
 from vmstack.wasm.binary import decode_module
-from vmstack.wasm.errors import Exhaustion, LinkError, MemoryLimitExceeded, Trap
+from vmstack.wasm.errors import Exhaustion, LinkError, MemoryLimitExceeded, Trap, WasmError
 from vmstack.wasm.module import FuncType, GlobalType, Limits, MemoryType, TableType
 from vmstack.wasm.runtime import (
     GlobalInst,
@@ -201,6 +201,20 @@ def test_invoke_result_shapes():
     assert invoke(store, inst.exports["none"], []) == []
     assert invoke(store, inst.exports["one"], []) == [1]
     assert invoke(store, inst.exports["two"], []) == [1, 2]
+
+
+def test_invoke_checks_the_number_of_arguments():
+    store, inst = load('(module (func (export "one") (param i32)))')
+    with pytest.raises(WasmError, match="takes 1 arguments, 0 given"):
+        invoke(store, inst.exports["one"], [])
+
+
+def test_huge_tables_and_memories_are_refused_cleanly():
+    with pytest.raises(LinkError, match="exceeds the limit"):
+        load("(module (table 0xFFFFFFFF funcref))")
+    store, inst = load('(module (table 1 funcref) (func (export "grow") (result i32) '
+                       '(table.grow (ref.null func) (i32.const 0x7FFFFFFF))))')
+    assert invoke(store, inst.exports["grow"], []) == [0xFFFFFFFF]
 
 
 def test_memory_instance_grow():

@@ -13,18 +13,22 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .errors import Exhaustion, LinkError, MemoryLimitExceeded, Trap
+from .errors import Exhaustion, LinkError, MemoryLimitExceeded, Trap, WasmError
 from .module import (
     MAX_PAGES,
     PAGE_SIZE,
     FuncType,
     GlobalType,
+    Limits,
     MemoryType,
     Module,
     TableType,
 )
 
 MAX_TABLE = 0xFFFFFFFF
+# Implementation limit on a table's length: past it, table.grow fails (returns -1) as the spec allows
+# and a module asking for more at instantiation is refused.
+MAX_TABLE_ELEMENTS = 10_000_000
 
 
 class Store:
@@ -36,6 +40,8 @@ class Store:
 
 
 class FuncInst:
+    """A function: ``call`` is the Python callable that runs it, on internal values."""
+
     __slots__ = ("call", "name", "type")
 
 
@@ -76,6 +82,8 @@ class WasmFunc(FuncInst):
 
 
 class MemInst:
+    """A linear memory: ``data`` is its bytearray, grown in place; ``max`` in pages."""
+
     __slots__ = ("data", "max", "store")
 
     def __init__(self, type: MemoryType, store: Store | None = None) -> None:
@@ -84,12 +92,13 @@ class MemInst:
         limit = store.max_memory_bytes if store is not None else None
         if limit is not None and type.limits.min * PAGE_SIZE > limit:
             raise MemoryLimitExceeded(f"memory of {type.limits.min} pages exceeds the limit of {limit} bytes")
-        self.data = bytearray(type.limits.min * PAGE_SIZE)
+        try:
+            self.data = bytearray(type.limits.min * PAGE_SIZE)
+        except MemoryError:
+            raise MemoryLimitExceeded(f"cannot allocate a memory of {type.limits.min} pages") from None
 
     @property
     def type(self) -> MemoryType:
-        from .module import Limits
-
         return MemoryType(Limits(self.size(), self.max))
 
     def size(self) -> int:
@@ -108,32 +117,38 @@ class MemInst:
                 self.data.extend(bytes(delta * PAGE_SIZE))
             except BufferError:  # the embedder holds a view of the memory: it cannot move now
                 return -1
+            except MemoryError:  # the host is out of memory: growing fails, as the spec allows
+                return -1
         return old
 
 
 class TableInst:
+    """A table of references (None for null)."""
+
     __slots__ = ("elements", "elemtype", "max")
 
     def __init__(self, type: TableType, init: Any = None) -> None:
+        if type.limits.min > MAX_TABLE_ELEMENTS:
+            raise LinkError(f"table of {type.limits.min} elements exceeds the limit of {MAX_TABLE_ELEMENTS}")
         self.elemtype = type.elemtype
         self.max = type.limits.max
         self.elements: list[Any] = [init] * type.limits.min
 
     @property
     def type(self) -> TableType:
-        from .module import Limits
-
         return TableType(self.elemtype, Limits(len(self.elements), self.max))
 
     def grow(self, delta: int, init: Any) -> int:
         old = len(self.elements)
-        if old + delta > (self.max if self.max is not None else MAX_TABLE):
+        if old + delta > min(self.max if self.max is not None else MAX_TABLE, MAX_TABLE_ELEMENTS):
             return -1
         self.elements.extend([init] * delta)
         return old
 
 
 class GlobalInst:
+    """A global variable: its type and current value."""
+
     __slots__ = ("type", "value")
 
     def __init__(self, type: GlobalType, value: Any) -> None:
@@ -142,6 +157,9 @@ class GlobalInst:
 
 
 class ModuleInstance:
+    """An instantiated module: its function, table, memory and global index spaces (imports first),
+    exports, and the element and data segments still available to table.init / memory.init."""
+
     def __init__(self, store: Store, module: Module) -> None:
         self.store = store
         self.module = module
@@ -285,8 +303,11 @@ def backtrace(tb: Any) -> list[str]:
 
 
 def invoke(store: Store, func: FuncInst, args: list[Any]) -> list[Any]:
-    """Call a function with internal values; returns the results as a list. Raises only Trap kinds."""
+    """Call a function with internal values; returns the results as a list. What the guest does
+    wrong raises a Trap kind; a wrong number of arguments is the caller's error (WasmError)."""
     global _nested_invokes
+    if len(args) != len(func.type.params):
+        raise WasmError(f"{func.name} takes {len(func.type.params)} arguments, {len(args)} given")
     if _nested_invokes >= MAX_NESTED_INVOKES:
         raise Exhaustion("call stack exhausted")
     outer_limit = sys.getrecursionlimit()
