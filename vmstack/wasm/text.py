@@ -43,6 +43,15 @@ def is_id(x: object) -> bool:
     return isinstance(x, Atom) and x.kind == "atom" and x.value.startswith("$")  # type: ignore[union-attr]
 
 
+def is_number(x: object) -> bool:
+    """An unsigned number token (an index, a limit, a lane)."""
+    return isinstance(x, Atom) and x.kind == "atom" and x.value[0].isdigit()  # type: ignore[index]
+
+
+def is_index(x: object) -> bool:
+    return is_id(x) or is_number(x)
+
+
 def is_kw(x: object, *words: str) -> bool:
     return isinstance(x, Atom) and x.kind == "atom" and x.value in words
 
@@ -330,7 +339,7 @@ class ModuleParser:
         try:
             lo = parse_uint(atom_text(cur.next("limits"), "limits"), 32)
             hi = None
-            if isinstance(cur.peek(), Atom) and cur.peek().kind == "atom" and cur.peek().value[0].isdigit():
+            if is_number(cur.peek()):
                 hi = parse_uint(cur.next().value, 32)
         except LiteralError as exc:
             raise error(str(exc), cur.where) from None
@@ -454,8 +463,7 @@ class ModuleParser:
             raise error("malformed table use", table_item)
         table = self.spaces["table"].resolve(table_item[1]) if table_item is not None else 0
         offset = self.offset_expr(cur)
-        legacy = table_item is None and (cur.done() or is_id(cur.peek()) or (
-            isinstance(cur.peek(), Atom) and cur.peek().value[0].isdigit()))
+        legacy = table_item is None and (cur.done() or is_index(cur.peek()))
         elemtype = "funcref" if legacy else self.elemtype_of(cur)
         self.module.elems.append(Elem("active", elemtype, self.elem_list(cur, elemtype), table, offset))
 
@@ -641,8 +649,7 @@ class FuncBody:
 
     def imm_labels(self, op: str, cur: Cursor) -> tuple:
         labels = []
-        while isinstance(cur.peek(), Atom) and cur.peek().kind == "atom" and (
-                is_id(cur.peek()) or cur.peek().value[0].isdigit()):
+        while is_index(cur.peek()):
             labels.append(self.label_index(cur.next()))
         if not labels:
             raise error("br_table needs at least one label", cur.where)
@@ -661,8 +668,7 @@ class FuncBody:
         return (op, self.index_of("global", cur))
 
     def optional_table(self, cur: Cursor) -> int:
-        nxt = cur.peek()
-        if isinstance(nxt, Atom) and nxt.kind == "atom" and (is_id(nxt) or nxt.value[0].isdigit()):
+        if is_index(cur.peek()):
             return self.index_of("table", cur)
         return 0
 
@@ -670,7 +676,7 @@ class FuncBody:
         return (op, self.optional_table(cur))
 
     def imm_table2(self, op: str, cur: Cursor) -> tuple:
-        if isinstance(cur.peek(), Atom) and cur.peek().kind == "atom":
+        if is_index(cur.peek()):
             dst = self.index_of("table", cur)
             src = self.index_of("table", cur)
             return (op, dst, src)
@@ -678,8 +684,7 @@ class FuncBody:
 
     def imm_elem_table(self, op: str, cur: Cursor) -> tuple:
         first = cur.next("an element segment")
-        nxt = cur.peek()
-        if isinstance(nxt, Atom) and nxt.kind == "atom" and (is_id(nxt) or nxt.value[0].isdigit()):
+        if is_index(cur.peek()):
             table = self.p.spaces["table"].resolve(first)
             return (op, self.p.spaces["elem"].resolve(cur.next()), table)
         return (op, self.p.spaces["elem"].resolve(first), 0)
@@ -690,8 +695,7 @@ class FuncBody:
     def imm_data(self, op: str, cur: Cursor) -> tuple:
         return (op, self.index_of("data", cur))
 
-    def imm_data_mem(self, op: str, cur: Cursor) -> tuple:
-        return (op, self.index_of("data", cur))
+    imm_data_mem = imm_data  # memory.init: the memory index is always 0 in 2.0
 
     def imm_mem(self, op: str, cur: Cursor) -> tuple:
         return (op,)
@@ -744,7 +748,7 @@ class FuncBody:
         lanes = []
         for _ in range(16):
             lanes.append(parse_uint(atom_text(cur.next("16 lane indices"), "a lane index"), 8))
-        if isinstance(cur.peek(), Atom) and cur.peek().kind == "atom" and cur.peek().value[0].isdigit():
+        if is_number(cur.peek()):
             raise error("invalid lane length", cur.peek())
         return (op, tuple(lanes))
 
