@@ -32,11 +32,15 @@ MAX_TABLE_ELEMENTS = 10_000_000
 
 
 class Store:
-    """Owns instances and their limits: fuel and a cap on any one linear memory."""
+    """Owns instances and their limits: fuel (None = unlimited; decremented by about one per
+    instruction run, OutOfFuel below zero; read when a function is first called, so set it before),
+    a cap on any one linear memory, and the depth of wasm calls (Python frames, in fact: CPython
+    3.11 calls between translated functions without using the C stack)."""
 
     def __init__(self) -> None:
         self.fuel: int | None = None
         self.max_memory_bytes: int | None = None
+        self.max_call_depth: int = 100_000
 
 
 class FuncInst:
@@ -281,10 +285,6 @@ def instantiate(store: Store, module: Module, imports: list[Any]) -> ModuleInsta
 # Compiled wasm functions live in code objects with this file name, named after their wasm function.
 CODE_FILENAME = "<wasm>"
 
-# Python frames allowed while wasm runs: calls between compiled functions use no C stack in
-# CPython 3.11, so real programs can recurse deep; a runaway recursion still ends in a second.
-WASM_RECURSION_LIMIT = 100_000
-
 # Invocations nested through host functions (wasm → host → wasm ...): each level does use the
 # C stack, so these are counted separately and kept well inside it.
 MAX_NESTED_INVOKES = 1000
@@ -311,8 +311,8 @@ def invoke(store: Store, func: FuncInst, args: list[Any]) -> list[Any]:
     if _nested_invokes >= MAX_NESTED_INVOKES:
         raise Exhaustion("call stack exhausted")
     outer_limit = sys.getrecursionlimit()
-    if outer_limit < WASM_RECURSION_LIMIT:
-        sys.setrecursionlimit(WASM_RECURSION_LIMIT)
+    if outer_limit < store.max_call_depth:  # raised only while wasm runs: the rest of Python keeps its own
+        sys.setrecursionlimit(store.max_call_depth)
     _nested_invokes += 1
     try:
         result = func.call(*args)
