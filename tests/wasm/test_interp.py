@@ -60,10 +60,15 @@ def flat_only(func: object) -> object:
 
 
 @pytest.fixture(params=["structured", "flat"])
-def both(request, monkeypatch):
-    """Build programs whose functions get the structured translation, or the general one."""
+def translation(request, monkeypatch) -> str:
+    """Functions get the structured translation, or (forced) the general one."""
     if request.param == "flat":
         monkeypatch.setattr(interp, "compile_function", flat_only)
+    return request.param
+
+
+@pytest.fixture
+def both(translation):
     return Both
 
 
@@ -447,7 +452,7 @@ def wasmtime_fuel_used(wat: str, name: str, *args: int) -> int:
     return 10**9 - store.get_fuel()
 
 
-def test_fuel_counts_instructions_like_wasmtime():
+def test_fuel_counts_instructions_like_wasmtime(translation):
     store, inst = fueled(LOOPS, 10**9)
     invoke(store, inst.exports["sum"], [1000])
     used = 10**9 - store.fuel
@@ -455,7 +460,7 @@ def test_fuel_counts_instructions_like_wasmtime():
     assert 0.5 * oracle <= used <= 2 * oracle
 
 
-def test_out_of_fuel_stops_a_loop():
+def test_out_of_fuel_stops_a_loop(translation):
     store, inst = fueled(TRAPS.replace('(func $loop (export "runaway") (call $loop))',
                                        '(func $spin (export "spin") (loop (br 0)))'), 5000)
     with pytest.raises(OutOfFuel, match="all fuel consumed") as exc:

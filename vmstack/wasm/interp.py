@@ -876,7 +876,7 @@ def _build(func: WasmFunc, translator: Translator) -> Any:
     source = translator.translate()
     try:
         code = compile(source, CODE_FILENAME, "exec")
-    except (SyntaxError, RecursionError, MemoryError) as exc:
+    except (SyntaxError, MemoryError) as exc:  # a RecursionError is the guest's deep recursion: Exhaustion
         raise TooComplex(f"function {func.name} is too complex for the interpreter: {exc}") from None
     env = dict(NAMESPACE)
     env.update(translator.consts)
