@@ -212,6 +212,26 @@ def test_switch_dispatch_tree(both):
     assert both(f'(module (func (export "f") (param i32) (result i32) {plain} (local.get 0)))').agree("f", 1) == [1062882]
 
 
+def mixed_table(cases: int) -> str:
+    """A br_table whose targets are a block inside a loop, the loop, and a block outside it."""
+    labels = " ".join(["$out"] + [("$skip", "$top", "$out")[k % 3] for k in range(1, cases)])
+    return f"""(module (func (export "f") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+      (block $out (loop $top
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (local.set $acc (i32.add (local.get $acc) (local.get $i)))
+        (block $skip
+          (br_table {labels} $out (i32.rem_u (i32.mul (local.get $i) (local.get $n)) (i32.const {cases + 1}))))
+        (local.set $acc (i32.mul (local.get $acc) (i32.const 3)))
+        (br $top)))
+      (i32.add (local.get $acc) (i32.const 1000000))))"""
+
+
+def test_br_table_with_targets_of_every_kind(both):
+    prog = both(mixed_table(100))
+    for n in (0, 1, 2, 7, 58):
+        prog.agree("f", n)
+
+
 def deep_ifs(depth: int) -> str:
     """``if``s nested deeper than CPython's indentation limit."""
     body = "(local.set 1 (i32.const 1))"

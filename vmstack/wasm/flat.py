@@ -22,6 +22,8 @@ _LABEL = re.compile(r"@(\d+)@")
 class FlatTranslator(Translator):
     """Writes one wasm function as a basic-block state machine."""
 
+    TARGET_SETTER = "pc = "
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.blocks: list[tuple[list[int], list[str]]] = []  # (labels naming the block, its lines)
@@ -153,27 +155,7 @@ class FlatTranslator(Translator):
             return super().branch_code(depth)
         return self.moves(target) + self.jump(target.id), False
 
-    def branch_table(self, index: str, labels: tuple[int, ...], default: int) -> None:
-        depths = [*labels, default]
-        targets = [self.frames[-1 - d] for d in depths]
-        self.stmt(f"bt = {index} if {index} < {len(labels)} else {len(labels)}")
-        pcs = self.const(tuple(depths), "PC")  # a fresh tuple: resolved to block numbers at assembly
-        self.table_labels[pcs] = [t.id for t in targets]
-        ways: dict[tuple[str, ...], list[int]] = {}
-        for k, target in enumerate(targets):
-            code = self.branch_code(depths[k])[0] if target.kind == "func" else self.moves(target)
-            ways.setdefault(tuple(code), []).append(k)
-        jump = [f"pc = {pcs}[bt]", "continue"]
-        if len(ways) == 1:
-            code, ks = next(iter(ways.items()))
-            for line in code if targets[ks[0]].kind == "func" else [*code, *jump]:
-                self.stmt(line)
-        else:
-            for code, ks in ways.items():
-                self.stmt(f"if bt in {self.const(frozenset(ks), 'WAY')}:")
-                self.ind += 1
-                for line in code if targets[ks[0]].kind == "func" else [*code, *jump]:
-                    self.emit(line)
-                self.ind -= 1
-        self.dead = True
-
+    def target_table(self, targets: list[str]) -> str:
+        name = self.const(list(targets), "PC")  # a fresh object: its block numbers are known at assembly
+        self.table_labels[name] = [int(t.strip("@")) if t else 0 for t in targets]
+        return name

@@ -439,27 +439,41 @@ class Translator:
         if stays:
             self.pending = True
 
+    # the statement of a branch that names its target, which br_table takes from a table instead
+    TARGET_SETTER = "br = "
+
     def branch_table(self, index: str, labels: tuple[int, ...], default: int) -> None:
-        targets = [*labels, default]
-        plans = [self.branch_code(d) for d in targets]
-        simple = all(stays and len(code) == 1 for code, stays in plans)
-        if simple:  # only `br = id` each: one table lookup
-            ids = tuple(int(code[0].split("= ")[1]) for code, _ in plans)
-            table = self.const(ids, "BT")
-            self.stmt(f"br = {table}[{index}] if {index} < {len(labels)} else {ids[-1]}")
-        elif len(plans) > MAX_IF_CHAIN:
-            raise TooComplex("br_table too large for an if-chain")
-        else:
-            for k, (code, _) in enumerate(plans):
-                if k < len(labels):
-                    self.stmt(f"{'if' if k == 0 else 'elif'} {index} == {k}:")
-                else:
-                    self.stmt("else:" if labels else "if True:")
+        """Targets whose code differs only in the target they set share one way; the target comes
+        from a table indexed by the (clamped) operand, and a short if-chain picks the way."""
+        targets: list[str] = []
+        ways: dict[tuple[str | None, ...], list[int]] = {}
+        for k, depth in enumerate((*labels, default)):
+            code, _ = self.branch_code(depth)
+            target = next((line for line in code if line.startswith(self.TARGET_SETTER)), "")
+            targets.append(target[len(self.TARGET_SETTER):])
+            way = tuple(None if line == target else line for line in code)  # None: the target's line
+            ways.setdefault(way, []).append(k)
+        if len(ways) > MAX_IF_CHAIN:
+            raise TooComplex("br_table with too many different kinds of target")
+        table = self.target_table(targets) if any(targets) else ""
+        k = f"({index} if {index} < {len(labels)} else {len(labels)})"
+        if len(ways) > 1:
+            self.stmt(f"bt = {k}")
+            k = "bt"
+        for n, (way, members) in enumerate(ways.items()):
+            if len(ways) > 1:
+                test = f"bt in {self.const(frozenset(members), 'WAY')}"
+                self.stmt(f"if {test}:" if n == 0 else f"elif {test}:" if n < len(ways) - 1 else "else:")
                 self.ind += 1
-                for line in code:
-                    self.emit(line)
+            for line in way:
+                self.stmt(line if line is not None else f"{self.TARGET_SETTER}{table}[{k}]")
+            if len(ways) > 1:
                 self.ind -= 1
         self.dead = True
+
+    def target_table(self, targets: list[str]) -> str:
+        """A constant tuple of the branch targets (frame ids), by br_table index."""
+        return self.const(tuple(int(t) if t else 0 for t in targets), "BT")
 
     # ---- structure
 
