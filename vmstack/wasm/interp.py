@@ -3,13 +3,16 @@ into one Python function, which CPython then runs.
 
 The wasm operand stack is static, so stack slot k becomes the Python local
 ``s{k}`` and wasm local j becomes ``l{j}``; ``i32.add`` becomes
-``s3 = (s3 + s4) & 0xFFFFFFFF``. Instruction semantics come from the tables
+``s3 = (s3 + s4) & 0xFFFFFFFF``, and a value consumed right away is folded into
+its consumer's expression instead. Instruction semantics come from the tables
 in ``numeric`` (and ``simd``), written once. Control flow: a branch-targeted
 ``loop`` is a ``while True:``; blocks are not Python blocks (CPython allows
 only 20 nested loops, clang nests dozens of blocks): a branch to a block sets
 ``br`` to the block's id, and code that might be skipped is guarded by
-``if not br:`` until the block's end clears it.
-"""
+``if not br:`` until the block's end clears it. A switch (a run of nested
+blocks entered by ``br_table``) gets a binary tree of such guards, so reaching
+a case costs log(n) tests. Functions CPython cannot take in this shape get the
+general translation of ``flat``."""
 
 from __future__ import annotations
 
