@@ -244,9 +244,10 @@ class Frame:
         return self.params if self.kind == "loop" else self.results
 
 
-def _prescan(body: list[tuple], block_type) -> tuple[dict[int, bool], dict[int, set[int]], dict[int, int]]:
+def _prescan(body: list[tuple]) -> tuple[dict[int, bool], dict[int, set[int]], dict[int, int]]:
     """For each opener index: is it branch-targeted, which outer openers are branched to from
-    inside it, and how many instructions its own region holds (for fuel)."""
+    inside it, and, for the function (-1) and each Python loop, how many instructions its own
+    region holds (the fuel one entry or iteration costs)."""
     targeted: dict[int, bool] = {-1: False}
     escapes: dict[int, set[int]] = {-1: set()}
     counts: dict[int, int] = {-1: 0}
@@ -267,6 +268,8 @@ def _prescan(body: list[tuple], block_type) -> tuple[dict[int, bool], dict[int, 
             opener = stack.pop()
             if opener in counts and opener != -1:
                 loops.pop()
+                if not targeted[opener]:  # runs once, as part of the region around it
+                    counts[loops[-1]] += counts.pop(opener)
             continue
         if op in ("br", "br_if"):
             depths = [instr[1]]
@@ -538,7 +541,7 @@ class Translator:
 
     def translate(self) -> str:
         """The Python source of the function: ``def wasm_<index>(l0, l1, ...): ...``."""
-        self.scan = _prescan(self.code.body, None)
+        self.scan = _prescan(self.code.body)
         self.opener_ids: dict[int, int] = {-1: 0}
         self.frames.append(Frame("func", 0, (), self.type.results, 0, False, set()))
         n_params = len(self.type.params)
