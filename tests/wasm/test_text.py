@@ -288,7 +288,8 @@ MALFORMED = [
     "(func (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14))", "(module (func)", "(func))", "(func (;)",
     "(func nop\"str\")", '(export "f" (func 0) (func 1))', "(tabel 1 funcref)", "(memory 0x1_0000_0000)",
     "(start 0) (start 0) (func)", "(func end)", "(func block)", "(func ())", '(import "m" (func))',
-    '(func (export "\\ff"))', "(elem (i32.const 0) (i32.const 1))",
+    '(func (export "\\ff"))', "(elem (i32.const 0) (i32.const 1))", "(func $)", "(func (f32.const .5))",
+    "(func (i32.const 0x_1))", "(memory 1 2 3)",
 ]
 
 

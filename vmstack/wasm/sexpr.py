@@ -120,6 +120,8 @@ def tokenize(text: str) -> list:
             end = m.end()
             if end < n and text[end] == '"':
                 raise _error("unknown operator (no space before string)", line)
+            if m.group(0) == "$":
+                raise _error("empty identifier", line)
             tokens.append(Atom("atom", m.group(0), line))
             pos = end
     return tokens
