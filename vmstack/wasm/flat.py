@@ -31,6 +31,7 @@ class FlatTranslator(Translator):
         self.else_labels: dict[int, int] = {}  # if frame id → label of its else arm
         self.table_labels: dict[str, list[int]] = {}  # br_table constant → the labels it holds
         self.block_start_count = 0
+        self.prologue: list[str] = []  # lines before the state machine (locals, memory)
 
     # ---- blocks and labels
 
@@ -46,9 +47,7 @@ class FlatTranslator(Translator):
         self.blocks.append((labels, self.lines))
         self.block_start_count = self.live_count
         if self.fuel:
-            self.emit("S.fuel -= @FUEL@")
-            self.emit("if S.fuel < 0:")
-            self.emit("    raise OutOfFuel('all fuel consumed')")
+            self.emit_fuel("@FUEL@")  # the block's instruction count, known when it closes
 
     def close_block(self) -> None:
         if self.blocks and self.fuel:

@@ -597,8 +597,9 @@ class Translator:
                     raise NotImplementedError(f"instruction {op} has no semantics in the interpreter yet")
                 handler(self, instr)
 
-    def emit_fuel(self, count: int) -> None:
-        self.emit(f"S.fuel -= {max(count, 1)}")
+    def emit_fuel(self, cost: int | str) -> None:
+        """Charge ``cost`` (at least 1) and stop the guest once the fuel is spent."""
+        self.emit(f"S.fuel -= {max(cost, 1) if isinstance(cost, int) else cost}")
         self.emit("if S.fuel < 0:")
         self.emit("    raise OutOfFuel('all fuel consumed')")
 
