@@ -18,7 +18,7 @@ from .errors import DecodeError
 from .literals import LiteralError, float_bits, parse_int, parse_uint
 from .numeric import f32_from_bits, f64_from_bits
 from .sexpr import Atom, SList, error, head, line_of, parse_sexprs
-from .text import SHAPES, Cursor, atom_text, name_of, parse_module_sexpr, string_of
+from .text import SHAPES, Cursor, atom_text, lane_bits, name_of, parse_module_sexpr, string_of
 
 Value = tuple[str, Any]
 
@@ -132,54 +132,61 @@ def _script_module(item: SList) -> ScriptModule:
     return ScriptModule(item.line, name, "text", item)
 
 
+def float_from_bits(bits: int, width: int) -> float:
+    return f32_from_bits(bits) if width == 32 else f64_from_bits(bits)
+
+
+NAN_PATTERNS = ("nan:canonical", "nan:arithmetic")
+REF_TYPES = {"func": "funcref", "extern": "externref"}
+
+
 def _const(item: object, expected: bool) -> Value:
+    """A `(t.const ...)` / `(ref.* ...)` argument, or with `expected` an assert_return expectation."""
     op = head(item)
     if op is None:
         raise error("expected a constant", item)
     args = item[1:]
-    if op in ("i32.const", "i64.const"):
-        return (op[:3], parse_int(atom_text(args[0], "a literal"), 32 if op == "i32.const" else 64))
-    if op in ("f32.const", "f64.const"):
-        text = atom_text(args[0], "a literal")
-        t = op[:3]
-        if expected and text in ("nan:canonical", "nan:arithmetic"):
-            return (t, text)
-        bits = float_bits(text, 32 if t == "f32" else 64)
-        return (t, f32_from_bits(bits) if t == "f32" else f64_from_bits(bits))
     if op == "v128.const":
-        shape = atom_text(args[0], "a vector shape")
-        if shape not in SHAPES:
-            raise error(f"unknown vector shape {shape}", args[0])
-        count, width = SHAPES[shape]
-        if len(args) != count + 1:
-            raise error("wrong number of lanes", item)
-        lanes: list[Any] = []
-        value = 0
-        for k, lane in enumerate(args[1:]):
-            text = atom_text(lane, "a lane")
-            if shape[0] == "f":
-                if expected and text in ("nan:canonical", "nan:arithmetic"):
-                    lanes.append(text)
-                    continue
-                bits = float_bits(text, width)
-                lanes.append(f32_from_bits(bits) if width == 32 else f64_from_bits(bits))
-            else:
-                bits = parse_int(text, width)
-                lanes.append(bits)
-            value |= bits << (k * width)
-        if expected and shape[0] == "f":
-            return ("v128", (shape, lanes))
-        return ("v128", value)
-    if op == "ref.null":
-        kind = atom_text(args[0], "a heap type")
-        return ("funcref" if kind == "func" else "externref", None)
+        return _v128_const(item, expected)
+    if op in ("i32.const", "i64.const", "f32.const", "f64.const"):
+        if len(args) != 1:
+            raise error(f"{op} takes one literal", item)
+        t, text = op[:3], atom_text(args[0], "a literal")
+        width = int(t[1:])
+        if t[0] == "i":
+            return (t, parse_int(text, width))
+        if expected and text in NAN_PATTERNS:
+            return (t, text)
+        return (t, float_from_bits(float_bits(text, width), width))
+    if op == "ref.null" and len(args) == 1 and atom_text(args[0], "a heap type") in REF_TYPES:
+        return (REF_TYPES[args[0].value], None)
     if op == "ref.extern":
-        if not args:
-            return ("externref", "any")
-        return ("externref", parse_uint(atom_text(args[0], "a number"), 64))
+        return ("externref", parse_uint(atom_text(args[0], "a number"), 64) if args else "any")
     if op == "ref.func" and expected:
         return ("funcref", "any")
     raise error(f"unknown constant {op}", item)
+
+
+def _v128_const(item: SList, expected: bool) -> Value:
+    """An integer, or with float lanes in an expectation (shape, lanes) so lanes can be NaN patterns."""
+    shape = atom_text(item[1], "a vector shape") if len(item) > 1 else None
+    if shape not in SHAPES:
+        raise error(f"unknown vector shape {shape}", item)
+    count, width = SHAPES[shape]
+    if len(item) != count + 2:
+        raise error("wrong number of lanes", item)
+    is_float = shape[0] == "f"
+    lanes: list[Any] = []
+    value = 0
+    for k, lane in enumerate(item[2:]):
+        text = atom_text(lane, "a lane")
+        if expected and is_float and text in NAN_PATTERNS:
+            lanes.append(text)
+            continue
+        bits = lane_bits(shape, text)
+        lanes.append(float_from_bits(bits, width) if is_float else bits)
+        value |= bits << (k * width)
+    return ("v128", (shape, lanes)) if expected and is_float else ("v128", value)
 
 
 def _action(item: object) -> Action:

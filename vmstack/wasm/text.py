@@ -12,7 +12,7 @@ from typing import Any
 
 from .encode import encode_module
 from .errors import DecodeError
-from .literals import LiteralError, parse_f32, parse_f64, parse_int, parse_uint
+from .literals import LiteralError, float_bits, parse_f32, parse_f64, parse_int, parse_uint
 from .module import (
     PAGE_SIZE,
     Data,
@@ -60,6 +60,14 @@ def atom_text(x: object, what: str) -> str:
     if not isinstance(x, Atom) or x.kind != "atom":
         raise error(f"expected {what}", x)
     return x.value  # type: ignore[return-value]
+
+
+def uint_of(x: object, what: str, bits: int = 32) -> int:
+    """An unsigned number token: an index, a limit, a lane."""
+    try:
+        return parse_uint(atom_text(x, what), bits)
+    except LiteralError as exc:
+        raise error(str(exc), x) from None
 
 
 def string_of(x: object) -> bytes:
@@ -150,10 +158,7 @@ class Space:
             if text not in self.names:
                 raise error(f"unknown {self.what} {text}", x)
             return self.names[text]
-        try:
-            return parse_uint(text)
-        except LiteralError as exc:
-            raise error(str(exc), x) from None
+        return uint_of(x, f"a {self.what} index")
 
 
 class ModuleParser:
@@ -162,9 +167,8 @@ class ModuleParser:
     builds every definition, appending implicit types in order of appearance.
     """
 
-    def __init__(self, fields: list, where: object) -> None:
+    def __init__(self, fields: list) -> None:
         self.fields = fields
-        self.where = where
         self.module = Module()
         self.spaces = {k: Space(k) for k in ("type", "func", "table", "memory", "global", "elem", "data")}
         self.defined = {k: 0 for k in KINDS}  # entities built so far by the second pass
@@ -336,14 +340,8 @@ class ModuleParser:
         self.module.imports.append(Import(module, name, kind, desc))
 
     def limits(self, cur: Cursor) -> Limits:
-        try:
-            lo = parse_uint(atom_text(cur.next("limits"), "limits"), 32)
-            hi = None
-            if is_number(cur.peek()):
-                hi = parse_uint(cur.next().value, 32)
-        except LiteralError as exc:
-            raise error(str(exc), cur.where) from None
-        return Limits(lo, hi)
+        lo = uint_of(cur.next("limits"), "limits")
+        return Limits(lo, uint_of(cur.next(), "limits") if is_number(cur.peek()) else None)
 
     def globaltype(self, x: object) -> GlobalType:
         if head(x) == "mut":
@@ -503,10 +501,7 @@ class FuncBody:
                 if name == text:
                     return depth
             raise error(f"unknown label {text}", x)
-        try:
-            return parse_uint(text)
-        except LiteralError as exc:
-            raise error(str(exc), x) from None
+        return uint_of(x, "a label")
 
     def local_index(self, x: object) -> int:
         text = atom_text(x, "a local")
@@ -514,7 +509,7 @@ class FuncBody:
             if text not in self.local_names:
                 raise error(f"unknown local {text}", x)
             return self.local_names[text]
-        return parse_uint(text)
+        return uint_of(x, "a local")
 
     def blocktype(self, cur: Cursor) -> Any:
         if head(cur.peek()) in ("type", "param"):
@@ -723,9 +718,6 @@ class FuncBody:
             raise error(f"unknown heap type {text}", cur.items[cur.pos - 1])
         return (op, HEAPTYPES[text])
 
-    def imm_blocktype(self, op: str, cur: Cursor) -> tuple:
-        raise error(f"{op} is structured", cur.where)
-
     def imm_i32(self, op: str, cur: Cursor) -> tuple:
         return (op, parse_int(atom_text(cur.next("a literal"), "a literal"), 32))
 
@@ -742,12 +734,12 @@ class FuncBody:
         return (op, parse_v128(cur))
 
     def imm_lane(self, op: str, cur: Cursor) -> tuple:
-        return (op, parse_uint(atom_text(cur.next("a lane index"), "a lane index"), 8))
+        return (op, uint_of(cur.next("a lane index"), "a lane index", 8))
 
     def imm_lanes16(self, op: str, cur: Cursor) -> tuple:
         lanes = []
         for _ in range(16):
-            lanes.append(parse_uint(atom_text(cur.next("16 lane indices"), "a lane index"), 8))
+            lanes.append(uint_of(cur.next("16 lane indices"), "a lane index", 8))
         if is_number(cur.peek()):
             raise error("invalid lane length", cur.peek())
         return (op, tuple(lanes))
@@ -772,7 +764,13 @@ class FuncBody:
 
     def imm_memarg_lane(self, op: str, cur: Cursor) -> tuple:
         align, offset = self.memarg(op, cur)
-        return (op, align, offset, parse_uint(atom_text(cur.next("a lane index"), "a lane index"), 8))
+        return (op, align, offset, uint_of(cur.next("a lane index"), "a lane index", 8))
+
+
+def lane_bits(shape: str, text: str) -> int:
+    """One lane of a `v128.const shape ...` literal, as its bits."""
+    width = SHAPES[shape][1]
+    return float_bits(text, width) if shape.startswith("f") else parse_int(text, width)
 
 
 def parse_v128(cur: Cursor) -> int:
@@ -780,21 +778,8 @@ def parse_v128(cur: Cursor) -> int:
     if shape not in SHAPES:
         raise error(f"unknown vector shape {shape}", cur.items[cur.pos - 1])
     count, width = SHAPES[shape]
-    value = 0
-    for lane in range(count):
-        text = atom_text(cur.next(f"{count} lanes"), "a lane value")
-        if shape == "f32x4":
-            from .literals import float_bits
-
-            bits = float_bits(text, 32)
-        elif shape == "f64x2":
-            from .literals import float_bits
-
-            bits = float_bits(text, 64)
-        else:
-            bits = parse_int(text, width)
-        value |= bits << (lane * width)
-    return value
+    texts = [atom_text(cur.next(f"{count} lanes"), "a lane value") for _ in range(count)]
+    return sum(lane_bits(shape, text) << (k * width) for k, text in enumerate(texts))
 
 
 def parse_wat(source: str) -> Module:
@@ -821,7 +806,7 @@ def module_from_fields(fields: list, where: object) -> Module:
         if not isinstance(f, SList):
             raise error(f"unexpected token {f!r}", f)
     try:
-        return ModuleParser(fields, where).parse()
+        return ModuleParser(fields).parse()
     except LiteralError as exc:
         raise DecodeError(f"line {line_of(where)}: {exc}") from None
 
