@@ -203,6 +203,29 @@ def test_invoke_result_shapes():
     assert invoke(store, inst.exports["two"], []) == [1, 2]
 
 
+def test_recursion_through_host_functions_is_bounded():
+    wat = """(module (import "h" "down" (func $down (param i32) (result i32)))
+      (func (export "f") (param i32) (result i32) (call $down (local.get 0))))"""
+    functions = {}
+
+    def down(n: int) -> int:
+        return 0 if n == 0 else invoke(store, functions["f"], [n - 1])[0] + 1
+
+    store, inst = load(wat, [HostFunc(FuncType(("i32",), ("i32",)), down)])
+    functions["f"] = inst.exports["f"]
+    assert invoke(store, functions["f"], [300]) == [300]
+    with pytest.raises(Exhaustion, match="call stack exhausted"):
+        invoke(store, functions["f"], [100_000])
+
+
+def test_growing_a_memory_the_embedder_holds_a_view_of_fails_cleanly():
+    store, inst = load('(module (memory (export "m") 1) (func (export "grow") (result i32) (memory.grow (i32.const 1))))')
+    view = memoryview(inst.exports["m"].data)
+    assert invoke(store, inst.exports["grow"], []) == [0xFFFFFFFF]
+    view.release()
+    assert invoke(store, inst.exports["grow"], []) == [1]
+
+
 def test_invoke_checks_the_number_of_arguments():
     store, inst = load('(module (func (export "one") (param i32)))')
     with pytest.raises(WasmError, match="takes 1 arguments, 0 given"):
