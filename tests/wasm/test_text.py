@@ -70,6 +70,25 @@ def test_inline_elem_and_data_become_segments_in_textual_order():
     assert m.funcs[0].body[3] == ("table.init", 1, 0)
 
 
+def test_elem_and_data_forms():
+    m = parse_wat("""
+        (table $t 2 funcref) (memory $m 1) (func $f)
+        (elem (i32.const 0) $f 0)
+        (elem (table $t) (offset (i32.const 1)) funcref (ref.func $f) (item ref.null func))
+        (elem $pass externref (ref.null extern))
+        (elem declare func $f)
+        (data (memory $m) (offset (i32.const 2)) "x") (data $p "y" "z")""")
+    ref_f = [("ref.func", 0), ("end",)]
+    assert [(e.mode, e.elemtype, e.table) for e in m.elems] == [
+        ("active", "funcref", 0), ("active", "funcref", 0), ("passive", "externref", 0),
+        ("declarative", "funcref", 0)]
+    assert m.elems[0].init == [ref_f, ref_f]
+    assert m.elems[1].init == [ref_f, [("ref.null", "funcref"), ("end",)]]
+    assert m.elems[1].offset == [("i32.const", 1), ("end",)]
+    assert m.elems[3].init == [ref_f]
+    assert [(d.mode, d.init) for d in m.datas] == [("active", b"x"), ("passive", b"yz")]
+
+
 def test_implicit_types_are_appended_in_order_of_appearance():
     m = parse_wat("""
         (func (param i32) (block (result i32 i64) unreachable) drop drop)
