@@ -286,20 +286,18 @@ def _exit_status(exc: BaseException) -> tuple[int, str]:
 
     if isinstance(exc, ExitTrap):
         return exc.code, ""
-    if isinstance(exc, Timeout):
-        return EXIT_TIMEOUT, f"guest stopped: {exc.message}"
-    if isinstance(exc, OutOfFuel):
-        return EXIT_FUEL, f"guest stopped: {exc.message}"
-    if isinstance(exc, MemoryLimitExceeded):
-        return EXIT_MEMORY, f"guest stopped: {exc.message}"
-    if isinstance(exc, Trap):
-        return EXIT_TRAP, f"wasm trap: {exc}"
-    if isinstance(exc, DecodeError):
-        return EXIT_INVALID, f"malformed module: {exc}"
-    if isinstance(exc, ValidationError):
-        return EXIT_INVALID, f"invalid module: {exc}"
-    if isinstance(exc, LinkError):
-        return EXIT_INVALID, f"cannot instantiate: {exc}"
+    outcomes = [  # most specific first: the limits are kinds of Trap
+        (Timeout, EXIT_TIMEOUT, "guest stopped: {0.message}"),
+        (OutOfFuel, EXIT_FUEL, "guest stopped: {0.message}"),
+        (MemoryLimitExceeded, EXIT_MEMORY, "guest stopped: {0.message}"),
+        (Trap, EXIT_TRAP, "wasm trap: {0}"),
+        (DecodeError, EXIT_INVALID, "malformed module: {0}"),
+        (ValidationError, EXIT_INVALID, "invalid module: {0}"),
+        (LinkError, EXIT_INVALID, "cannot instantiate: {0}"),
+    ]
+    for kind, status, message in outcomes:
+        if isinstance(exc, kind):
+            return status, message.format(exc)
     return EXIT_INVALID, str(exc)
 
 
