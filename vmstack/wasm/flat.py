@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .interp import Translator, as_condition
+from .interp import Frame, Translator, as_condition
 
 _LABEL = re.compile(r"@(\d+)@")
 
@@ -153,6 +153,9 @@ class FlatTranslator(Translator):
         if target.kind == "func":
             return super().branch_code(depth)
         return self.moves(target) + self.jump(target.id), False
+
+    def can_skip_rest(self, frame: Frame) -> bool:
+        return False  # every branch is a jump here
 
     def target_table(self, targets: list[str]) -> str:
         name = self.const(list(targets), "PC")  # a fresh object: its block numbers are known at assembly

@@ -22,7 +22,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import numeric
 from .errors import OutOfFuel, Trap, WasmError
@@ -232,7 +232,10 @@ class Frame:
     targeted: bool  # some branch targets this frame's label
     escapes: set[int] = field(default_factory=set)  # ids of outer frames branched to from inside
     py_loop: bool = False  # translated as a Python `while True:`
-    guard: bool = False  # an `if not br:` is open at this frame's level
+    # Python `if`s open in the frame's code, innermost last: ("guard", first line) for an `if not br:`,
+    # ("skip", first line) for the `if not cond:` of a br_if that leaves the frame
+    levels: list[tuple[str, int]] = field(default_factory=list)
+    setters: int = 0  # branches that reach the frame's end by setting `br`
     else_seen: bool = False
     first_line: int = 0
     dead_before_else: bool = False
@@ -244,11 +247,18 @@ class Frame:
         return self.params if self.kind == "loop" else self.results
 
 
-def _prescan(body: list[tuple]) -> tuple[dict[int, bool], dict[int, set[int]], dict[int, int]]:
-    """For each opener index: is it branch-targeted, which outer openers are branched to from
-    inside it, and, for the function (-1) and each Python loop, how many instructions its own
-    region holds (the fuel one entry or iteration costs)."""
+class Scan(NamedTuple):
+    """What the translator needs to know ahead, by opener index (-1 for the function)."""
+
+    targeted: dict[int, bool]  # some branch targets its label
+    escapes: dict[int, set[int]]  # outer openers branched to from inside it
+    counts: dict[int, int]  # for the function and each Python loop: the fuel one entry or iteration costs
+    sources: dict[int, int]  # how many branch instructions target it
+
+
+def _prescan(body: list[tuple]) -> Scan:
     targeted: dict[int, bool] = {-1: False}
+    sources: dict[int, int] = {-1: 0}
     escapes: dict[int, set[int]] = {-1: set()}
     counts: dict[int, int] = {-1: 0}
     stack = [-1]
@@ -259,6 +269,7 @@ def _prescan(body: list[tuple]) -> tuple[dict[int, bool], dict[int, set[int]], d
         if op in ("block", "loop", "if"):
             stack.append(i)
             targeted[i] = False
+            sources[i] = 0
             escapes[i] = set()
             if op == "loop":
                 loops.append(i)
@@ -277,6 +288,8 @@ def _prescan(body: list[tuple]) -> tuple[dict[int, bool], dict[int, set[int]], d
             depths = [*instr[1], instr[2]]
         else:
             continue
+        for target in {stack[-1 - depth] for depth in depths}:
+            sources[target] += 1
         for depth in depths:
             target = stack[-1 - depth]
             targeted[target] = True
@@ -284,7 +297,7 @@ def _prescan(body: list[tuple]) -> tuple[dict[int, bool], dict[int, set[int]], d
                 continue  # a return: leaves through `return`, never through `br`
             for inner in stack[len(stack) - depth:]:
                 escapes[inner].add(target)
-    return targeted, escapes, counts
+    return Scan(targeted, escapes, counts, sources)
 
 
 class Translator:
@@ -373,21 +386,29 @@ class Translator:
     def guard_pending(self) -> None:
         if self.pending:
             frame = self.frames[-1]
-            if frame.guard:
-                self.ind -= 1
-            self.emit("if not br:")
-            self.ind += 1
-            frame.guard = True
+            if frame.levels and frame.levels[-1][0] == "guard":
+                self.close_level(frame)
+            self.open_level(frame, "guard", "if not br:")
             self.pending = False
+
+    def open_level(self, frame: Frame, kind: str, line: str) -> None:
+        self.emit(line)
+        self.ind += 1
+        frame.levels.append((kind, len(self.lines)))
+
+    def close_level(self, frame: Frame) -> None:
+        _, first_line = frame.levels.pop()
+        if len(self.lines) == first_line:
+            self.emit("pass")
+        self.ind -= 1
 
     def fill_empty_arm(self, frame: Frame) -> None:
         if len(self.lines) == frame.first_line:
             self.emit("pass")
 
     def close_guard(self, frame: Frame) -> None:
-        if frame.guard:
-            self.ind -= 1
-            frame.guard = False
+        while frame.levels:
+            self.close_level(frame)
 
     # ---- branches
 
@@ -436,6 +457,12 @@ class Translator:
 
     def branch_if(self, cond: str, depth: int) -> None:
         cond = as_condition(cond)
+        frame = self.frames[-1]
+        if depth == 0 and self.can_skip_rest(frame):  # leaving the innermost frame: skip the rest of it
+            self.guard_pending()
+            self.open_level(frame, "skip", f"if not ({cond}):")
+            frame.setters -= 1
+            return
         code, stays = self.branch_code(depth)
         self.stmt(f"if {cond}:")
         self.ind += 1
@@ -447,6 +474,11 @@ class Translator:
 
     # the statement of a branch that names its target, which br_table takes from a table instead
     TARGET_SETTER = "br = "
+
+    def can_skip_rest(self, frame: Frame) -> bool:
+        """Can a br_if leaving ``frame`` be an `if not cond:` around the rest of the frame's code?"""
+        return frame.kind in ("block", "if") and not frame.results and frame.chain is None \
+            and self.ind < MAX_INDENT // 2
 
     def branch_table(self, index: str, labels: tuple[int, ...], default: int) -> None:
         """Targets whose code differs only in the target they set share one way; the target comes
@@ -484,11 +516,11 @@ class Translator:
     # ---- structure
 
     def open_frame(self, kind: str, blocktype: Any, opener: int) -> Frame:
-        targeted, escapes, _ = self.scan
         params, results = self.block_signature(blocktype)
         self.materialize()
         frame = Frame(kind, self.next_id, params, results, len(self.stack) - len(params),
-                      targeted[opener], escapes[opener])
+                      self.scan.targeted[opener], self.scan.escapes[opener])
+        frame.setters = self.scan.sources[opener]
         self.next_id += 1
         self.opener_ids[opener] = frame.id
         return frame
@@ -558,7 +590,7 @@ class Translator:
 
     def start_body(self) -> None:
         if self.fuel:
-            self.emit_fuel(self.scan[2][-1])
+            self.emit_fuel(self.scan.counts[-1])
 
     def assemble(self) -> str:
         lines = [self.header()]
@@ -616,7 +648,7 @@ class Translator:
             self.stmt("while True:")
             self.ind += 1
             if self.fuel:
-                self.emit_fuel(self.scan[2][pc])
+                self.emit_fuel(self.scan.counts[pc])
         elif op == "if":
             self.stmt(f"if {cond}:")
             self.ind += 1
@@ -709,7 +741,7 @@ class Translator:
             reachable = fell_through or frame.targeted
         if frame.py_loop:
             self.after_py_loop(frame)
-        if frame.kind != "loop" and frame.targeted:
+        if frame.kind != "loop" and frame.setters:
             self.stmt(f"if br == {frame.id}:")
             self.emit("    br = 0")
         self.pending = bool(frame.escapes)
@@ -789,7 +821,7 @@ class Translator:
 
     def op_select(self, instr: tuple) -> None:
         a, b, cond = self.pop(3)
-        self.push(f"{a} if {cond} else {b}")
+        self.push(f"{a} if {as_condition(cond)} else {b}")
 
     def after_call(self, results: tuple[str, ...], call: str) -> None:
         n = len(results)
