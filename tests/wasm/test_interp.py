@@ -147,7 +147,24 @@ SWITCH = """(module
           (drop (br_if $b2 (i32.const 200) (i32.eq (local.get $x) (i32.const 2))))
           (i32.const 300))
         (i32.add (i32.const 1)))
-      (i32.add (i32.const 1)))))"""
+      (i32.add (i32.const 1))))
+  (func (export "exits") (param $x i32) (result i32) (local $r i32)
+    (block $a
+      (block $b
+        (local.set $r (i32.const 1))
+        (br_if $b (i32.eq (local.get $x) (i32.const 0)))
+        (local.set $r (i32.const 2))
+        (br_if $a (i32.eq (local.get $x) (i32.const 1)))
+        (local.set $r (i32.const 3))
+        (br_if $b (i32.eq (local.get $x) (i32.const 2)))
+        (local.set $r (i32.const 4))
+        (br_if $a (i32.eq (local.get $x) (i32.const 3)))
+        (if (i32.ge_u (local.get $x) (i32.const 4))
+          (then (br_if 0 (i32.eq (local.get $x) (i32.const 4))) (local.set $r (i32.const 99)))
+          (else (br_if 0 (i32.const 1))))
+        (local.set $r (i32.add (local.get $r) (i32.const 10))))
+      (local.set $r (i32.mul (local.get $r) (i32.const 7))))
+    (local.get $r)))"""
 
 
 def test_blocks_and_br_table(both):
@@ -156,6 +173,7 @@ def test_blocks_and_br_table(both):
         prog.agree("switch", i)
     for x in range(4):
         prog.agree("nested", x)
+    assert [prog.agree("exits", x)[0] for x in range(6)] == [7, 2, 21, 4, 98, 763]
 
 
 def loop_nest(depth: int) -> str:
