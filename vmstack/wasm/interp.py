@@ -342,9 +342,6 @@ class Translator:
         self.consts[name] = value
         return name
 
-    def slot(self, k: int) -> str:
-        return f"s{k}"
-
     def push(self, expr: str) -> None:
         """Push a value computed by ``expr``: assigned now to its slot, or, when the very next
         instruction consumes it, handed to that instruction as an expression."""
@@ -356,6 +353,7 @@ class Translator:
         self.stack.append(f"s{k}")
 
     def push_deferred(self, expr: str) -> None:
+        """Push a value that stays valid as written (a constant, a local until it is set)."""
         self.stack.append(expr)
 
     def pop(self, n: int = 1) -> list[str]:
@@ -365,14 +363,15 @@ class Translator:
         del self.stack[-n:]
         return vals
 
-    def materialize(self, lo: int = 0) -> None:
-        """Bring every stack entry from ``lo`` up into its own slot."""
-        for k in range(lo, len(self.stack)):
+    def materialize(self) -> None:
+        """Bring every stack entry into its own slot (values crossing into a block live there)."""
+        for k in range(len(self.stack)):
             if self.stack[k] != f"s{k}":
                 self.stmt(f"s{k} = {self.stack[k]}")
                 self.stack[k] = f"s{k}"
 
     def materialize_local(self, name: str) -> None:
+        """Before local ``name`` changes: stack entries still reading it take its value now."""
         for k, entry in enumerate(self.stack):
             if entry == name:
                 self.stmt(f"s{k} = {name}")
