@@ -9,7 +9,6 @@ converted to the runtime's internal form (unsigned ints, ExternRef) here, once.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,25 +16,14 @@ from typing import Any
 from . import runtime
 from .binary import decode_module
 from .errors import ExitTrap, LinkError, Trap, WasmError
-from .module import (
-    EXTERNREF,
-    FUNCREF,
-    ExternRef,
-)
+from .module import EXTERNREF, FUNCREF, ExternRef
 from .module import FuncType as _FuncType
-from .module import (
-    GlobalType as _GlobalType,
-)
-from .module import (
-    Limits as _Limits,
-)
-from .module import (
-    MemoryType as _MemoryType,
-)
+from .module import GlobalType as _GlobalType
+from .module import Limits as _Limits
+from .module import MemoryType as _MemoryType
 from .module import Module as _Module
-from .module import (
-    TableType as _TableType,
-)
+from .module import TableType as _TableType
+from .numeric import f32r
 from .validate import validate_module
 from .wasi import Wasi, WasiConfig
 
@@ -67,9 +55,6 @@ __all__ = [
 ]
 
 WasmtimeError = WasmError
-
-_F32 = struct.Struct("<f")
-
 
 # ---------------------------------------------------------------- types
 
@@ -207,10 +192,7 @@ def _to_internal(valtype: str, value: Any) -> Any:
     if valtype == "i64":
         return int(value) & 0xFFFFFFFFFFFFFFFF
     if valtype == "f32":
-        try:
-            return _F32.unpack(_F32.pack(float(value)))[0]
-        except OverflowError:
-            return float("inf") if value > 0 else float("-inf")
+        return f32r(float(value))
     if valtype == "f64":
         return float(value)
     if valtype == "v128":

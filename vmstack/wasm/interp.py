@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
 
-from . import numeric
+from . import numeric, simd
 from .errors import OutOfFuel, Trap, WasmError
 from .module import Func, FuncType
 from .runtime import CODE_FILENAME, WasmFunc
@@ -143,16 +143,8 @@ ZERO = {"i32": "0", "i64": "0", "f32": "0.0", "f64": "0.0", "v128": "0", "funcre
         "externref": "None"}
 
 
-def _simd_ops() -> dict[str, str]:
-    try:
-        from . import simd
-    except ImportError:
-        return {}
-    NAMESPACE.update({k: v for k, v in vars(simd).items() if not k.startswith("__")})
-    return simd.SIMD_OPS
-
-
-SIMD_OPS = _simd_ops()
+NAMESPACE.update({k: v for k, v in vars(simd).items() if not k.startswith("__")})
+SIMD_OPS = simd.SIMD_OPS
 
 
 def _single_use(template: str) -> bool:
@@ -807,10 +799,10 @@ class Translator:
 
     def op_global_get(self, instr: tuple) -> None:
         glob = self.inst.globals[instr[1]]
-        if glob.type.mutable:
-            self.push(f"{self.const(glob, 'G')}.value")
-        elif isinstance(glob.value, (int, float)) and not isinstance(glob.value, bool) and glob.value == glob.value:
-            self.op_const(("const", glob.value))
+        value = glob.value
+        foldable = isinstance(value, int) or (isinstance(value, float) and not math.isnan(value))
+        if not glob.type.mutable and foldable:  # a NaN is read from the global, keeping its bits
+            self.op_const(("const", value))
         else:
             self.push(f"{self.const(glob, 'G')}.value")
 

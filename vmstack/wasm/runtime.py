@@ -119,10 +119,8 @@ class MemInst:
         if delta:
             try:  # in place: compiled code keeps the same bytearray for the memory's whole life
                 self.data.extend(bytes(delta * PAGE_SIZE))
-            except BufferError:  # the embedder holds a view of the memory: it cannot move now
-                return -1
-            except MemoryError:  # the host is out of memory: growing fails, as the spec allows
-                return -1
+            except (BufferError, MemoryError):  # a view of it is held, or the host is out of memory:
+                return -1  # growing fails, as the spec allows
         return old
 
 
@@ -324,8 +322,6 @@ def invoke(store: Store, func: FuncInst, args: list[Any]) -> list[Any]:
         raise Exhaustion("call stack exhausted", backtrace(exc.__traceback__)[:20]) from None
     except (struct.error, IndexError) as exc:
         raise Trap("out of bounds memory access", backtrace(exc.__traceback__)) from None
-    except ZeroDivisionError as exc:
-        raise Trap("integer divide by zero", backtrace(exc.__traceback__)) from None
     except MemoryError as exc:
         raise Trap("out of host memory", backtrace(exc.__traceback__)) from None
     finally:

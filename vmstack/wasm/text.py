@@ -100,6 +100,19 @@ def reftype(x: object) -> str:
     return t
 
 
+def declared_types(item: SList, names: dict[str, int], index: int) -> list[str]:
+    """The types of one `(param ...)` or `(local ...)` clause whose first local is number ``index``;
+    a `$name` (allowed only with a single type) is recorded in ``names``."""
+    if len(item) >= 2 and is_id(item[1]):
+        if len(item) != 3:
+            raise error(f"a named {head(item)} takes exactly one type", item)
+        if item[1].value in names:
+            raise error(f"duplicate local {item[1].value}", item)
+        names[item[1].value] = index
+        return [valtype(item[2])]
+    return [valtype(t) for t in item[1:]]
+
+
 class Cursor:
     """Walks the items of one S-expression list."""
 
@@ -180,16 +193,7 @@ class ModuleParser:
         results: list[str] = []
         names: dict[str, int] = {}
         while head(cur.peek()) == "param":
-            item = cur.next()
-            if len(item) >= 2 and is_id(item[1]):
-                if len(item) != 3:
-                    raise error("a named param takes exactly one type", item)
-                if item[1].value in names:
-                    raise error(f"duplicate local {item[1].value}", item)
-                names[item[1].value] = len(params)
-                params.append(valtype(item[2]))
-            else:
-                params.extend(valtype(t) for t in item[1:])
+            params.extend(declared_types(cur.next(), names, len(params)))
         while head(cur.peek()) == "result":
             results.extend(valtype(t) for t in cur.next()[1:])
         if head(cur.peek()) == "param":
@@ -355,16 +359,7 @@ class ModuleParser:
         local_types: list[str] = []
         local_names = dict(names)
         while head(cur.peek()) == "local":
-            item = cur.next()
-            if len(item) >= 2 and is_id(item[1]):
-                if len(item) != 3:
-                    raise error("a named local takes exactly one type", item)
-                if item[1].value in local_names:
-                    raise error(f"duplicate local {item[1].value}", item)
-                local_names[item[1].value] = len(ty.params) + len(local_types)
-                local_types.append(valtype(item[2]))
-            else:
-                local_types.extend(valtype(t) for t in item[1:])
+            local_types.extend(declared_types(cur.next(), local_names, len(ty.params) + len(local_types)))
         body = FuncBody(self, local_names)
         while not cur.done():
             body.instr_item(cur)

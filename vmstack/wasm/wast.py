@@ -6,7 +6,6 @@ what passes and describing what fails.
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from .binary import decode_module
 from .errors import DecodeError, Exhaustion, LinkError, Trap, ValidationError, WasmError
 from .module import ExternRef, FuncType, GlobalType, Limits, MemoryType, TableType
 from .numeric import f32_from_bits, f32_to_bits, f64_to_bits
+from .text import SHAPES
 from .validate import validate_module
 
 
@@ -57,8 +57,6 @@ def _spectest(store: runtime.Store, printer: Callable[[str], None]) -> dict[str,
     }
 
 
-_LANES = {"i8x16": (16, 8), "i16x8": (8, 16), "i32x4": (4, 32), "i64x2": (2, 64), "f32x4": (4, 32),
-          "f64x2": (2, 64)}
 
 
 def _nan_matches(bits: int, width: int, pattern: str) -> bool:
@@ -76,7 +74,7 @@ def _float_bits(valtype: str, value: float) -> int:
 
 
 def _lane_matches(shape: str, lane_bits: int, expected: Any) -> bool:
-    width = _LANES[shape][1]
+    width = SHAPES[shape][1]
     if isinstance(expected, str):
         return _nan_matches(lane_bits, width, expected)
     if shape.startswith("f"):
@@ -104,7 +102,7 @@ def value_matches(actual: Any, expected: tuple[str, Any]) -> bool:
             return False
         if isinstance(want, tuple):
             shape, lanes = want
-            count, width = _LANES[shape]
+            count, width = SHAPES[shape]
             mask = (1 << width) - 1
             return all(_lane_matches(shape, (actual >> (i * width)) & mask, lanes[i]) for i in range(count))
         return actual == want
@@ -117,7 +115,7 @@ def value_matches(actual: Any, expected: tuple[str, Any]) -> bool:
 
 def _describe(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value!r}(bits {struct.unpack('<Q', struct.pack('<d', value))[0]:#x})"
+        return f"{value!r}(bits {f64_to_bits(value):#x})"
     if isinstance(value, int):
         return hex(value)
     return repr(value)
