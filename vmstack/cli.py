@@ -108,19 +108,23 @@ def _read_module_bytes(path: str) -> bytes:
         raise UsageError(f"{path}: {exc.strerror}") from None
 
 
+def _module_source(path: str) -> bytes | str:
+    """A module file's contents: bytes for a binary module, str for WebAssembly text."""
+    data = _read_module_bytes(path)
+    if data[:4] == b"\0asm":
+        return data
+    if data[:4] == b"\x7fELF":
+        raise UsageError(f"{path}: ELF programs are not supported yet (only WebAssembly)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: neither a WebAssembly binary nor WebAssembly text") from None
+
+
 def _load_module(path: str) -> Any:
     from .wasm import Module
 
-    data = _read_module_bytes(path)
-    if data[:4] == b"\x7fELF":
-        raise UsageError(f"{path}: ELF programs are not supported yet (only WebAssembly)")
-    if data[:4] != b"\0asm":
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(f"{path}: neither a WebAssembly binary nor WebAssembly text") from None
-        return Module(None, text)
-    return Module(None, data)
+    return Module(None, _module_source(path))
 
 
 @contextmanager
@@ -248,15 +252,12 @@ def run_wast(opts: argparse.Namespace) -> int:
 def run_inspect(opts: argparse.Namespace) -> int:
     from .wasm.inspect import describe_module
 
-    data = _read_module_bytes(opts.program)
-    if data[:4] != b"\0asm":
+    source = _module_source(opts.program)
+    if isinstance(source, str):
         from .wasm.text import wat_to_wasm
 
-        try:
-            data = wat_to_wasm(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise UsageError(f"{opts.program}: neither a WebAssembly binary nor WebAssembly text") from None
-    print(describe_module(data))
+        source = wat_to_wasm(source)
+    print(describe_module(source))
     return 0
 
 
