@@ -344,7 +344,7 @@ def convert(src: Format, dst: Format, rm: int, a: int) -> tuple[int, int]:
     """fcvt.s.d and fcvt.d.s."""
     cls, sign, m, e = unpack(src, a)
     if cls == NAN:
-        return _nan_result(src, a)
+        return CANONICAL_NAN[dst.bits], NV if m else 0
     if cls == INF:
         return infinity(dst, sign), 0
     if cls == ZERO:

@@ -52,7 +52,7 @@ def fetch_decode(memory: Memory, pc: int) -> Decoded:
 
 
 def _operands(d: Decoded, pc: int, k: int) -> dict[str, str]:
-    return {"X1": f"x{d.rs1}" if d.rs1 else "0", "X2": f"x{d.rs2}" if d.rs2 else "0",
+    return {"X1": f"x{d.rs1}" if d.rs1 else "(0)", "X2": f"x{d.rs2}" if d.rs2 else "(0)",
             "XD": f"x{d.rd}" if d.rd else "_", "F1": f"f{d.rs1}", "F2": f"f{d.rs2}", "F3": f"f{d.rs3}",
             "FD": f"f{d.rd}", "IMM": f"({d.imm})", "RS1": str(d.rs1), "RM": str(d.rm), "PC": hex(pc),
             "NPC": hex(pc + d.length), "K": str(k), "NEXT": "next_pc"}
@@ -111,12 +111,12 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
         template = d.insn.template
         tokens = set(_TOKEN.findall(template))
         for token in tokens & {"X1", "X2", "F1", "F2", "F3"}:
-            if ops[token] != "0" and ops[token] not in written:
+            if ops[token] != "(0)" and ops[token] not in written:
                 read[ops[token]] = None
         for token in tokens & {"XD", "FD"}:
             if ops[token] != "_":
                 written[ops[token]] = None
-        code = _TOKEN.sub(lambda m: ops[m.group(1)], template)
+        code = _TOKEN.sub(lambda m, ops=ops: ops[m.group(1)], template)
         kind = d.insn.kind
         if kind == KIND_PLAIN:
             body.emit(code, 1, at)

@@ -131,8 +131,8 @@ def _alu() -> list[Instruction]:
         "divw": (0x3B, 4, 0x01, "XD = div_signed(X1, X2, 32)"),
         "divuw": (0x3B, 5, 0x01, f"XD = {sext32('(X1 & 0xFFFFFFFF) // (X2 & 0xFFFFFFFF)')} if X2 & 0xFFFFFFFF else {M}"),
         "remw": (0x3B, 6, 0x01, "XD = rem_signed(X1, X2, 32)"),
-        "remuw": (0x3B, 7, 0x01, f"XD = {sext32('(X1 & 0xFFFFFFFF) % (X2 & 0xFFFFFFFF)')} if X2 & 0xFFFFFFFF "
-                                 f"else {sext32('X1')}"),
+        "remuw": (0x3B, 7, 0x01, (f"XD = {sext32('(X1 & 0xFFFFFFFF) % (X2 & 0xFFFFFFFF)')} if X2 & 0xFFFFFFFF "
+                                  f"else {sext32('X1')}")),
         "add.uw": (0x3B, 0, 0x04, f"XD = ((X1 & 0xFFFFFFFF) + X2) & {M}"),
         "sh1add.uw": (0x3B, 2, 0x10, f"XD = (((X1 & 0xFFFFFFFF) << 1) + X2) & {M}"),
         "sh2add.uw": (0x3B, 4, 0x10, f"XD = (((X1 & 0xFFFFFFFF) << 2) + X2) & {M}"),
