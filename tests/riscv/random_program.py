@@ -35,21 +35,19 @@ SINGLE_SPECIAL = [0x0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7FA0000
                   0x800000, 0x7F7FFFFF, 0x3F800000, 0xBF800000, 0x3F000000, 0x4B000000, 0x5F000000, 0xDF000000,
                   0x4F000000, 0x4F800000, 0x3FC00000, 0x40000000, 0x00800001, 0x33800000]
 
-R_INT = ("add sub sll slt sltu xor srl sra or and mul mulh mulhsu mulhu div divu rem remu addw subw sllw srlw "
-         "sraw mulw divw divuw remw remuw sh1add sh2add sh3add add.uw sh1add.uw sh2add.uw sh3add.uw andn orn "
-         "xnor max maxu min minu rol ror rolw rorw bclr bext binv bset").split()
-I_INT = "addi slti sltiu xori ori andi addiw".split()
-SHIFT6 = "slli srli srai rori bclri bseti binvi bexti slli.uw".split()
-SHIFT5 = "slliw srliw sraiw roriw".split()
-UNARY_INT = "clz ctz cpop clzw ctzw cpopw sext.b sext.h zext.h orc.b rev8".split()
+R_INT = ["add", "sub", "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and", "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu", "addw", "subw", "sllw", "srlw", "sraw", "mulw", "divw", "divuw", "remw", "remuw", "sh1add", "sh2add", "sh3add", "add.uw", "sh1add.uw", "sh2add.uw", "sh3add.uw", "andn", "orn", "xnor", "max", "maxu", "min", "minu", "rol", "ror", "rolw", "rorw", "bclr", "bext", "binv", "bset"]
+I_INT = ["addi", "slti", "sltiu", "xori", "ori", "andi", "addiw"]
+SHIFT6 = ["slli", "srli", "srai", "rori", "bclri", "bseti", "binvi", "bexti", "slli.uw"]
+SHIFT5 = ["slliw", "srliw", "sraiw", "roriw"]
+UNARY_INT = ["clz", "ctz", "cpop", "clzw", "ctzw", "cpopw", "sext.b", "sext.h", "zext.h", "orc.b", "rev8"]
 LOADS = {"lb": 1, "lh": 2, "lw": 4, "ld": 8, "lbu": 1, "lhu": 2, "lwu": 4}
 STORES = {"sb": 1, "sh": 2, "sw": 4, "sd": 8}
-AMOS = "amoswap amoadd amoxor amoand amoor amomin amomax amominu amomaxu".split()
-BRANCHES = "beq bne blt bge bltu bgeu".split()
-FP_R_RM = "fadd fsub fmul fdiv".split()
-FP_R4 = "fmadd fmsub fnmsub fnmadd".split()
-FP_R = "fsgnj fsgnjn fsgnjx fmin fmax".split()
-FP_CMP = "feq flt fle".split()
+AMOS = ["amoswap", "amoadd", "amoxor", "amoand", "amoor", "amomin", "amomax", "amominu", "amomaxu"]
+BRANCHES = ["beq", "bne", "blt", "bge", "bltu", "bgeu"]
+FP_R_RM = ["fadd", "fsub", "fmul", "fdiv"]
+FP_R4 = ["fmadd", "fmsub", "fnmsub", "fnmadd"]
+FP_R = ["fsgnj", "fsgnjn", "fsgnjx", "fmin", "fmax"]
+FP_CMP = ["feq", "flt", "fle"]
 COMPRESSED = ["c.addi {d}, {nz6}", "c.li {d}, {i6}", "c.slli {d}, {sh1}", "c.mv {d}, {rs}", "c.add {d}, {rs}",
               "c.addiw {d}, {i6}", "c.lui {d}, {lui6}",
               "c.srli {dp}, {sh1}", "c.srai {dp}, {sh1}", "c.andi {dp}, {i6}", "c.sub {dp}, {sp}", "c.xor {dp}, {sp}",
