@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from . import user_isa
 from .faults import IllegalInstruction, MisalignedAccess
 from .memory import Memory, MemoryFault
-from .translate import Block, translate
+from .translate import INLINE_HELPERS, Block, translate
 
 # mcause numbers of the synchronous exceptions the core raises
 CAUSE_ILLEGAL_INSTRUCTION = 2
@@ -42,6 +42,7 @@ def block_globals(memory: Memory) -> dict[str, Any]:
     names.update(user_isa.ATOMIC_HELPERS)
     names.update(user_isa.FLOAT_HELPERS)
     names.update(memory.accessors())
+    names.update(INLINE_HELPERS)
     return names
 
 
@@ -99,7 +100,7 @@ class Cpu:
         for name, (regfile, number) in block.info.registers.items():
             if name in values:
                 (self.x if regfile == "x" else self.f)[number] = values[name]
-        self.instret += at.k
+        self.instret += at.k + values.get("loop_i", 0) * block.info.loop_body
         self.pc = at.pc
         return self._raise_exception(fault, at.bits)
 

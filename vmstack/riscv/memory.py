@@ -173,7 +173,8 @@ class Memory:
     def accessors(self) -> dict[str, Callable[..., Any]]:
         """Load/store functions translated code calls: ld1..ld8(addr) -> unsigned value,
         st1..st8(addr, value). The fast path indexes the page dicts; anything else (unmapped, protected,
-        code page, an access crossing pages) takes the checked path above."""
+        code page, an access crossing pages) takes the checked path above. The page dicts themselves are
+        offered too (readable_pages, writable_pages) for the translator to inline that fast path."""
         readable, writable, load, store = self.readable, self.writable, self.load, self.store
         funcs: dict[str, Callable[..., Any]] = {}
         for width, fmt in ((2, "H"), (4, "I"), (8, "Q")):
@@ -191,7 +192,7 @@ class Memory:
                 writable[addr >> PAGE_SHIFT][addr & _OFFSET] = value & 0xFF
             except KeyError:
                 store(addr, 1, value)
-        funcs.update(ld1=ld1, st1=st1)
+        funcs.update(ld1=ld1, st1=st1, readable_pages=readable, writable_pages=writable)
         return funcs
 
 
