@@ -116,3 +116,10 @@ def run_elf(path: Path, max_insns: int = 10 ** 9) -> tuple[int, bytes, Cpu]:
 def run_qemu(path: Path) -> tuple[int, bytes]:
     proc = subprocess.run(["qemu-riscv64", str(path)], capture_output=True, timeout=120, check=False)
     return proc.returncode, proc.stdout
+
+
+def run_asm(body: str, data: str = "") -> Cpu:
+    """Assemble ``body`` as the start of a program (then exit, registers but a7 untouched), run it under
+    the core, return the Cpu."""
+    source = f".globl _start\n.text\n_start:\n{body}\n    li a7, 93\n    ecall\n.data\n.balign 16\n{data}\n"
+    return run_elf(build_elf(source))[2]

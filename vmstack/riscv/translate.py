@@ -179,6 +179,9 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
     written: dict[str, None] = {}
     loop_end = _loop_end(insns)
     operands = [_operands(d, pc, k) for k, (pc, d) in enumerate(insns)]
+    if loop_end is not None:
+        for k, ops in enumerate(operands):
+            ops["K"] = f"(loop_i * {loop_end + 1} + {k})"
     prologue: list[str] = []
     indent = 1
     if loop_end is not None:
