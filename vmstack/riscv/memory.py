@@ -5,8 +5,8 @@ two dicts the CPU's translated code uses as its fast path: ``readable`` (page nu
 readable page) and ``writable`` (the same for writable pages that hold no translated code). A store to a
 page missing from ``writable`` takes the slow path, which checks protections and, when the page holds
 translated code, drops those translations first (self-modifying code, a loader's relocations). The
-translations themselves live here too (``translations``: guest pc -> translated block), so that every
-hart sharing this Memory sees an invalidation at once.
+translations themselves live here too (``translations``: guest pc -> translated block, and ``decoded``
+for the interpreter), so that every hart sharing this Memory sees an invalidation at once.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ class Memory:
         self.prots: dict[int, int] = {}
         self.readable: dict[int, bytearray] = {}
         self.writable: dict[int, bytearray] = {}
-        self.translations: dict[int, Any] = {}
+        self.translations: dict[int, Any] = {}   # pc -> translated block
+        self.decoded: dict[int, Any] = {}        # pc -> the interpreter's decoded instruction
+        self.heat: dict[int, int] = {}           # pc -> times a block was interpreted from there
         self.code_pages: dict[int, set[int]] = {}  # page number -> pcs of the blocks read from it
 
     # ------------------------------------------------------------ mappings
@@ -99,6 +101,7 @@ class Memory:
         if pcs:
             for pc in pcs:
                 self.translations.pop(pc, None)
+                self.decoded.pop(pc, None)
             if self.prots.get(page, 0) & PROT_WRITE:
                 self.writable[page] = self.pages[page]
 
@@ -107,6 +110,7 @@ class Memory:
         for page in list(self.code_pages):
             self.invalidate_page(page)
         self.translations.clear()
+        self.decoded.clear()
 
     # ------------------------------------------------------------ byte access
 
