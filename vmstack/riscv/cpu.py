@@ -54,7 +54,7 @@ _RUNTIMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # Memory ->
 class Cpu:
     """One hart: registers, fcsr, LR/SC reservation, and the loop running translated blocks."""
 
-    __slots__ = ("block_globals", "env", "f", "fcsr", "instret", "memory", "pc", "hot", "reservation", "steps", "stop", "x")
+    __slots__ = ("block_globals", "env", "f", "fcsr", "hot", "instret", "memory", "pc", "reservation", "steps", "stop", "x")
 
     def __init__(self, memory: Memory, env: Environment) -> None:
         self.memory = memory

@@ -170,9 +170,8 @@ def _loop_end(insns: list[tuple[int, Decoded]]) -> int | None:
     """Index of the first branch (or jal) back to the block's entry: the block is then a loop up to there."""
     entry = insns[0][0]
     for k, (pc, d) in enumerate(insns):
-        if d.insn.kind == KIND_BRANCH or d.insn.name == "jal":
-            if (pc + d.imm) & 0xFFFFFFFFFFFFFFFF == entry:
-                return k
+        if (d.insn.kind == KIND_BRANCH or d.insn.name == "jal") and (pc + d.imm) & 0xFFFFFFFFFFFFFFFF == entry:
+            return k
     return None
 
 
