@@ -40,6 +40,7 @@ def block_globals(memory: Memory) -> dict[str, Any]:
                              ("div_signed", "rem_signed", "rotate_left32", "or_combine_bytes", "csr_access",
                               "load_reserved", "store_conditional")}
     names.update(user_isa.ATOMIC_HELPERS)
+    names.update(user_isa.FLOAT_HELPERS)
     names.update(memory.accessors())
     return names
 
@@ -47,7 +48,7 @@ def block_globals(memory: Memory) -> dict[str, Any]:
 class Cpu:
     """One hart: registers, fcsr, LR/SC reservation, and the loop running translated blocks."""
 
-    __slots__ = ("memory", "env", "x", "f", "pc", "fcsr", "reservation", "instret", "stop", "block_globals")
+    __slots__ = ("block_globals", "env", "f", "fcsr", "instret", "memory", "pc", "reservation", "stop", "x")
 
     def __init__(self, memory: Memory, env: Environment) -> None:
         self.memory = memory

@@ -10,8 +10,19 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .faults import IllegalInstruction
-from .user_isa import (IMM_B, IMM_CSR, IMM_I, IMM_J, IMM_NONE, IMM_S, IMM_SHAMT5, IMM_SHAMT6, IMM_U,
-                       INSTRUCTIONS, Instruction)
+from .user_isa import (
+    IMM_B,
+    IMM_CSR,
+    IMM_I,
+    IMM_J,
+    IMM_NONE,
+    IMM_S,
+    IMM_SHAMT5,
+    IMM_SHAMT6,
+    IMM_U,
+    INSTRUCTIONS,
+    Instruction,
+)
 
 FIELDS = {"op": (0, 7), "rd": (7, 5), "f3": (12, 3), "rs1": (15, 5), "rs2": (20, 5), "f7": (25, 7),
           "f6": (26, 6), "f5": (27, 5), "f2": (25, 2), "f12": (20, 12)}

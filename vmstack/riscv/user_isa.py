@@ -23,8 +23,10 @@ Templates stay plain Python, so the same text serves the translator and any late
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
+from . import fpu
 from .faults import IllegalInstruction, MisalignedAccess
 from .memory import MemoryFault
 
@@ -182,7 +184,7 @@ def _control() -> list[Instruction]:
         Instruction("lui", "op=37", IMM_U, f"XD = IMM & {M}"),
         Instruction("auipc", "op=17", IMM_U, f"XD = (PC + IMM) & {M}"),
         Instruction("jal", "op=6f", IMM_J, f"NEXT = (PC + IMM) & {M}\nXD = NPC", KIND_JUMP),
-        Instruction("jalr", "op=67 f3=0", IMM_I, f"NEXT = (X1 + IMM) & 0xFFFFFFFFFFFFFFFE\nXD = NPC", KIND_JUMP),
+        Instruction("jalr", "op=67 f3=0", IMM_I, "NEXT = (X1 + IMM) & 0xFFFFFFFFFFFFFFFE\nXD = NPC", KIND_JUMP),
         Instruction("fence", "op=0f f3=0", IMM_NONE, "pass"),
         Instruction("fence.i", "op=0f f3=1", IMM_NONE, "cpu.memory.invalidate_all()", KIND_FENCE_I),
         Instruction("ecall", "op=73 f3=0 f12=000 rs1=0 rd=0", IMM_NONE, "cpu.env.ecall(cpu)", KIND_TRAP),
@@ -218,7 +220,72 @@ def _atomics() -> list[Instruction]:
     return out
 
 
-INSTRUCTIONS: list[Instruction] = _control() + _loads() + _branches() + _alu() + _atomics()
+
+BOX = "0xFFFFFFFF00000000"
+
+
+def _float_ops() -> list[Instruction]:
+    """F and D. A single lives NaN-boxed in a 64-bit register: unbox() reads it (an improperly boxed
+    value reads as the canonical NaN), accrue_s/accrue_d take an fpu result (bits, flags), add the flags
+    to fcsr and box a single; accrue_x does the same for a result bound for an integer register."""
+    out = []
+    for sfx, fmt, fbit, width in (("s", "SINGLE", 0, 4), ("d", "DOUBLE", 1, 8)):
+        def u(reg: str, sfx: str = sfx) -> str:
+            return f"unbox({reg})" if sfx == "s" else reg
+        acc = f"accrue_{sfx}"
+        rnd = "rounding(cpu, RM)"
+        f7 = {name: base | fbit for name, base in (("add", 0x00), ("sub", 0x04), ("mul", 0x08), ("div", 0x0C),
+                                                   ("sqrt", 0x2C), ("sgnj", 0x10), ("minmax", 0x14),
+                                                   ("cmp", 0x50), ("class", 0x70), ("to_int", 0x60),
+                                                   ("from_int", 0x68), ("mv_x", 0x70), ("mv_f", 0x78))}
+        sign, magnitude = ("0x80000000", "0x7FFFFFFF") if sfx == "s" else (S, "0x7FFFFFFFFFFFFFFF")
+        box = f" | {BOX}" if sfx == "s" else ""
+        out += [
+            Instruction(f"fl{sfx[0] if sfx == 'd' else 'w'}", f"op=07 f3={2 + fbit}", IMM_I, f"FD = ld{width}({EA}){box}"),
+            Instruction(f"fs{sfx[0] if sfx == 'd' else 'w'}", f"op=27 f3={2 + fbit}", IMM_S, f"st{width}({EA}, F2)"),
+        ]
+        for op in ("add", "sub", "mul", "div"):
+            out.append(Instruction(f"f{op}.{sfx}", f"op=53 f7={f7[op]:x}", IMM_NONE,
+                                   f"FD = {acc}(cpu, fpu.{op}({fmt}, {rnd}, {u('F1')}, {u('F2')}))"))
+        out.append(Instruction(f"fsqrt.{sfx}", f"op=53 f7={f7['sqrt']:x} rs2=0", IMM_NONE,
+                               f"FD = {acc}(cpu, fpu.sqrt({fmt}, {rnd}, {u('F1')}))"))
+        for name, op, negate_product, negate_addend in (("fmadd", 0x43, False, False), ("fmsub", 0x47, False, True),
+                                                        ("fnmsub", 0x4B, True, False), ("fnmadd", 0x4F, True, True)):
+            out.append(Instruction(f"{name}.{sfx}", f"op={op:x} f2={fbit}", IMM_NONE,
+                                   f"FD = {acc}(cpu, fpu.fused_multiply_add({fmt}, {rnd}, {u('F1')}, {u('F2')}, "
+                                   f"{u('F3')}, {negate_product}, {negate_addend}))"))
+        for f3, name, sign_src in ((0, "fsgnj", u("F2")), (1, "fsgnjn", f"~{u('F2')}"),
+                                   (2, "fsgnjx", f"{u('F1')} ^ {u('F2')}")):
+            out.append(Instruction(f"{name}.{sfx}", f"op=53 f7={f7['sgnj']:x} f3={f3}", IMM_NONE,
+                                   f"FD = {u('F1')} & {magnitude} | ({sign_src}) & {sign}{box}"))
+        for f3, name in ((0, "fmin"), (1, "fmax")):
+            out.append(Instruction(f"{name}.{sfx}", f"op=53 f7={f7['minmax']:x} f3={f3}", IMM_NONE,
+                                   f"FD = {acc}(cpu, fpu.minmax({fmt}, {name == 'fmax'}, {u('F1')}, {u('F2')}))"))
+        for f3, name in ((2, "eq"), (1, "lt"), (0, "le")):
+            out.append(Instruction(f"f{name}.{sfx}", f"op=53 f7={f7['cmp']:x} f3={f3}", IMM_NONE,
+                                   f"XD = accrue_x(cpu, fpu.compare({fmt}, '{name}', {u('F1')}, {u('F2')}))"))
+        out.append(Instruction(f"fclass.{sfx}", f"op=53 f7={f7['class']:x} f3=1 rs2=0", IMM_NONE,
+                               f"XD = fpu.classify({fmt}, {u('F1')})"))
+        for rs2, isfx, bits, is_signed, int_value in ((0, "w", 32, True, signed(sext32("X1"))),
+                                                      (1, "wu", 32, False, "X1 & 0xFFFFFFFF"),
+                                                      (2, "l", 64, True, signed("X1")), (3, "lu", 64, False, "X1")):
+            result = f"accrue_x(cpu, fpu.to_int({fmt}, {rnd}, {u('F1')}, {bits}, {is_signed}))"
+            out.append(Instruction(f"fcvt.{isfx}.{sfx}", f"op=53 f7={f7['to_int']:x} rs2={rs2}", IMM_NONE,
+                                   f"XD = {sext32(result) if bits == 32 else result}"))
+            out.append(Instruction(f"fcvt.{sfx}.{isfx}", f"op=53 f7={f7['from_int']:x} rs2={rs2}", IMM_NONE,
+                                   f"FD = {acc}(cpu, fpu.from_int({fmt}, {rnd}, {int_value}))"))
+        out.append(Instruction(f"fmv.x.{'w' if sfx == 's' else 'd'}", f"op=53 f7={f7['mv_x']:x} f3=0 rs2=0",
+                               IMM_NONE, f"XD = {sext32('F1')}" if sfx == "s" else "XD = F1"))
+        out.append(Instruction(f"fmv.{'w' if sfx == 's' else 'd'}.x", f"op=53 f7={f7['mv_f']:x} f3=0 rs2=0",
+                               IMM_NONE, f"FD = X1 & 0xFFFFFFFF{box}" if sfx == "s" else "FD = X1"))
+    out.append(Instruction("fcvt.s.d", "op=53 f7=20 rs2=1", IMM_NONE,
+                           "FD = accrue_s(cpu, fpu.convert(DOUBLE, SINGLE, rounding(cpu, RM), F1))"))
+    out.append(Instruction("fcvt.d.s", "op=53 f7=21 rs2=0", IMM_NONE,
+                           "FD = accrue_d(cpu, fpu.convert(SINGLE, DOUBLE, rounding(cpu, RM), unbox(F1)))"))
+    return out
+
+
+INSTRUCTIONS: list[Instruction] = _control() + _loads() + _branches() + _alu() + _atomics() + _float_ops()
 
 
 # ------------------------------------------------------------------ run-time helpers the templates call
@@ -302,7 +369,7 @@ def store_conditional(cpu: Any, addr: int, width: int, value: int) -> int:
 
 def _atomic(expr: str, width: int) -> Callable[[Any, int, int], int]:
     mask, top = (1 << (8 * width)) - 1, 1 << (8 * width - 1)
-    new_value = eval(f"lambda o, v, T: {expr}")  # noqa: S307 - a table expression above
+    new_value = eval(f"lambda o, v, T: {expr}")
 
     def amo(cpu: Any, addr: int, value: int) -> int:
         if addr & (width - 1):
@@ -318,3 +385,32 @@ def _atomic(expr: str, width: int) -> Callable[[Any, int, int], int]:
 
 
 ATOMIC_HELPERS = {f"{name}_{width}": _atomic(expr, width) for name, expr in AMO_OPS.values() for width in (4, 8)}
+
+
+def rounding(cpu: Any, rm: int) -> int:
+    """The rounding mode of an instruction's rm field; 7 reads frm (an invalid frm is illegal)."""
+    if rm == 7:
+        rm = cpu.fcsr >> 5 & 7
+        if rm > 4:
+            raise IllegalInstruction(0)
+    return rm
+
+
+def unbox(value: int) -> int:
+    return value & 0xFFFFFFFF if value >> 32 == 0xFFFFFFFF else 0x7FC00000
+
+
+def accrue_s(cpu: Any, result: tuple[int, int]) -> int:
+    cpu.fcsr |= result[1]
+    return result[0] | 0xFFFFFFFF00000000
+
+
+def accrue_d(cpu: Any, result: tuple[int, int]) -> int:
+    cpu.fcsr |= result[1]
+    return result[0]
+
+
+accrue_x = accrue_d
+
+FLOAT_HELPERS = {"fpu": fpu, "SINGLE": fpu.SINGLE, "DOUBLE": fpu.DOUBLE, "rounding": rounding, "unbox": unbox,
+                 "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x}
