@@ -103,7 +103,7 @@ def _build_stack(aspace: AddressSpace, program: LoadedImage, interp: LoadedImage
         return top
 
     execfn_addr = push_bytes(execfn + b"\0")
-    string_addrs = [push_bytes(s + b"\0") for s in reversed(envp + argv)][::-1]
+    string_addrs = [push_bytes(s + b"\0") for s in reversed(argv + envp)][::-1]
     argv_addrs, envp_addrs = string_addrs[:len(argv)], string_addrs[len(argv):]
     top &= -16
     platform_addr = push_bytes(PLATFORM + b"\0")
