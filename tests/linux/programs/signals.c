@@ -30,6 +30,7 @@ static void on_fault(int sig, siginfo_t *info, void *uc) {
 static void die_by(int sig) {
     pid_t pid = fork();
     if (pid == 0) {
+        signal(sig, SIG_DFL);
         if (sig == SIGSEGV) *(volatile int *)16 = 1;
         if (sig == SIGABRT) abort();
         raise(sig);
