@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 AT_FDCWD = -100
 STRING_LIMIT = 32
+CREATING = 0o100 | 0o20000000  # O_CREAT, __O_TMPFILE
 
 _OPEN_FLAGS = [(0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
                (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o10000, "O_DSYNC"), (0o20000, "O_ASYNC"),
@@ -144,6 +145,8 @@ def format_call(proc: Process, call: Syscall | None, nr: int, args: list[int], r
     else:
         shown = []
         for i, kind in enumerate(call.kinds):
+            if kind == "mode" and i and call.kinds[i - 1] == "oflags" and not args[i - 1] & CREATING:
+                continue  # strace shows open's mode only when the call may create a file
             length = args[i + 1] if i + 1 < len(args) else None
             shown.append(format_arg(proc, kind, args[i], length, result))
         text = f"{call.name}(" + ", ".join(shown) + ")"

@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 int main(void) {
+    /* before anything mallocs: stdio's buffers may come from the break */
     void *start = sbrk(0);
-    printf("sbrk grows: %d\n", sbrk(8192) == start && (char *)sbrk(0) - (char *)start == 8192);
+    int grows = sbrk(8192) == start && (char *)sbrk(0) - (char *)start == 8192;
     memset(start, 7, 8192);
-    printf("brk shrink: %d\n", brk(start) == 0 && sbrk(0) == start);
+    int shrinks = brk(start) == 0 && sbrk(0) == start;
+    printf("sbrk grows: %d\nbrk shrinks: %d\n", grows, shrinks);
 
     char *m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     printf("mmap: %d aligned=%d zero=%d\n", m != MAP_FAILED, ((uintptr_t)m & 4095) == 0, m[5000] == 0);
