@@ -50,7 +50,7 @@ def run_vmstack(program: Path | str, *args: str, extra: tuple[str, ...] = (), st
                 env: dict | None = None, timeout: float = 240, cwd: str | None = None) -> Outcome:
     command = [sys.executable, "-m", "vmstack", "run", *extra, str(program), *args]
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    done = subprocess.run(command, capture_output=True, text=True, input=stdin, env=full_env,
+    done = subprocess.run(command, capture_output=True, text=True, input=stdin, env=full_env, check=False,
                           timeout=timeout, cwd=cwd)
     return Outcome(done.returncode, done.stdout, done.stderr)
 
@@ -58,6 +58,7 @@ def run_vmstack(program: Path | str, *args: str, extra: tuple[str, ...] = (), st
 def run_qemu(program: Path | str, *args: str, stdin: str | None = None, env: dict | None = None,
              cwd: str | None = None) -> Outcome:
     done = subprocess.run(["qemu-riscv64", "-L", SYSROOT, str(program), *args], capture_output=True,
-                          text=True, input=stdin, env={**os.environ, **(env or {})}, timeout=60, cwd=cwd)
+                          text=True, input=stdin, env={**os.environ, **(env or {})}, timeout=60, cwd=cwd,
+                          check=False)
     status = done.returncode if done.returncode >= 0 else 128 - done.returncode
     return Outcome(status, done.stdout, done.stderr)
