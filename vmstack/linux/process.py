@@ -461,7 +461,10 @@ class Process:
         host_poll(fds, timeout)
 
     def _can_be_woken(self) -> bool:
-        return self.timers_armed or any(a.handler not in (sig.SIG_DFL, sig.SIG_IGN) for a in self.actions)
+        """Whether a signal could still end a wait: an armed timer, or a handler for a signal others send
+        (glibc's own SIGCANCEL and SIGSETXID, 32 and 33, only come from the process itself)."""
+        return self.timers_armed or any(a.handler not in (sig.SIG_DFL, sig.SIG_IGN)
+                                        for signo, a in enumerate(self.actions) if signo not in (0, 32, 33))
 
 
 @dataclass(eq=False)
