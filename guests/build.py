@@ -1,8 +1,9 @@
 """Build the guest programs for wasm32-wasi, the host and riscv64 Linux.
 
 The guests are the C programs in this directory (hello and the benchmark kernels), the riscv64 Linux
-programs of guests/riscv/ (static and dynamic, -O2 and -O0: the RISCV64_TARGETS) and two real
-programs from Debian source packages: the sqlite3 shell and the lua5.4 interpreter, fetched with
+programs of guests/riscv/ (static and dynamic, -O2 and -O0: the RISCV64_TARGETS) and real programs
+from Debian source packages: the sqlite3 shell, the lua5.4 interpreter (and for riscv64, busybox with
+Debian's busybox-static configuration, built by its own makefiles), fetched with
 `apt-get source` into ~/.cache/vmstack/src/. Each result is cached as
 ~/.cache/vmstack/guests/<target>/<name>-<hash>.<ext>, the hash covering the recipe (source and
 header contents, compiler flags, compiler version), and is rebuilt only when absent.
@@ -111,6 +112,9 @@ class Recipe:
     native_flags: tuple[str, ...] = ()
     wasi_sources: tuple[Path, ...] = ()
     targets: tuple[str, ...] | None = None
+    builder: Callable[[Toolchain, list[Path], Path], None] | None = None
+    """For a guest built by its own build system: builder(toolchain, sources, output) instead of one
+    compiler command over the sources (which are then only the files the recipe's hash covers)."""
 
     def builds_for(self, target: str) -> bool:
         return self.targets is None or target in self.targets
@@ -124,7 +128,8 @@ class Recipe:
 
 def _run(command: list[str | Path], what: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     try:
-        result = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True)
+        result = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise BuildError(f"{command[0]} not found") from None
     if result.returncode != 0:
@@ -174,6 +179,24 @@ def sqlite_amalgamation() -> Path:
 def _lua_sources() -> list[Path]:
     source = debian_source("lua5.4") / "src"
     return sorted(path for path in source.glob("*.c") if path.name != "luac.c")
+
+
+def _busybox_inputs() -> list[Path]:
+    """What decides a busybox build: Debian's configuration of busybox-static and its changelog (the
+    source package's version)."""
+    source = debian_source("busybox")
+    return [source / "debian" / "config" / "pkg" / "static", source / "debian" / "changelog"]
+
+
+def _make_busybox(toolchain: Toolchain, inputs: list[Path], output: Path) -> None:
+    """Build busybox with its own makefiles, out of tree, with Debian's busybox-static configuration."""
+    config, source = inputs[0], inputs[1].parents[1]
+    with tempfile.TemporaryDirectory(dir=output.parent) as scratch:
+        shutil.copy(config, Path(scratch) / ".config")
+        make = ["make", "-s", f"O={scratch}", f"CROSS_COMPILE={toolchain.compiler.removesuffix('gcc')}", "-j2"]
+        _run([*make, "oldconfig"], "busybox oldconfig", cwd=source)
+        _run([*make, "busybox"], "building busybox", cwd=source)
+        shutil.copy(Path(scratch) / "busybox", output)
 
 
 def _kernel(name: str, *flags: str) -> Recipe:
@@ -230,12 +253,13 @@ RECIPES = {
         targets=DEBIAN_GUEST_TARGETS,
     ),
     **{name: _linux_guest(name, *flags) for name, flags in LINUX_GUESTS.items()},
+    "busybox": Recipe(sources=_busybox_inputs, targets=("riscv64",), builder=_make_busybox),
 }
 KERNELS = ("fib", "sieve", "nbody", "sha256")
 WORKLOADS = {"sqlite3": ([], GUESTS_DIR / "sqlite3" / "workload.sql"),
              "lua": (["-"], GUESTS_DIR / "lua" / "workload.lua")}
 """(arguments, script read on stdin) of the Debian guests' workloads: an in-memory `sqlite3`, `lua -`."""
-DEBIAN_SOURCES = {"sqlite3": "sqlite3", "lua": "lua5.4"}
+DEBIAN_SOURCES = {"sqlite3": "sqlite3", "lua": "lua5.4", "busybox": "busybox"}
 """The guests built from Debian source packages, and their packages."""
 
 
@@ -292,6 +316,10 @@ def build(name: str, target: str) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_suffix(f".partial-{os.getpid()}")
     flags, sources = recipe.flags_for(target), recipe.sources_for(target)
+    if recipe.builder:
+        recipe.builder(toolchain, sources, partial)
+        partial.replace(output)
+        return output
     source_directories = sorted({f"-I{source.parent}" for source in sources})
     compile_flags = [flag for flag in flags if not flag.startswith("-l")]
     libraries = [flag for flag in flags if flag.startswith("-l")]
