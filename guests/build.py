@@ -223,6 +223,17 @@ LINUX_GUESTS = {
     "startup": (),
 }
 """The riscv64 Linux guests of guests/riscv/ and their extra flags."""
+BARE_RUNTIME = GUESTS_DIR / "riscv" / "bare"
+
+
+def _bare_kernel(name: str) -> Recipe:
+    """Kernel `name` on the bare runtime of guests/riscv/bare/ (no libc; write and exit only), for
+    emulators that cannot run glibc programs; its headers come first on the include path."""
+    return Recipe(sources=lambda: [GUESTS_DIR / f"{name}.c", BARE_RUNTIME / "runtime.c"],
+                  flags=("-Wall", "-nostdlib", "-fno-builtin", f"-I{BARE_RUNTIME / 'include'}", "-lgcc"),
+                  targets=("riscv64",))
+
+
 # The Debian programs are not built at -O0: their riscv64 builds are the static and dynamic -O2 ones.
 DEBIAN_GUEST_TARGETS = ("wasm32-wasi", "host", "riscv64", "riscv64-dynamic")
 
@@ -256,6 +267,7 @@ RECIPES = {
     "busybox": Recipe(sources=_busybox_inputs, targets=("riscv64",), builder=_make_busybox),
 }
 KERNELS = ("fib", "sieve", "nbody", "sha256")
+RECIPES.update({f"{name}-bare": _bare_kernel(name) for name in KERNELS})
 WORKLOADS = {"sqlite3": ([], GUESTS_DIR / "sqlite3" / "workload.sql"),
              "lua": (["-"], GUESTS_DIR / "lua" / "workload.lua")}
 """(arguments, script read on stdin) of the Debian guests' workloads: an in-memory `sqlite3`, `lua -`."""

@@ -79,7 +79,7 @@ int atoi(const char *text) {
     return sign * value;
 }
 
-static unsigned char heap[64 << 20] __attribute__((aligned(16)));
+static unsigned char heap[16 << 20] __attribute__((aligned(16)));
 static size_t heap_used;
 
 void *malloc(size_t size) {
