@@ -14,7 +14,7 @@ PACKAGES=(
     tcl                                            # tclsh, to make SQLite's amalgamation
     dpkg-dev                                       # apt-get source
     wabt                                           # wat2wasm, wast2json, wasm2wat
-    qemu-user                                      # qemu-riscv64: the process VM's oracle
+    qemu-user                                      # qemu-riscv64, the oracle of tests/riscv
 )
 # binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py), and
 # so is busybox (built for riscv64 only).
