@@ -1,6 +1,7 @@
 """The `vmstack` command: one subcommand per kind of guest.
 
     vmstack run PROG.wasm|PROG.wat [ARGS...]   run a WASI program (or --invoke a function)
+    vmstack run PROG [ARGS...]                 run a riscv64 Linux program (an ELF file)
     vmstack wast FILE.wast...                  run WebAssembly spec scripts
     vmstack inspect PROG.wasm                  list a module's sections, imports and exports
     vmstack demo                               run the bundled hello-world guest
@@ -80,7 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fuel", type=_nonnegative_int, metavar="N", help="stop the guest after about N instructions")
     run.add_argument("--max-memory", type=_parse_size, metavar="SIZE", help="limit linear memory (e.g. 64M)")
     run.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="stop the guest after this long")
-    run.add_argument("program", metavar="PROG", help="a .wasm or .wat file")
+    # riscv64 Linux programs (ELF files)
+    run.add_argument("-L", dest="sysroot", metavar="DIR",
+                     help="riscv64 sysroot for the ELF interpreter and libraries (default /usr/riscv64-linux-gnu)")
+    run.add_argument("--strace", action="store_true", help="print every system call of a riscv64 program")
+    run.add_argument("--max-insns", type=_nonnegative_int, metavar="N",
+                     help="stop a riscv64 program after about N instructions")
+    run.add_argument("program", metavar="PROG", help="a .wasm or .wat file, or a riscv64 Linux ELF program")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for the guest")
 
     wast = sub.add_parser("wast", help="run WebAssembly spec test scripts")
@@ -114,7 +121,7 @@ def _module_source(path: str) -> bytes | str:
     if data[:4] == b"\0asm":
         return data
     if data[:4] == b"\x7fELF":
-        raise UsageError(f"{path}: ELF programs are not supported yet (only WebAssembly)")
+        raise UsageError(f"{path}: an ELF program, not WebAssembly (run it with `vmstack run`)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -226,6 +233,50 @@ def run_wasm(opts: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- run: riscv64 Linux programs
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False  # the wasm path reports unreadable files
+
+
+def run_elf(opts: argparse.Namespace) -> int:
+    from .linux import ElfError, default_sysroot, run_program
+
+    for flag, value in (("--dir", opts.dir), ("--invoke", opts.invoke), ("--fuel", opts.fuel),
+                        ("--max-memory", opts.max_memory), ("--timeout", opts.timeout)):
+        if value:
+            raise UsageError(f"{flag} is for WebAssembly programs, not riscv64 ELF programs")
+    env = dict(os.environ)
+    for item in opts.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--env expects K=V, got {item!r}")
+        env[key] = value
+    if opts.sysroot is not None and not os.path.isdir(opts.sysroot):
+        raise UsageError(f"-L {opts.sysroot}: not a directory")
+    try:
+        return run_program(opts.program, [opts.program, *opts.args], env,
+                           sysroot=opts.sysroot if opts.sysroot is not None else default_sysroot(),
+                           strace=opts.strace, max_insns=opts.max_insns)
+    except ElfError as exc:
+        print(f"vmstack: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def run_any(opts: argparse.Namespace) -> int:
+    if _is_elf(opts.program):
+        return run_elf(opts)
+    for flag, value in (("-L", opts.sysroot), ("--strace", opts.strace), ("--max-insns", opts.max_insns)):
+        if value:
+            raise UsageError(f"{flag} is for riscv64 ELF programs, not WebAssembly")
+    return run_wasm(opts)
+
+
 # ---------------------------------------------------------------- other commands
 
 
@@ -266,11 +317,12 @@ def run_demo(opts: argparse.Namespace) -> int:
     print(f"vmstack demo: a C program compiled once to WebAssembly ({hello.name}, "
           f"{hello.stat().st_size} bytes), run by vmstack's interpreter:", flush=True)
     demo = argparse.Namespace(program=str(hello), args=["from", "vmstack"], env=[], dir=[], invoke=None,
-                              fuel=None, max_memory=None, timeout=None)
+                              fuel=None, max_memory=None, timeout=None, sysroot=None, strace=False,
+                              max_insns=None)
     return run_wasm(demo)
 
 
-COMMANDS = {"run": run_wasm, "wast": run_wast, "inspect": run_inspect, "demo": run_demo}
+COMMANDS = {"run": run_any, "wast": run_wast, "inspect": run_inspect, "demo": run_demo}
 
 
 def _exit_status(exc: BaseException) -> tuple[int, str]:

@@ -1,0 +1,65 @@
+"""`vmstack run PROG` for riscv64 ELF programs: exit statuses, signals as a shell reports them,
+--strace, --env, --max-insns, and bad input as one-line errors."""
+
+from __future__ import annotations
+
+import shutil
+
+from .riscv_programs import build, needs_qemu, needs_toolchain, run_qemu, run_vmstack
+
+pytestmark = needs_toolchain
+
+
+def _one_line_error(outcome, fragment: str) -> None:
+    assert outcome.status == 1
+    assert outcome.stderr.count("\n") == 1 and fragment in outcome.stderr
+    assert "Traceback" not in outcome.stderr
+
+
+def test_exit_status_and_arguments_pass_through() -> None:
+    got = run_vmstack(build("hello", "static"), "hi", "there")
+    assert (got.status, got.stdout, got.stderr) == (3, "hi there\n", "")
+
+
+def test_strace_prints_calls_as_strace_does() -> None:
+    got = run_vmstack(build("hello", "static"), "traced", extra=("--strace",))
+    assert got.status == 3 and got.stdout == "traced\n"
+    lines = got.stderr.splitlines()
+    assert 'write(1, "traced\\n", 7) = 7' in lines
+    assert 'openat(AT_FDCWD, "/nonexistent/file", O_RDONLY) = -1 ENOENT (No such file or directory)' in lines
+    assert lines[-1] == "exit_group(3) = ?"
+
+
+def test_env_is_the_hosts_plus_options() -> None:
+    got = run_vmstack(build("basics", "static"), extra=("--env", "VMSTACK_TEST=set by option"))
+    assert "VMSTACK_TEST=set by option\n" in got.stdout
+
+
+def test_instruction_limit_stops_the_guest() -> None:
+    got = run_vmstack(build("basics", "static"), extra=("--max-insns", "5000"))
+    assert got.status == 125 and "instruction limit" in got.stderr and got.stderr.count("\n") == 1
+
+
+@needs_qemu
+def test_jump_to_garbage_is_a_segmentation_fault() -> None:
+    program = build("garbage", "static")
+    expected = run_qemu(program)
+    got = run_vmstack(program)
+    assert expected.status == got.status == 139
+    assert got.stdout == expected.stdout == "jumping\n"
+    assert got.stderr == "Segmentation fault\n"
+
+
+def test_non_riscv_elf_is_refused() -> None:
+    _one_line_error(run_vmstack(shutil.which("true")), "an ELF file for X86_64, not riscv64")
+
+
+def test_truncated_elf_is_refused(tmp_path) -> None:
+    cut = tmp_path / "cut"
+    cut.write_bytes(build("hello", "static").read_bytes()[:3000])
+    _one_line_error(run_vmstack(cut), "truncated ELF file")
+
+
+def test_missing_interpreter_is_refused(tmp_path) -> None:
+    got = run_vmstack(build("hello", "dynamic"), extra=("-L", str(tmp_path)))
+    _one_line_error(got, "its interpreter /lib/ld-linux-riscv64-lp64d.so.1 does not exist")
