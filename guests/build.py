@@ -1,12 +1,15 @@
 """Build the guest programs for wasm32-wasi, the host and riscv64 Linux.
 
-The guests are the C programs in this directory (hello and the benchmark kernels) and two real
-programs from Debian source packages: the sqlite3 shell and the lua5.4 interpreter, fetched with
+The guests are the C programs in this directory (hello and the benchmark kernels), the riscv64 Linux
+programs of guests/riscv/ (static and dynamic, -O2 and -O0: the RISCV64_TARGETS) and real programs
+from Debian source packages: the sqlite3 shell, the lua5.4 interpreter (and for riscv64, busybox with
+Debian's busybox-static configuration, built by its own makefiles), fetched with
 `apt-get source` into ~/.cache/vmstack/src/. Each result is cached as
 ~/.cache/vmstack/guests/<target>/<name>-<hash>.<ext>, the hash covering the recipe (source and
 header contents, compiler flags, compiler version), and is rebuilt only when absent.
 
-    python3 guests/build.py [--target wasm32-wasi|host|riscv64] [--bundle] [--fetch] [NAMES...]
+    python3 guests/build.py [--target wasm32-wasi|host|riscv64|riscv64-dynamic|...] [--bundle] [--fetch]
+                            [NAMES...]
 
 From Python: `build(name, target) -> pathlib.Path`.
 """
@@ -72,18 +75,35 @@ TOOLCHAINS = {
     # No fused multiply-add (riscv64 has it, gcc would contract), so every target rounds alike.
     "host": Toolchain(compiler="gcc", flags=("-O2", "-ffp-contract=off"), link_flags=(), extension="elf",
                       requirements=(("gcc", "gcc"),)),
-    "riscv64": Toolchain(compiler="riscv64-linux-gnu-gcc", flags=("-O2", "-ffp-contract=off", "-static"),
-                         link_flags=(), extension="elf",
-                         requirements=(("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),)),
 }
+
+# riscv64 Linux: static or dynamic, -O2 or -O0. "riscv64" is the static -O2 build; the dynamic ones
+# load /lib/ld-linux-riscv64-lp64d.so.1 and glibc from RISCV64_SYSROOT at run time (qemu-riscv64 -L).
+RISCV64_SYSROOT = "/usr/riscv64-linux-gnu"
+RISCV64_TARGETS = ("riscv64", "riscv64-O0", "riscv64-dynamic", "riscv64-dynamic-O0")
+
+
+def _riscv64(target: str) -> Toolchain:
+    """The toolchain of one of the RISCV64_TARGETS, whose name says its linkage and optimization."""
+    requirements = (("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),
+                    (f"{RISCV64_SYSROOT}/lib/libc.a", "libc6-dev-riscv64-cross"),
+                    (f"{RISCV64_SYSROOT}/lib/ld-linux-riscv64-lp64d.so.1", "libc6-riscv64-cross"))
+    linkage = () if "-dynamic" in target else ("-static",)
+    optimization = "-O0" if target.endswith("-O0") else "-O2"
+    return Toolchain(compiler="riscv64-linux-gnu-gcc", flags=(optimization, "-ffp-contract=off", *linkage),
+                     link_flags=(), extension="elf", requirements=requirements)
+
+
+TOOLCHAINS.update({target: _riscv64(target) for target in RISCV64_TARGETS})
 
 
 @dataclass(frozen=True)
 class Recipe:
     """How to build one guest: its C files (found lazily, since some must be fetched first) and flags.
 
-    `wasi_flags` and `native_flags` apply to wasm32-wasi and to the two Linux targets respectively;
-    `wasi_sources` are extra C files (shims) compiled only for wasm32-wasi.
+    `wasi_flags` and `native_flags` apply to wasm32-wasi and to the Linux targets respectively;
+    `wasi_sources` are extra C files (shims) compiled only for wasm32-wasi; `targets`, when given, are
+    the only targets the guest is built for.
     """
 
     sources: Callable[[], list[Path]]
@@ -91,6 +111,13 @@ class Recipe:
     wasi_flags: tuple[str, ...] = ()
     native_flags: tuple[str, ...] = ()
     wasi_sources: tuple[Path, ...] = ()
+    targets: tuple[str, ...] | None = None
+    builder: Callable[[Toolchain, list[Path], Path], None] | None = None
+    """For a guest built by its own build system: builder(toolchain, sources, output) instead of one
+    compiler command over the sources (which are then only the files the recipe's hash covers)."""
+
+    def builds_for(self, target: str) -> bool:
+        return self.targets is None or target in self.targets
 
     def flags_for(self, target: str) -> list[str]:
         return [*self.flags, *(self.wasi_flags if target == "wasm32-wasi" else self.native_flags)]
@@ -101,7 +128,8 @@ class Recipe:
 
 def _run(command: list[str | Path], what: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     try:
-        result = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True)
+        result = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise BuildError(f"{command[0]} not found") from None
     if result.returncode != 0:
@@ -153,9 +181,61 @@ def _lua_sources() -> list[Path]:
     return sorted(path for path in source.glob("*.c") if path.name != "luac.c")
 
 
+def _busybox_inputs() -> list[Path]:
+    """What decides a busybox build: Debian's configuration of busybox-static and its changelog (the
+    source package's version)."""
+    source = debian_source("busybox")
+    return [source / "debian" / "config" / "pkg" / "static", source / "debian" / "changelog"]
+
+
+def _make_busybox(toolchain: Toolchain, inputs: list[Path], output: Path) -> None:
+    """Build busybox with its own makefiles, out of tree, with Debian's busybox-static configuration."""
+    config, source = inputs[0], inputs[1].parents[1]
+    with tempfile.TemporaryDirectory(dir=output.parent) as scratch:
+        shutil.copy(config, Path(scratch) / ".config")
+        make = ["make", "-s", f"O={scratch}", f"CROSS_COMPILE={toolchain.compiler.removesuffix('gcc')}", "-j2"]
+        _run([*make, "oldconfig"], "busybox oldconfig", cwd=source)
+        _run([*make, "busybox"], "building busybox", cwd=source)
+        shutil.copy(Path(scratch) / "busybox", output)
+
+
 def _kernel(name: str, *flags: str) -> Recipe:
     return Recipe(sources=lambda: [GUESTS_DIR / f"{name}.c"], flags=("-Wall", *flags))
 
+
+def _linux_guest(name: str, *flags: str) -> Recipe:
+    """A guest of guests/riscv/: a Linux program for the riscv64 targets only."""
+    return Recipe(sources=lambda: [GUESTS_DIR / "riscv" / f"{name}.c"], flags=("-Wall", *flags),
+                  targets=RISCV64_TARGETS)
+
+
+LINUX_GUESTS = {
+    "integer": (),
+    "bitmanip": ("-march=rv64gc_zba_zbb_zbs",),
+    "float": ("-frounding-math", "-lm"),
+    "atomics": ("-latomic",),
+    "files": (),
+    "time": (),
+    "signals": (),
+    "processes": (),
+    "pipes": (),
+    "threads": ("-pthread",),
+    "startup": (),
+}
+"""The riscv64 Linux guests of guests/riscv/ and their extra flags."""
+BARE_RUNTIME = GUESTS_DIR / "riscv" / "bare"
+
+
+def _bare_kernel(name: str) -> Recipe:
+    """Kernel `name` on the bare runtime of guests/riscv/bare/ (no libc; write and exit only), for
+    emulators that cannot run glibc programs; its headers come first on the include path."""
+    return Recipe(sources=lambda: [GUESTS_DIR / f"{name}.c", BARE_RUNTIME / "runtime.c"],
+                  flags=("-Wall", "-nostdlib", "-fno-builtin", f"-I{BARE_RUNTIME / 'include'}", "-lgcc"),
+                  targets=("riscv64",))
+
+
+# The Debian programs are not built at -O0: their riscv64 builds are the static and dynamic -O2 ones.
+DEBIAN_GUEST_TARGETS = ("wasm32-wasi", "host", "riscv64", "riscv64-dynamic")
 
 RECIPES = {
     "hello": _kernel("hello"),
@@ -172,6 +252,7 @@ RECIPES = {
                     "-D_WASI_EMULATED_SIGNAL", "-D_WASI_EMULATED_PROCESS_CLOCKS", "-D_WASI_EMULATED_GETPID",
                     "-lwasi-emulated-signal", "-lwasi-emulated-process-clocks", "-lwasi-emulated-getpid"),
         wasi_sources=(GUESTS_DIR / "sqlite3" / "wasi_os.c",),
+        targets=DEBIAN_GUEST_TARGETS,
     ),
     "lua": Recipe(
         sources=_lua_sources,
@@ -180,13 +261,17 @@ RECIPES = {
                     "-D_WASI_EMULATED_SIGNAL", "-D_WASI_EMULATED_PROCESS_CLOCKS",
                     "-lwasi-emulated-signal", "-lwasi-emulated-process-clocks"),
         native_flags=("-DLUA_USE_POSIX",),
+        targets=DEBIAN_GUEST_TARGETS,
     ),
+    **{name: _linux_guest(name, *flags) for name, flags in LINUX_GUESTS.items()},
+    "busybox": Recipe(sources=_busybox_inputs, targets=("riscv64",), builder=_make_busybox),
 }
 KERNELS = ("fib", "sieve", "nbody", "sha256")
+RECIPES.update({f"{name}-bare": _bare_kernel(name) for name in KERNELS})
 WORKLOADS = {"sqlite3": ([], GUESTS_DIR / "sqlite3" / "workload.sql"),
              "lua": (["-"], GUESTS_DIR / "lua" / "workload.lua")}
 """(arguments, script read on stdin) of the Debian guests' workloads: an in-memory `sqlite3`, `lua -`."""
-DEBIAN_SOURCES = {"sqlite3": "sqlite3", "lua": "lua5.4"}
+DEBIAN_SOURCES = {"sqlite3": "sqlite3", "lua": "lua5.4", "busybox": "busybox"}
 """The guests built from Debian source packages, and their packages."""
 
 
@@ -233,6 +318,8 @@ def build(name: str, target: str) -> Path:
     if target not in TOOLCHAINS:
         raise BuildError(f"unknown target {target!r} (known: {', '.join(TOOLCHAINS)})")
     toolchain, recipe = TOOLCHAINS[target], RECIPES[name]
+    if not recipe.builds_for(target):
+        raise BuildError(f"guest {name!r} is not built for {target} (only for {', '.join(recipe.targets)})")
     toolchain.check()
     output = OUTPUT_CACHE / target / f"{name}-{recipe_hash(name, target)}.{toolchain.extension}"
     if output.exists():
@@ -241,6 +328,10 @@ def build(name: str, target: str) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_suffix(f".partial-{os.getpid()}")
     flags, sources = recipe.flags_for(target), recipe.sources_for(target)
+    if recipe.builder:
+        recipe.builder(toolchain, sources, partial)
+        partial.replace(output)
+        return output
     source_directories = sorted({f"-I{source.parent}" for source in sources})
     compile_flags = [flag for flag in flags if not flag.startswith("-l")]
     libraries = [flag for flag in flags if flag.startswith("-l")]
@@ -275,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:8} sources ready: {sources_ready(name)}")
             return 0
         for target in opts.target or TOOLCHAINS:
-            for name in opts.names or RECIPES:
+            for name in opts.names or [name for name, recipe in RECIPES.items() if recipe.builds_for(target)]:
                 print(f"{target:12} {name:8} {build(name, target)}", flush=True)
         if opts.bundle:
             print(f"bundled {bundle_hello()}")

@@ -16,8 +16,9 @@ PACKAGES=(
     wabt                                           # wat2wasm, wast2json, wasm2wat
     qemu-user                                      # qemu-riscv64: the oracle for riscv64 programs
 )
-# binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py).
-SOURCE_PACKAGES=(binaryen sqlite3 lua5.4)
+# binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py), and
+# so is busybox (built for riscv64 only).
+SOURCE_PACKAGES=(binaryen sqlite3 lua5.4 busybox)
 LOG="$(mktemp)"
 trap 'rm -f "$LOG"' EXIT
 

@@ -1,0 +1,268 @@
+"""Benchmark the process VM against its peers, side by side in one run.
+
+The kernels (guests/{fib,sieve,nbody,sha256}.c) are built for riscv64 on the bare runtime of
+guests/riscv/bare/ (no libc, only the write and exit system calls: tinyrv, the fastest pure-Python
+RISC-V emulator on PyPI, offers a user environment no larger than that, and no pure-Python peer runs
+glibc programs), and natively with gcc -O2 for reference. Each runs several times under native,
+qemu-riscv64, `vmstack run` and tinyrv; every run's output is checked against the native one. The
+report gives median wall times, guest MIPS and ratios: a Markdown table printed and written to
+bench/riscv/results.md, and a bar chart of MIPS (log scale) in bench/riscv/results.png.
+
+    python3 bench/riscv/run.py [--runs N] [--tinyrv-seconds S] [--kernels fib,sieve] [--runners ...]
+
+Instruction counts come from qemu-riscv64 itself: run with one instruction per translation block and
+every block execution logged, the log has one line per guest instruction. Guest MIPS is the count
+over the run's median time less the runner's start-up (its median time on the kernel's smallest
+size, whose instructions are subtracted too), so it measures the emulator, not Python's start-up.
+Sizes are calibrated in the run so one tinyrv run takes about --tinyrv-seconds (default 10) beyond
+its start-up.
+punxa, the other pure-Python peer, is listed but cannot run: its PyPI wheel (2025.1) ships bus,
+memory, CSR and FPU models but no processor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+RISCV_BENCH_DIR = Path(__file__).resolve().parent
+ROOT = RISCV_BENCH_DIR.parents[1]
+PYTHON = sys.executable
+QEMU = shutil.which("qemu-riscv64") or "qemu-riscv64"
+TINYRV = "import sys; from tinyrv.user import run_elf; sys.exit(run_elf())"
+PUNXA_REASON = "unsupported: punxa's PyPI wheel (2025.1) has no processor model"
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+wasm_bench = _load("wasm_bench", ROOT / "bench" / "run.py")
+"""bench/run.py: measure(), Measurement, the kernels' size models and the machine description are shared."""
+Measurement = wasm_bench.Measurement
+
+RUNNERS = {
+    "native": lambda native, elf, args: [str(native), *args],
+    "qemu": lambda native, elf, args: [QEMU, str(elf), *args],
+    "vmstack": lambda native, elf, args: [PYTHON, "-m", "vmstack", "run", str(elf), *args],
+    "tinyrv": lambda native, elf, args: [PYTHON, "-c", TINYRV, str(elf), *args],
+    "punxa": None,
+}
+EMULATORS = ("qemu", "vmstack", "tinyrv", "punxa")
+"""The runners that execute the riscv64 build (so have a guest MIPS)."""
+# (numerator, denominator, column title): how many times faster the first is than the second, in MIPS.
+RATIOS = [("vmstack", "tinyrv", "vmstack / tinyrv"), ("qemu", "vmstack", "qemu / vmstack")]
+
+
+def instruction_count(elf: Path, args: list[str]) -> int:
+    """Guest instructions retired by `elf ARGS`, counted by qemu-riscv64 with one instruction per
+    translation block, chaining off and each block's execution logged: one log line per instruction."""
+    command = [QEMU, "-singlestep", "-d", "nochain,exec", "-D", "/dev/stderr", str(elf), *args]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT) as process:
+        count = sum(1 for line in process.stderr if line.startswith(b"Trace "))
+    if process.returncode != 0:
+        raise RuntimeError(f"counting instructions: qemu-riscv64 exited with {process.returncode}")
+    return count
+
+
+class Kernel:
+    """One kernel at one size: its builds, reference output and instruction counts."""
+
+    def __init__(self, name: str, builder: ModuleType) -> None:
+        self.name = name
+        self.native = builder.build(name, "host")
+        self.elf = builder.build(f"{name}-bare", "riscv64")
+        self.model = wasm_bench.KERNELS[name]
+
+    def reference(self, size: int) -> str:
+        return subprocess.run([str(self.native), str(size)], capture_output=True, text=True, check=True).stdout
+
+    def measure(self, runner: str, size: int, runs: int, timeout: float, budget: float = float("inf")) -> Measurement:
+        make_command = RUNNERS[runner]
+        if make_command is None:
+            return Measurement(None, PUNXA_REASON)
+        command = make_command(self.native, self.elf, [str(size)])
+        return wasm_bench.measure(command, self.reference(size), runs, timeout, budget)
+
+
+def calibrate(kernel: Kernel, seconds: float, timeout: float) -> tuple[int, str]:
+    """A size for which one tinyrv run takes about `seconds` beyond its start-up (or vmstack a tenth of
+    that, if tinyrv fails)."""
+    for runner, target in (("tinyrv", seconds), ("vmstack", seconds / 10)):
+        try:
+            start_up = _seconds(kernel.measure(runner, kernel.model.minimum, 1, timeout))
+            size = kernel.model.probe // 4 or 1
+            while True:
+                elapsed = _seconds(kernel.measure(runner, size, 1, timeout))
+                if elapsed - start_up >= min(2.0, target / 4):
+                    break
+                size = kernel.model.size_for(kernel.model.work(size) * 4)
+        except RuntimeError as error:
+            failure = f"{runner} failed: {error}"
+            continue
+        per_work = max(elapsed - start_up, 1e-3) / kernel.model.work(size)
+        chosen = max(kernel.model.minimum, kernel.model.size_for(target / per_work))
+        return chosen, (f"{runner}: start-up {start_up:.2f} s, size {size} took {elapsed:.2f} s, "
+                        f"so size {chosen} for about {target:g} s beyond start-up")
+    raise RuntimeError(failure)
+
+
+def _seconds(measurement: Measurement) -> float:
+    if measurement.seconds is None:
+        raise RuntimeError(measurement.failure)
+    return measurement.seconds
+
+
+MIN_TIMED = 0.1
+"""Seconds beyond start-up below which a run is too short to time: its MIPS is given as a lower bound."""
+
+
+def mips(full: Measurement, start_up: Measurement, instructions: int, start_up_instructions: int) -> str:
+    """Guest millions of instructions per second beyond start-up; for a run too short to time beyond
+    start-up, "> N" with N from the whole run; "n/a" when a run failed."""
+    if full.seconds is None or start_up.seconds is None:
+        return "n/a"
+    beyond = full.seconds - start_up.seconds
+    if beyond < MIN_TIMED:
+        return f"> {instructions / full.seconds / 1e6:.1f}"
+    return f"{(instructions - start_up_instructions) / beyond / 1e6:.3f}"
+
+
+def _rate(text: str) -> float | None:
+    """The number in a MIPS cell, None for n/a or a lower bound."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _ratio(rates: dict[str, str], top: str, bottom: str) -> str:
+    numerator, denominator = _rate(rates.get(top, "")), _rate(rates.get(bottom, ""))
+    if rates.get(top, "").startswith(">") and denominator:
+        return f"> {float(rates[top][2:]) / denominator:.1f}x"
+    return f"{numerator / denominator:.1f}x" if numerator and denominator else "n/a"
+
+
+def markdown_table(rows: list[dict], runners: list[str]) -> str:
+    emulators = [runner for runner in EMULATORS if runner in runners]
+    ratios = [(top, bottom, title) for top, bottom, title in RATIOS if top in runners and bottom in runners]
+    header = ["kernel", "instructions", *(f"{runner} time" for runner in runners),
+              *(f"{runner} MIPS" for runner in emulators), *(title for _, _, title in ratios)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        rates = row["mips"]
+        cells = [f"{row['kernel']} {row['size']}", f"{row['instructions']:,}",
+                 *(row["times"][runner].cell() for runner in runners),
+                 *(rates.get(runner, "n/a") for runner in emulators),
+                 *(_ratio(rates, top, bottom) for top, bottom, _ in ratios)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(rows: list[dict], runners: list[str], runs: int, budget: float, notes: list[str]) -> str:
+    failures = [f"- {row['kernel']} under {runner}: {result.failure}" for row in rows
+                for runner, result in row["times"].items() if result.failure]
+    report = "\n".join([
+        "# vmstack process-VM benchmark results",
+        "",
+        f"Measured {datetime.date.today().isoformat()} by `python3 bench/riscv/run.py` on {wasm_bench._machine()}.",
+        f"Each time is the median wall time of up to {runs} runs (the number in parentheses; slow cells get",
+        f"as many as fit in {budget:g} s), process start-up included. native is the gcc -O2 x86-64 build of",
+        "the kernel; the other runners run the same riscv64 build (gcc -O2 on the bare runtime: write and",
+        "exit only). Every run's output was checked against the native build's. Instructions are the guest",
+        "instructions retired, counted by qemu-riscv64; MIPS is measured beyond start-up (the runner's",
+        "time and instructions on the kernel's smallest size are subtracted); '> N' is a lower bound from the",
+        f"whole run, for runs less than {MIN_TIMED:g} s longer than start-up. Ratios are of MIPS.",
+        "",
+        markdown_table(rows, runners),
+        "",
+        "Sizes (the kernels' argument) were calibrated in this run:",
+        "",
+        *(f"- {note}" for note in notes),
+        *(["", "Failures and runners that cannot run the kernels:", *failures] if failures else []),
+        "",
+    ])
+    (RISCV_BENCH_DIR / "results.md").write_text(report)
+    return report
+
+
+def plot(rows: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    emulators = [runner for runner in EMULATORS if any(runner in row["mips"] for row in rows)]
+    width = 0.8 / max(len(emulators), 1)
+    figure, axes = plt.subplots(figsize=(9, 5), layout="constrained")
+    for index, runner in enumerate(emulators):
+        positions = [k + (index - (len(emulators) - 1) / 2) * width for k in range(len(rows))]
+        heights = [_rate(row["mips"].get(runner, "").lstrip("> ")) or 0 for row in rows]
+        axes.bar(positions, heights, width, label=runner)
+    axes.set_yscale("log")
+    axes.set_xticks(range(len(rows)), [f"{row['kernel']} {row['size']}" for row in rows])
+    axes.set_ylabel("guest MIPS beyond start-up (log scale; qemu: a lower bound)")
+    axes.set_title("riscv64 kernels: guest instructions per second (failed runs have no bar)")
+    figure.legend(loc="outside lower center", ncols=len(emulators))
+    figure.savefig(RISCV_BENCH_DIR / "results.png", dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="most runs per cell (default 5)")
+    parser.add_argument("--cell-budget", type=float, default=30,
+                        help="seconds of runs per cell after the first run (default 30): slow cells get fewer")
+    parser.add_argument("--tinyrv-seconds", type=float, default=10,
+                        help="target time of one tinyrv run beyond start-up, which picks the sizes (default 10, at most 120)")
+    parser.add_argument("--kernels", default=",".join(wasm_bench.KERNELS), help="comma-separated kernels")
+    parser.add_argument("--runners", default=",".join(RUNNERS), help="comma-separated runners")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per run (default 600)")
+    opts = parser.parse_args(argv)
+    kernels, runners = opts.kernels.split(","), opts.runners.split(",")
+    unknown = [name for name in kernels if name not in wasm_bench.KERNELS] + \
+        [name for name in runners if name not in RUNNERS]
+    if unknown or opts.runs < 1 or not 0 < opts.tinyrv_seconds <= 120:
+        parser.error(f"unknown kernels or runners: {unknown}" if unknown
+                     else "--runs must be at least 1 and --tinyrv-seconds in (0, 120]")
+    builder = wasm_bench._load_guest_builder()
+    notes, rows = [], []
+    try:
+        for name in kernels:
+            kernel = Kernel(name, builder)
+            size, note = calibrate(kernel, opts.tinyrv_seconds, opts.timeout)
+            notes.append(f"{name}: {note}")
+            print(f"{name}: {note}", flush=True)
+            smallest = kernel.model.minimum
+            row = {"kernel": name, "size": size, "instructions": instruction_count(kernel.elf, [str(size)]),
+                   "times": {}, "mips": {}}
+            start_up_instructions = instruction_count(kernel.elf, [str(smallest)])
+            for runner in runners:
+                print(f"  {name} {size}: {runner} ...", end="", flush=True)
+                full = kernel.measure(runner, size, opts.runs, opts.timeout, opts.cell_budget)
+                row["times"][runner] = full
+                if runner in EMULATORS and full.seconds is not None:
+                    start_up = kernel.measure(runner, smallest, opts.runs, opts.timeout, opts.cell_budget)
+                    row["mips"][runner] = mips(full, start_up, row["instructions"], start_up_instructions)
+                print(f" {full.cell()}", flush=True)
+            rows.append(row)
+    except (builder.BuildError, RuntimeError) as error:
+        print(f"run.py: error: {error}", file=sys.stderr)
+        return 1
+    print(write_report(rows, runners, opts.runs, opts.cell_budget, notes))
+    plot(rows)
+    print(f"wrote {RISCV_BENCH_DIR / 'results.md'} and {RISCV_BENCH_DIR / 'results.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Real programs from Debian source packages, built for riscv64 by guests/build.py, under vmstack and
+under qemu-riscv64: the sqlite3 shell and lua5.4 (static and dynamic) on small workloads of
+guests/riscv/workloads/ (the wasm tests' full workloads take a Python interpreter too long for CI),
+and busybox (Debian's busybox-static configuration) running applets and shell pipelines. Stdout,
+stderr and exit status must be identical (a signal death translated as in test_differential)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.linux.test_differential import expected_vmstack_outcome, guest_build, run_qemu, run_vmstack
+
+WORKLOADS = guest_build.GUESTS_DIR / "riscv" / "workloads"
+INPUT_TEXT = "banana\napple\ncherry\napple\n"
+
+# (program, target, arguments, stdin file or None, what the oracle's stdout must contain).
+DEBIAN_CASES = [
+    ("sqlite3", "riscv64", [], WORKLOADS / "sqlite3.sql", "RISCV|8|3|3.5|Inf"),
+    ("sqlite3", "riscv64-dynamic", [], WORKLOADS / "sqlite3.sql", "RISCV|8|3|3.5|Inf"),
+    ("lua", "riscv64", ["-"], WORKLOADS / "lua.lua", "Lua 5.4 done"),
+    ("lua", "riscv64-dynamic", ["-"], WORKLOADS / "lua.lua", "Lua 5.4 done"),
+]
+
+# (busybox arguments, whether INPUT_TEXT is its stdin, what the oracle's stdout must contain). Each
+# runs in a directory holding one file, fruit.txt (INPUT_TEXT).
+BUSYBOX_CASES = [
+    (["echo", "hello", "from", "busybox"], False, "hello from busybox"),
+    (["sort", "-u"], True, "apple\nbanana\ncherry\n"),
+    (["wc", "-l", "-w", "-c"], True, "4"),
+    (["sha256sum"], True, "  -"),
+    (["sed", "-e", "s/an/AN/g", "fruit.txt"], False, "bANANa"),
+    (["awk", 'BEGIN { for (i = 1; i <= 5; i++) s += i * i; printf "%d %.3f %s\\n", s, s / 7, substr("busybox", 4) }'],
+     False, "55 7.857 ybox"),
+    (["seq", "1", "3", "10"], False, "1\n4\n7\n10\n"),
+    (["expr", "7", "*", "6"], False, "42"),
+    (["ls", "-1"], False, "fruit.txt"),
+    (["sh", "-c", "i=0; while [ $i -lt 4 ]; do i=$((i + 1)); echo line $i; done; echo done $i"], False, "done 4"),
+    (["sh", "-c", "read first; echo \"first: $first\"; cat | tr a-z A-Z"], True, "first: banana"),
+    (["sh", "-c", "printf '%s\\n' c b a | sort | head -n 2; echo status $?"], False, "a\nb\nstatus 0"),
+    (["sh", "-c", "x=$(echo nested | rev); echo $x; (exit 3); echo subshell $?; false"], False, "subshell 3"),
+    (["false"], False, ""),
+]
+
+
+@pytest.mark.parametrize(("name", "target", "args", "stdin", "marker"), DEBIAN_CASES,
+                         ids=[f"{name}-{target}" for name, target, *_ in DEBIAN_CASES])
+def test_debian_program_agrees_with_qemu(name: str, target: str, args: list[str], stdin: Path,
+                                         marker: str) -> None:
+    program = guest_build.build(name, target)
+    oracle = run_qemu(program, args, stdin)
+    assert marker in oracle.stdout, oracle
+    assert run_vmstack(program, args, stdin) == expected_vmstack_outcome(oracle)
+
+
+@pytest.mark.parametrize(("args", "reads_input", "marker"), BUSYBOX_CASES,
+                         ids=[f"busybox-{index}-{args[0]}" for index, (args, *_) in enumerate(BUSYBOX_CASES)])
+def test_busybox_agrees_with_qemu(args: list[str], reads_input: bool, marker: str, tmp_path: Path) -> None:
+    program = guest_build.build("busybox", "riscv64")
+    outcomes = []
+    for run in (run_qemu, run_vmstack):
+        directory = tmp_path / run.__name__
+        directory.mkdir()
+        (directory / "fruit.txt").write_text(INPUT_TEXT)
+        outcomes.append(run(program, args, directory / "fruit.txt" if reads_input else None, directory))
+    oracle, observed = outcomes
+    assert marker in oracle.stdout, oracle
+    assert observed == expected_vmstack_outcome(oracle)
