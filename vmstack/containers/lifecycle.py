@@ -216,6 +216,8 @@ class Runtime:
         if (self.root / container_id).exists():
             raise RuntimeFailure(f"container with id exists: {container_id}")
         cgroup = Cgroup(container_path(spec.linux.cgroups_path, container_id))
+        if cgroup.frozen():
+            raise RuntimeFailure("container's cgroup unexpectedly frozen")
         record = state.Record(id=container_id, bundle=str(bundle), rootfs=str(spec.root_path.resolve()),
                               cgroup_path=cgroup.path, annotations=spec.annotations)
         container = state.Container.make(self.root, record, json.loads((bundle / "config.json").read_text()))
