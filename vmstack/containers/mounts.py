@@ -203,7 +203,8 @@ def setup_dev(rootfs: str, devices: list[Device], default_dev: bool, in_userns: 
             os.unlink(ptmx)
         os.symlink("pts/ptmx", ptmx)
     for device in devices:
-        path = secure_join(rootfs, device.path)
+        # the node itself replaces whatever is there (a symlink like /dev/ptmx is not followed)
+        path = os.path.join(secure_join(rootfs, os.path.dirname(device.path)), os.path.basename(device.path))
         _mknod(path, device.type, device.major, device.minor,
                device.file_mode if device.file_mode is not None else 0o666, device.path if in_userns else None)
         if not in_userns:
