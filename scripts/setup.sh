@@ -19,6 +19,11 @@ PACKAGES=(
 # binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py), and
 # so is busybox (built for riscv64 only).
 SOURCE_PACKAGES=(binaryen sqlite3 lua5.4 busybox)
+# containers (OCI runtime): runc and crun as oracles, runc's integration suite run by bats (it needs
+# jq and gawk), busybox-static for test rootfs, libseccomp for seccomp profiles.
+PACKAGES+=(runc crun bats jq gawk busybox-static libseccomp2)
+# runc carries its integration suite (tests/integration/*.bats) for the containers conformance test.
+SOURCE_PACKAGES+=(runc)
 LOG="$(mktemp)"
 trap 'rm -f "$LOG"' EXIT
 
