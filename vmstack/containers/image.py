@@ -72,7 +72,7 @@ class _Files:
         self._members: dict[str, tarfile.TarInfo] = {}
         if path.is_file():
             try:
-                self._tar = tarfile.open(path)  # noqa: SIM115 - open for the life of the image
+                self._tar = tarfile.open(path, "r:")  # noqa: SIM115 - open for the life of the image
             except (tarfile.TarError, OSError) as exc:
                 raise ImageError(f"{path}: not a tar archive ({exc})") from None
             self._members = {_normal_name(m.name): m for m in self._tar.getmembers()}
@@ -455,6 +455,8 @@ class _LayerWriter:
             self._create(path, member)
         except OSError as exc:
             raise ImageError(f"{self.what}: cannot create {member.name!r}: {exc.strerror}") from None
+        if member.islnk():
+            return  # a hard link shares its target's inode: owner, mode and times are the target's
         os.lchown(path, member.uid, member.gid)
         if not member.issym():
             os.chmod(path, member.mode)
