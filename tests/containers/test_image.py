@@ -24,6 +24,7 @@ from vmstack.containers.rootfs import PASSWD, busybox_binary
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="unpacking images (owners, device nodes) needs root")
 
 IMAGE_ENV = "GREETING=hello from the image"
+IMAGE_PATH = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def vmstack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -56,7 +57,7 @@ def build_busybox_layout(workdir: Path) -> Path:
     assert made.returncode == 0, made.stderr
     tool("umoci", "repack", "--image", f"{layout}:latest", str(bundle))
     tool("umoci", "config", "--image", f"{layout}:latest", "--config.cmd", "/bin/sh", "--config.cmd", "-c",
-         "--config.cmd", "echo $GREETING; id -u; pwd", "--config.env", IMAGE_ENV,
+         "--config.cmd", "echo $GREETING; id -u; pwd", "--config.env", IMAGE_ENV, "--config.env", IMAGE_PATH,
          "--config.workingdir", "/var/www", "--config.user", "www-data", "--config.exposedports", "80/tcp")
     shutil.rmtree(bundle)
     tool("umoci", "unpack", "--image", f"{layout}:latest", str(bundle))
@@ -71,8 +72,9 @@ def build_busybox_layout(workdir: Path) -> Path:
 
 
 def archive(layout: Path, ref: str, kind: str, target: Path) -> Path:
-    """The image `ref` of `layout` copied by skopeo into an `oci-archive` or `docker-archive` tar."""
-    destination = f"{kind}:{target}" + (":busybox:latest" if kind == "docker-archive" else "")
+    """The image `ref` of `layout` copied by skopeo into an `oci-archive` (named `ref`) or a
+    `docker-archive` (tagged busybox:latest) tar."""
+    destination = f"{kind}:{target}:" + ("busybox:latest" if kind == "docker-archive" else ref)
     tool("skopeo", "copy", "--quiet", f"oci:{layout}:{ref}", destination)
     return target
 
@@ -118,8 +120,8 @@ def test_umoci_image_unpacks_and_its_config_becomes_the_bundle(kind: str, busybo
     assert stat.S_IMODE((rootfs / "tmp").stat().st_mode) == 0o1777
     spec = json.loads((tmp_path / "b" / "config.json").read_text())
     assert spec["process"]["args"] == ["/bin/sh", "-c", "echo $GREETING; id -u; pwd"]
-    assert IMAGE_ENV in spec["process"]["env"]
-    assert any(item.startswith("PATH=") for item in spec["process"]["env"])  # from runc's default spec
+    assert IMAGE_ENV in spec["process"]["env"] and IMAGE_PATH in spec["process"]["env"]
+    assert "TERM=xterm" in spec["process"]["env"]  # from runc's default spec
     assert spec["process"]["cwd"] == "/var/www"
     assert spec["process"]["user"] == {"uid": 33, "gid": 33}
     assert spec["root"] == {"path": "rootfs", "readonly": False}
