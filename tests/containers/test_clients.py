@@ -19,12 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.containers.test_image import archive, build_busybox_layout
+from tests.containers.test_image import RUNTIMES, archive, build_busybox_layout
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="container engines run as root here")
 
-RUNTIMES = ["runc"]
-"""The runtimes every engine test runs under (by name on PATH)."""
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SHIM_RUN_DIR = Path("/run/containerd")  # the runc v2 shim's fifos, sockets and runtime root live here
 ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]  # CAP_SYS_RESOURCE is missing here

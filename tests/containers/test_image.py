@@ -23,6 +23,8 @@ from vmstack.containers.rootfs import PASSWD, busybox_binary
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="unpacking images (owners, device nodes) needs root")
 
+RUNTIMES = ["runc"]
+"""The OCI runtimes (by name on PATH) that images are run through here and in test_clients.py."""
 IMAGE_ENV = "GREETING=hello from the image"
 IMAGE_PATH = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -137,18 +139,32 @@ def test_whiteouts_from_umoci_match_umoci_unpack(busybox_layout: Path, tmp_path:
     assert tree(ours) == tree(theirs)
 
 
-def test_run_through_runc_applies_the_image_config(busybox_images: dict[str, str], tmp_path: Path) -> None:
-    ran = vmstack("container", "run", "--rm", "--runtime", "runc", busybox_images["oci-archive"],
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_run_applies_the_image_config(runtime: str, busybox_images: dict[str, str], tmp_path: Path) -> None:
+    ran = vmstack("container", "run", "--rm", "--runtime", runtime, busybox_images["oci-archive"],
                   env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == ["hello from the image", "33", "/var/www"]
-    ran = vmstack("container", "run", "--rm", "--runtime", "runc", "--name", "vmstack-image-test", "-e",
+    ran = vmstack("container", "run", "--rm", "--runtime", runtime, "--name", f"vmstack-image-{runtime}", "-e",
                   "GREETING=overridden", "-w", "/made/here", "--user", "nobody", busybox_images["docker-archive"],
                   "--", "sh", "-c", "echo $GREETING; id -u; pwd; hostname; exit 7",
                   env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert ran.returncode == 7, ran.stderr
-    assert ran.stdout.splitlines() == ["overridden", "65534", "/made/here", "vmstack-image-test"]
+    assert ran.stdout.splitlines() == ["overridden", "65534", "/made/here", f"vmstack-image-{runtime}"]
     assert list(tmp_path.iterdir()) == []  # --rm removed the bundles
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_run_without_rm_keeps_the_bundle_and_the_name(runtime: str, busybox_images: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    name = f"kept-{runtime}"
+    ran = vmstack("container", "run", "--runtime", runtime, "--name", name, busybox_images["layout"],
+                  "--", "sh", "-c", "echo kept > /tmp/mark", env={"VMSTACK_CONTAINERS": str(tmp_path)})
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / name / "rootfs" / "tmp" / "mark").read_text() == "kept\n"
+    again = vmstack("container", "run", "--runtime", runtime, "--name", name, busybox_images["layout"],
+                    env={"VMSTACK_CONTAINERS": str(tmp_path)})
+    assert_one_line_error(again, f"container name {name} is in use")
 
 
 # ---------------------------------------------------------------- images made here, byte by byte
@@ -378,6 +394,10 @@ def test_missing_image_and_bad_run_arguments(tmp_path: Path) -> None:
     assert_one_line_error(made, "no Entrypoint or Cmd")
     made = vmstack("container", "run", "--runtime", "runc", "--name", "../up", str(layout))
     assert_one_line_error(made, "invalid container name")
+    made = vmstack("container", "run", "--runtime", str(tmp_path / "no-runtime"), "--name", "x", str(layout),
+                   "--", "sh", env={"VMSTACK_CONTAINERS": str(tmp_path)})
+    assert_one_line_error(made, "cannot run the runtime")
+    assert not (tmp_path / "x").exists()
 
 
 # ---------------------------------------------------------------- the image config, applied
