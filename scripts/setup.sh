@@ -14,6 +14,8 @@ PACKAGES=(
     tcl                                            # tclsh, to make SQLite's amalgamation
     dpkg-dev                                       # apt-get source
     wabt                                           # wat2wasm, wast2json, wasm2wat
+    # containers: images (umoci, skopeo), the busybox rootfs, peer runtimes and real engines
+    busybox-static umoci skopeo runc crun containerd podman conmon
 )
 # binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py).
 SOURCE_PACKAGES=(binaryen sqlite3 lua5.4)
