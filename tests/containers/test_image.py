@@ -235,6 +235,21 @@ def test_whiteouts_and_opaque_directories(tmp_path: Path) -> None:
     assert not any(".wh." in str(p) for p in rootfs.rglob("*"))
 
 
+def test_a_multi_platform_index_gives_this_host_image(tmp_path: Path) -> None:
+    layout = tmp_path / "img"
+    manifests = {}
+    for architecture in ("s390x", image.HOST_ARCHITECTURE):
+        oci_layout(layout, [layer(entry(f"made-for-{architecture}", data=b"x"))])
+        manifests[architecture] = json.loads((layout / "index.json").read_text())["manifests"][0]
+    nested = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+              "manifests": [{**descriptor, "platform": {"os": "linux", "architecture": architecture}}
+                            for architecture, descriptor in manifests.items()]}
+    index = {"schemaVersion": 2, "manifests": [blob(layout, json.dumps(nested).encode(), nested["mediaType"])]}
+    (layout / "index.json").write_text(json.dumps(index))
+    rootfs = unpack(layout, tmp_path / "rootfs")
+    assert [p.name for p in rootfs.iterdir()] == [f"made-for-{image.HOST_ARCHITECTURE}"]
+
+
 def test_owners_modes_links_and_device_nodes(tmp_path: Path) -> None:
     top = layer(entry("dev", tarfile.DIRTYPE), entry("dev/null", tarfile.CHRTYPE, devmajor=1, devminor=3,
                                                      mode=0o666),

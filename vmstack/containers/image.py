@@ -39,10 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-MANIFEST_TYPES = {"application/vnd.oci.image.manifest.v1+json",
-                  "application/vnd.docker.distribution.manifest.v2+json"}
-INDEX_TYPES = {"application/vnd.oci.image.index.v1+json",
-               "application/vnd.docker.distribution.manifest.list.v2+json"}
+MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json",  # the first is the default
+                  "application/vnd.docker.distribution.manifest.v2+json")
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
+               "application/vnd.docker.distribution.manifest.list.v2+json")
+MAX_NESTED_INDEXES = 4
+HOST_ARCHITECTURE = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+"""This host's architecture as OCI platforms name it."""
 REF_NAME = "org.opencontainers.image.ref.name"
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -220,13 +223,13 @@ def _open_oci(files: _Files, ref: str | None) -> Image:
     if not descriptors:
         raise ImageError(f"{where}: index.json lists no images")
     descriptor = _pick(descriptors, ref, lambda d: [(d.get("annotations") or {}).get(REF_NAME, "")], where)
-    for _ in range(8):  # nested indexes: take the linux/amd64 (or only) manifest
+    for _ in range(MAX_NESTED_INDEXES):  # an index of manifests per platform: take this host's
         if descriptor.get("mediaType") not in INDEX_TYPES:
             break
         nested = _json(_verified_blob(files, descriptor, "image index"), f"{where}: image index")
         descriptor = _platform_manifest(_descriptors(nested, f"{where}: image index"), where)
     manifest = _json(_verified_blob(files, descriptor, "manifest"), f"{where}: manifest")
-    if not isinstance(manifest, dict) or manifest.get("mediaType", next(iter(MANIFEST_TYPES))) not in MANIFEST_TYPES:
+    if not isinstance(manifest, dict) or manifest.get("mediaType", MANIFEST_TYPES[0]) not in MANIFEST_TYPES:
         raise ImageError(f"{where}: not an image manifest")
     config = _json(_verified_blob(files, manifest.get("config"), "config"), f"{where}: config")
     layers = manifest.get("layers")
@@ -245,15 +248,17 @@ def _open_oci(files: _Files, ref: str | None) -> Image:
 def _platform_manifest(descriptors: list[dict[str, Any]], where: str) -> dict[str, Any]:
     for descriptor in descriptors:
         platform = descriptor.get("platform") or {}
-        if platform.get("os", "linux") == "linux" and platform.get("architecture", "amd64") == "amd64":
+        if platform.get("os", "linux") == "linux" and platform.get("architecture", HOST_ARCHITECTURE) \
+                == HOST_ARCHITECTURE:
             return descriptor
-    raise ImageError(f"{where}: the image index has no linux/amd64 image")
+    raise ImageError(f"{where}: the image index has no linux/{HOST_ARCHITECTURE} image")
 
 
 def _diff_ids(config: Any, count: int, where: str) -> list[str]:
     if not isinstance(config, dict):
         raise ImageError(f"{where}: the image config is not an object")
-    diff_ids = (config.get("rootfs") or {}).get("diff_ids")
+    rootfs = config.get("rootfs")
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list) or len(diff_ids) != count:
         raise ImageError(f"{where}: the config's rootfs.diff_ids does not list one digest per layer ({count})")
     return [_sha256_hex(d, f"{where}: diff_id") for d in diff_ids]
