@@ -1,0 +1,302 @@
+"""A container's control groups: v1 hierarchies (one per mounted controller, as on hybrid hosts) or the
+unified v2 tree, detected from /proc/self/mountinfo. Creates the container's cgroup, applies the spec's
+linux.resources (memory, pids, cpu, cpuset, blkio/io, devices), moves processes in, freezes and thaws
+(pause/resume), counts OOM kills, and removes everything on delete."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CGROUP2_SUPER_MAGIC = "cgroup2"
+V1_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+                  "net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc")
+DEFAULT_DEVICE_RULES = ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:8 rwm", "c 1:7 rwm", "c 5:0 rwm",
+                        "c 1:5 rwm", "c 1:9 rwm", "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"]
+
+
+class CgroupError(Exception):
+    """A limit could not be set or the cgroup could not be made."""
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """One mounted cgroup tree: its mount point and (v1) controllers, e.g. ("memory",) or ("name=systemd",)."""
+    mountpoint: Path
+    controllers: tuple[str, ...]
+    unified: bool
+
+
+def hierarchies() -> list[Hierarchy]:
+    """Every cgroup hierarchy mounted in this mount namespace."""
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fstype, _source, options = right.split()[:3]
+            mountpoint = Path(left.split()[4].replace("\\040", " "))
+            if fstype == "cgroup2":
+                found.append(Hierarchy(mountpoint, (), True))
+            elif fstype == "cgroup":
+                controllers = tuple(o for o in options.split(",") if o in V1_CONTROLLERS or o.startswith("name="))
+                found.append(Hierarchy(mountpoint, controllers, False))
+    return found
+
+
+def is_unified_host() -> bool:
+    """True when /sys/fs/cgroup itself is cgroup v2 (no v1 controllers anywhere)."""
+    return not any(not h.unified for h in hierarchies())
+
+
+def container_path(cgroups_path: str, container_id: str) -> str:
+    """The cgroup path (relative to each hierarchy's root) for linux.cgroupsPath."""
+    if not cgroups_path:
+        return "/" + container_id
+    if ":" in cgroups_path and not cgroups_path.startswith("/"):  # systemd form slice:prefix:name
+        slice_, prefix, name = (cgroups_path.split(":") + ["", ""])[:3]
+        return f"/{slice_ or 'system.slice'}/{prefix}-{name}.scope" if prefix else f"/{slice_}/{name}"
+    return "/" + cgroups_path.strip("/")
+
+
+def _write(path: Path, value: Any) -> None:
+    try:
+        path.write_text(str(value))
+    except OSError as error:
+        raise CgroupError(f"failed to write {value!r} to {path}: {error.strerror}") from None
+
+
+def _device_rule(rule: dict) -> tuple[bool, str]:
+    kind = rule.get("type") or "a"
+    major = "*" if rule.get("major") in (None, -1) else rule["major"]
+    minor = "*" if rule.get("minor") in (None, -1) else rule["minor"]
+    access = rule.get("access") or "rwm"
+    return bool(rule.get("allow")), "a" if kind == "a" else f"{kind} {major}:{minor} {access}"
+
+
+def _enable_controllers(directory: Path) -> None:
+    """v2: let the children of `directory` use every controller it has (best effort)."""
+    for controller in (directory / "cgroup.controllers").read_text().split():
+        try:
+            (directory / "cgroup.subtree_control").write_text("+" + controller)
+        except OSError:
+            pass
+
+
+class Cgroup:
+    """The container's cgroup at `path` in every hierarchy."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.trees = hierarchies()
+        self.v2 = all(h.unified for h in self.trees)
+
+    def dirs(self) -> list[Path]:
+        return [h.mountpoint / self.path.lstrip("/") for h in self.trees]
+
+    def dir_of(self, controller: str) -> Path | None:
+        """The container's directory in the hierarchy holding `controller` (v2: the unified one)."""
+        for h in self.trees:
+            if (self.v2 and h.unified) or controller in h.controllers:
+                return h.mountpoint / self.path.lstrip("/")
+        return None
+
+    def create(self) -> None:
+        for tree in self.trees:
+            directory = tree.mountpoint
+            for part in Path(self.path.lstrip("/")).parts:
+                if tree.unified and self.v2:
+                    _enable_controllers(directory)
+                directory = directory / part
+                if directory.exists():
+                    continue
+                directory.mkdir()
+                if "cpuset" in tree.controllers:
+                    for name in ("cpuset.cpus", "cpuset.mems"):
+                        if not (directory / name).read_text().strip():
+                            _write(directory / name, (directory.parent / name).read_text().strip())
+
+    def add(self, pid: int) -> None:
+        for directory in self.dirs():
+            _write(directory / "cgroup.procs", pid)
+
+    def pids(self) -> list[int]:
+        for directory in self.dirs():
+            try:
+                return [int(p) for p in (directory / "cgroup.procs").read_text().split()]
+            except OSError:
+                continue
+        return []
+
+    def apply(self, resources: dict[str, Any], device_rules: list[str] | None = None) -> None:
+        """Set the limits of linux.resources (and the device rules for linux.devices)."""
+        if self.v2:
+            self._apply_v2(resources)
+        else:
+            self._apply_v1(resources, device_rules or [])
+
+    def _set(self, controller: str, name: str, value: Any) -> None:
+        directory = self.dir_of(controller)
+        if directory is None:
+            raise CgroupError(f"cgroup controller {controller} is not available on this host")
+        if not (directory / name).exists():
+            raise CgroupError(f"{controller} limit {name} is not supported on this host")
+        _write(directory / name, value)
+
+    def _apply_v1(self, resources: dict[str, Any], device_rules: list[str]) -> None:
+        if resources.get("unified"):
+            raise CgroupError("invalid configuration: cannot use unified on cgroup v1")
+        memory = resources.get("memory") or {}
+        limit, swap = memory.get("limit"), memory.get("swap")
+        if swap not in (None, 0) and not (self.dir_of("memory") / "memory.memsw.limit_in_bytes").exists():
+            raise CgroupError("invalid configuration: memory.swap is set but swap accounting is disabled")
+        if limit not in (None, 0):
+            # memsw must stay >= limit: raise memsw first when growing.
+            if swap not in (None, 0):
+                self._set("memory", "memory.memsw.limit_in_bytes", -1)
+            self._set("memory", "memory.limit_in_bytes", limit)
+        if swap not in (None, 0):
+            self._set("memory", "memory.memsw.limit_in_bytes", swap)
+        if memory.get("reservation") not in (None, 0):
+            self._set("memory", "memory.soft_limit_in_bytes", memory["reservation"])
+        if memory.get("swappiness") is not None and memory["swappiness"] <= 100:
+            self._set("memory", "memory.swappiness", memory["swappiness"])
+        if memory.get("disableOOMKiller"):
+            self._set("memory", "memory.oom_control", 1)
+        pids = resources.get("pids") or {}
+        if pids.get("limit") not in (None, 0):
+            self._set("pids", "pids.max", "max" if pids["limit"] < 0 else pids["limit"])
+        cpu = resources.get("cpu") or {}
+        for key, name in (("shares", "cpu.shares"), ("period", "cpu.cfs_period_us"),
+                          ("quota", "cpu.cfs_quota_us"), ("realtimePeriod", "cpu.rt_period_us"),
+                          ("realtimeRuntime", "cpu.rt_runtime_us"), ("idle", "cpu.idle")):
+            if cpu.get(key) not in (None, 0):
+                self._set("cpu", name, cpu[key])
+        for key in ("cpus", "mems"):
+            if cpu.get(key):
+                self._set("cpuset", f"cpuset.{key}", cpu[key])
+        self._apply_blkio_v1(resources.get("blockIO") or {})
+        rules = [_device_rule(r) for r in resources.get("devices") or []]
+        if self.dir_of("devices") is not None and (rules or device_rules):
+            for allow, rule in rules + [(True, r) for r in DEFAULT_DEVICE_RULES + device_rules]:
+                self._set("devices", "devices.allow" if allow else "devices.deny", rule)
+
+    def _apply_blkio_v1(self, blkio: dict[str, Any]) -> None:
+        if blkio.get("weight"):
+            self._set("blkio", "blkio.weight" if (self.dir_of("blkio") / "blkio.weight").exists()
+                      else "blkio.bfq.weight", blkio["weight"])
+        if blkio.get("leafWeight"):
+            self._set("blkio", "blkio.leaf_weight", blkio["leafWeight"])
+        for device in blkio.get("weightDevice") or []:
+            if device.get("weight"):
+                self._set("blkio", "blkio.weight_device", f"{device['major']}:{device['minor']} {device['weight']}")
+        for key, name in (("throttleReadBpsDevice", "read_bps_device"), ("throttleWriteBpsDevice", "write_bps_device"),
+                          ("throttleReadIOPSDevice", "read_iops_device"),
+                          ("throttleWriteIOPSDevice", "write_iops_device")):
+            for device in blkio.get(key) or []:
+                self._set("blkio", f"blkio.throttle.{name}", f"{device['major']}:{device['minor']} {device['rate']}")
+
+    def _apply_v2(self, resources: dict[str, Any]) -> None:
+        memory = resources.get("memory") or {}
+        if memory.get("limit") not in (None, 0):
+            self._set("memory", "memory.max", "max" if memory["limit"] < 0 else memory["limit"])
+        if memory.get("swap") not in (None, 0):
+            swap = memory["swap"]
+            self._set("memory", "memory.swap.max",
+                      "max" if swap < 0 else max(swap - (memory.get("limit") or 0), 0))
+        if memory.get("reservation") not in (None, 0):
+            self._set("memory", "memory.low", memory["reservation"])
+        pids = resources.get("pids") or {}
+        if pids.get("limit") not in (None, 0):
+            self._set("pids", "pids.max", "max" if pids["limit"] < 0 else pids["limit"])
+        cpu = resources.get("cpu") or {}
+        if cpu.get("shares"):
+            self._set("cpu", "cpu.weight", 1 + ((cpu["shares"] - 2) * 9999) // 262142)
+        if cpu.get("quota") or cpu.get("period"):
+            quota = cpu.get("quota")
+            self._set("cpu", "cpu.max", f"{'max' if quota in (None, -1) else quota} {cpu.get('period') or 100000}")
+        for key in ("cpus", "mems"):
+            if cpu.get(key):
+                self._set("cpuset", f"cpuset.{key}", cpu[key])
+        blkio = resources.get("blockIO") or {}
+        if blkio.get("weight"):
+            self._set("io", "io.weight", blkio["weight"])
+        for key, name in (("throttleReadBpsDevice", "rbps"), ("throttleWriteBpsDevice", "wbps"),
+                          ("throttleReadIOPSDevice", "riops"), ("throttleWriteIOPSDevice", "wiops")):
+            for device in blkio.get(key) or []:
+                self._set("io", "io.max", f"{device['major']}:{device['minor']} {name}={device['rate']}")
+        for name, value in (resources.get("unified") or {}).items():
+            if "/" in name or name.startswith("."):
+                raise CgroupError(f"invalid unified resource name {name!r}")
+            self._set("memory", name, value)
+
+    def freeze(self) -> None:
+        self._set_frozen(True)
+
+    def thaw(self) -> None:
+        self._set_frozen(False)
+
+    def _set_frozen(self, frozen: bool) -> None:
+        directory = self.dir_of("freezer")
+        if directory is None:
+            raise CgroupError("the freezer cgroup is not available on this host")
+        if self.v2:
+            _write(directory / "cgroup.freeze", int(frozen))
+            return
+        wanted = "FROZEN" if frozen else "THAWED"
+        for _ in range(1000):
+            _write(directory / "freezer.state", wanted)
+            if (directory / "freezer.state").read_text().strip() == wanted:
+                return
+            time.sleep(0.001)
+        raise CgroupError(f"cgroup did not reach {wanted}")
+
+    def frozen(self) -> bool:
+        directory = self.dir_of("freezer")
+        try:
+            if self.v2:
+                return (directory / "cgroup.freeze").read_text().strip() == "1"
+            return directory is not None and (directory / "freezer.state").read_text().strip() != "THAWED"
+        except OSError:
+            return False
+
+    def oom_kills(self) -> int:
+        """How many processes the OOM killer killed in this cgroup."""
+        directory = self.dir_of("memory")
+        name = "memory.events" if self.v2 else "memory.oom_control"
+        try:
+            for line in (directory / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, TypeError):
+            pass
+        return 0
+
+    def destroy(self) -> None:
+        """Kill whatever is left inside and remove the container's directory in every hierarchy."""
+        if any(d.exists() for d in self.dirs()):
+            for _ in range(500):
+                pids = self.pids()
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                if self.frozen():
+                    self.thaw()
+                time.sleep(0.01)
+        for directory in self.dirs():
+            for _ in range(100):
+                try:
+                    directory.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)

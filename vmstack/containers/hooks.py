@@ -1,0 +1,37 @@
+"""OCI lifecycle hooks: each hook of a kind run in order with the container's state JSON on stdin,
+its own args and env, and its timeout; a failing hook is reported as runc words it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+from vmstack.containers.spec import Hook
+
+
+class HookError(Exception):
+    """A hook exited non-zero, could not start, or timed out."""
+
+
+def run_hooks(kind: str, hooks: list[Hook], state: dict[str, Any]) -> None:
+    payload = json.dumps(state).encode()
+    for index, hook in enumerate(hooks):
+        argv = [hook.path] + hook.args[1:] if hook.args else [hook.path]
+        try:
+            done = subprocess.run(argv, check=False, executable=hook.path, input=payload, env=dict(
+                e.split("=", 1) for e in hook.env if "=" in e), capture_output=True, timeout=hook.timeout)
+        except subprocess.TimeoutExpired:
+            raise HookError(f"error running {kind} hook #{index}: timeout after {hook.timeout}s") from None
+        except OSError as error:
+            raise HookError(f"error running {kind} hook #{index}: {error.strerror}: {hook.path}") from None
+        if done.returncode != 0:
+            raise HookError(f"error running {kind} hook #{index}: exit status {done.returncode}, stdout: "
+                            f"{done.stdout.decode(errors='replace').strip()}, stderr: "
+                            f"{done.stderr.decode(errors='replace').strip()}")
+
+
+def hooks_from_raw(raw_config: dict[str, Any], kind: str) -> list[Hook]:
+    """The hooks of one kind from a stored config.json (poststop at delete time)."""
+    return [Hook(h.get("path", ""), h.get("args") or [], h.get("env") or [], h.get("timeout"))
+            for h in (raw_config.get("hooks") or {}).get(kind) or []]

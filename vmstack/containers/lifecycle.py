@@ -1,0 +1,459 @@
+"""A container's life: create (the init set up in new namespaces and a cgroup, then blocked on
+exec.fifo), start (the fifo opened: the init execs), exec (a new process joining the init's
+namespaces and cgroup), kill, and delete (processes, cgroup and state removed).
+
+Processes: the runtime R forks a bootstrap B that joins the cgroup (R stays out of it) and the
+namespaces given by path, unshares the new ones (R writes the uid/gid maps of a new user namespace) and
+forks the init I, pid 1 of a new pid namespace; B exits and I, reparented to R (a subreaper), reports
+over a SEQPACKET socket: its pid, the moment for createRuntime hooks, then ready or an error."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vmstack.containers import hooks, mounts, namespaces, process, state
+from vmstack.containers.cgroups import Cgroup, CgroupError, container_path
+from vmstack.containers.hooks import HookError
+from vmstack.containers.libc import prctl, setdomainname, sethostname
+from vmstack.containers.mounts import MountError
+from vmstack.containers.process import ProcessError
+from vmstack.containers.seccomp import Filter, SeccompError
+from vmstack.containers.spec import Process, Spec, SpecError, load_bundle
+
+PR_SET_CHILD_SUBREAPER = 36
+KNOWN_FAILURES = (SpecError, CgroupError, MountError, ProcessError, SeccompError, HookError, state.StateError)
+
+
+class RuntimeFailure(Exception):
+    """A one-line error for the command line."""
+
+
+@dataclass
+class CreateOptions:
+    console_socket: str | None = None
+    pid_file: str | None = None
+    no_pivot: bool = False
+    preserve_fds: int = 0
+
+
+def _send(sock: socket.socket, **message: Any) -> None:
+    sock.send(json.dumps(message).encode())
+
+
+def _recv(sock: socket.socket) -> dict[str, Any]:
+    data = sock.recv(1 << 20)
+    return json.loads(data) if data else {"type": "eof"}
+
+
+def _write_pid_file(path: str | None, pid: int) -> None:
+    if path:
+        partial = f"{path}.part"
+        with open(partial, "w") as f:
+            f.write(str(pid))
+        os.rename(partial, path)
+
+
+def _console(options: CreateOptions) -> socket.socket:
+    console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        console.connect(options.console_socket)
+    except OSError as error:
+        raise RuntimeFailure(f"failed to connect to console socket {options.console_socket}: "
+                             f"{error.strerror}") from None
+    return console
+
+
+def check_unsupported(proc: Process) -> None:
+    """Fields this host cannot honour: a clear error, as runc gives."""
+    if proc.apparmor_profile:
+        enabled = Path("/sys/module/apparmor/parameters/enabled")
+        if not (enabled.exists() and enabled.read_text().startswith("Y")):
+            raise RuntimeFailure("apparmor profile set but AppArmor is not enabled on this host")
+        raise RuntimeFailure("apparmor profiles are not supported by vmstack-runc")
+    if proc.selinux_label:
+        raise RuntimeFailure("selinux label set but SELinux is not supported by vmstack-runc")
+
+
+def _fail_child(sock: socket.socket | None, error: BaseException) -> None:
+    message = str(error) if isinstance(error, KNOWN_FAILURES + (RuntimeFailure,)) else \
+        f"{type(error).__name__}: {error}"
+    try:
+        if sock is None:
+            raise OSError
+        _send(sock, type="error", message=message)
+    except OSError:
+        print(f"vmstack-runc: {message}", file=sys.stderr)
+    os._exit(1)
+
+
+def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socket | None,
+          fifo_fd: int, options: CreateOptions, seccomp: Filter | None) -> None:
+    """The container's init (pid 1 of its pid namespace): set up the view, report ready, wait for start."""
+    proc = spec.process
+    try:
+        os.setsid()
+        user_ns = spec.linux.namespace("user") is not None
+        if user_ns:
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        if spec.hostname:
+            sethostname(spec.hostname)
+        if spec.domainname:
+            setdomainname(spec.domainname)
+        rootfs = mounts.prepare_rootfs(spec, cgroup, user_ns)
+        if any(spec.hooks.get(kind) for kind in ("prestart", "createRuntime", "createContainer")):
+            _send(sock, type="hooks")
+            reply = _recv(sock)
+            if reply["type"] != "ok":
+                os._exit(1)
+            hooks.run_hooks("createContainer", spec.hooks.get("createContainer", []), reply["state"])
+        mounts.enter_rootfs(rootfs, options.no_pivot)
+        mounts.finish_rootfs(spec)
+        for name, value in spec.linux.sysctl.items():
+            with open("/proc/sys/" + name.replace(".", "/"), "w") as f:
+                f.write(value)
+        if console is not None:
+            process.attach_terminal(proc, console, "/dev/console")
+        process.apply_rlimits(proc)
+        if proc.oom_score_adj is not None:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(proc.oom_score_adj))
+        env = process.environment(proc)
+        executable = process.find_executable(proc, env)
+        _send(sock, type="ready")
+        sock.close()
+    except BaseException as error:  # noqa: BLE001 - anything here is reported to the runtime
+        _fail_child(sock, error)
+    try:
+        fd = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+        os.write(fd, b"0")
+        os.close(fd)
+        os.close(fifo_fd)
+        start_hooks = spec.hooks.get("startContainer", [])
+        if start_hooks:
+            hooks.run_hooks("startContainer", start_hooks, {"ociVersion": state.OCI_VERSION, "status": "running"})
+        _exec_process(proc, seccomp, executable, env, options.preserve_fds)
+    except BaseException as error:  # noqa: BLE001
+        _fail_child(None, error)
+
+
+def _exec_process(proc: Process, seccomp: Filter | None, executable: str, env: dict[str, str],
+                  preserve_fds: int) -> None:
+    for fd in range(3, 3 + preserve_fds):
+        try:
+            os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    os.closerange(3 + preserve_fds, 1 << 16)
+    process.become(proc, seccomp, executable, env)
+
+
+def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock: socket.socket,
+               then: Any) -> None:
+    """Process B: cgroup, namespaces, fork of the init (which runs `then()`)."""
+    try:
+        cgroup.add(os.getpid())
+        namespaces.join(join)
+        if new_user:
+            namespaces.unshare(namespaces.CLONE_FLAGS["user"])
+            _send(sock, type="userns")
+            if _recv(sock)["type"] != "ok":
+                os._exit(1)
+        namespaces.unshare(new_flags & ~namespaces.CLONE_FLAGS["user"])
+        pid = os.fork()
+        if pid == 0:
+            then()
+            os._exit(1)
+        _send(sock, type="pid", pid=pid)
+    except BaseException as error:  # noqa: BLE001
+        _fail_child(sock, error)
+    os._exit(0)
+
+
+class Runtime:
+    """The runtime's view of its root directory of containers."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def container(self, container_id: str) -> state.Container:
+        container = state.Container(self.root, container_id)
+        if not container.exists():
+            raise RuntimeFailure("container does not exist")
+        return container
+
+    def status(self, container: state.Container) -> str:
+        return container.status(Cgroup(container.record.cgroup_path).frozen())
+
+    def create(self, container_id: str, bundle: Path, options: CreateOptions, detach: bool = True,
+               console: socket.socket | None = None) -> state.Container:
+        """Set the container up to the point where its init waits for start."""
+        state.check_id(container_id)
+        bundle = bundle.resolve()
+        if not bundle.is_dir():
+            raise RuntimeFailure(f"bundle {bundle} is not a directory")
+        spec = load_bundle(bundle)
+        if spec.process is None:
+            raise RuntimeFailure("config.json: process must be specified to create a container")
+        check_unsupported(spec.process)
+        process.check_rlimits(spec.process)
+        if spec.process.terminal and console is None:
+            if options.console_socket is None:
+                raise RuntimeFailure("cannot allocate tty if runc will detach without setting console socket")
+            console = _console(options)
+        elif not spec.process.terminal and options.console_socket:
+            raise RuntimeFailure("cannot use console socket if runc will not detach or allocate tty")
+        seccomp = Filter(spec.linux.seccomp, spec.process.no_new_privileges) if spec.linux.seccomp else None
+        if (self.root / container_id).exists():
+            raise RuntimeFailure(f"container with id exists: {container_id}")
+        cgroup = Cgroup(container_path(spec.linux.cgroups_path, container_id))
+        if cgroup.frozen():
+            raise RuntimeFailure("container's cgroup unexpectedly frozen")
+        record = state.Record(id=container_id, bundle=str(bundle), rootfs=str(spec.root_path.resolve()),
+                              cgroup_path=cgroup.path, annotations=spec.annotations)
+        container = state.Container.make(self.root, record, json.loads((bundle / "config.json").read_text()))
+        try:
+            cgroup.create()
+            cgroup.apply(spec.linux.resources, [f"{d.type} {d.major}:{d.minor} rwm" for d in spec.linux.devices])
+            self._spawn(container, spec, cgroup, options, console, seccomp)
+        except BaseException:
+            self._destroy(container)
+            raise
+        finally:
+            if console is not None:
+                console.close()
+        return container
+
+    def _spawn(self, container: state.Container, spec: Spec, cgroup: Cgroup, options: CreateOptions,
+               console: socket.socket | None, seccomp: Filter | None) -> None:
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
+        join = [ns for ns in spec.linux.namespaces if ns.path]
+        new_user = any(ns.type == "user" and not ns.path for ns in spec.linux.namespaces)
+        bootstrap = os.fork()
+        if bootstrap == 0:
+            parent.close()
+            _bootstrap(join, namespaces.new_flags(spec.linux.namespaces), new_user, cgroup, child,
+                       lambda: _init(spec, cgroup, child, console, fifo_fd, options, seccomp))
+        child.close()
+        os.close(fifo_fd)
+        record = container.record
+        try:
+            while True:
+                message = _recv(parent)
+                if message["type"] == "userns":
+                    namespaces.write_id_maps(bootstrap, spec.linux.uid_mappings, spec.linux.gid_mappings)
+                    _send(parent, type="ok")
+                elif message["type"] == "pid":
+                    record.pid = message["pid"]
+                    record.pid_start = state.process_start_time(record.pid) or 0
+                    container.save(record)
+                elif message["type"] == "hooks":
+                    current = container.oci_state("creating")
+                    hooks.run_hooks("prestart", spec.hooks.get("prestart", []), current)
+                    hooks.run_hooks("createRuntime", spec.hooks.get("createRuntime", []), current)
+                    _send(parent, type="ok", state=current)
+                elif message["type"] == "ready":
+                    break
+                elif message["type"] == "error":
+                    raise RuntimeFailure(message["message"])
+                else:
+                    raise RuntimeFailure("container init exited before it was ready")
+        finally:
+            parent.close()
+            os.waitpid(bootstrap, 0)
+        _write_pid_file(options.pid_file, record.pid)
+
+    def start(self, container: state.Container) -> None:
+        status = self.status(container)
+        if status == "stopped":
+            raise RuntimeFailure("cannot start a container that has stopped")
+        if status != "created":
+            raise RuntimeFailure(f"cannot start an already {status} container")
+        fd = os.open(container.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            while True:
+                try:
+                    if os.read(fd, 1):
+                        break
+                except BlockingIOError:
+                    pass
+                if not container.alive_pid():
+                    raise RuntimeFailure("container init exited before start")
+                select.select([fd], [], [], 0.005)
+        finally:
+            os.close(fd)
+        container.fifo.unlink(missing_ok=True)
+        poststart = hooks.hooks_from_raw(container.config(), "poststart")
+        if poststart:
+            hooks.run_hooks("poststart", poststart, container.oci_state("running"))
+
+    def kill(self, container: state.Container, sig: int, everything: bool = False) -> None:
+        status = self.status(container)
+        if status == "stopped":
+            raise RuntimeFailure("container not running")
+        targets = Cgroup(container.record.cgroup_path).pids() if everything else [container.alive_pid()]
+        for pid in targets:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def delete(self, container: state.Container, force: bool) -> None:
+        status = self.status(container)
+        if status in ("running", "paused", "creating") and not force:
+            raise RuntimeFailure(f"cannot delete container {container.id} that is not stopped: {status}")
+        self._destroy(container)
+        poststop = hooks.hooks_from_raw(container.config(), "poststop")
+        if poststop:
+            try:
+                hooks.run_hooks("poststop", poststop, container.oci_state("stopped"))
+            except HookError as error:
+                print(f"warning: {error}", file=sys.stderr)
+        container.remove()
+
+    def _destroy(self, container: state.Container) -> None:
+        """Kill everything of the container and remove its cgroup and state directory."""
+        record = container.record
+        pid = container.alive_pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        cgroup = Cgroup(record.cgroup_path)
+        if record.cgroup_path.strip("/"):
+            cgroup.destroy()
+        deadline = time.monotonic() + 10
+        while pid and container.alive_pid() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        container.remove()
+
+    def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions) -> int:
+        """Run `proc` inside the container; its exit status (0 when detached)."""
+        status = self.status(container)
+        if status == "stopped":
+            raise RuntimeFailure("cannot exec in a stopped container")
+        if status == "paused":
+            raise RuntimeFailure("cannot exec in a paused container")
+        check_unsupported(proc)
+        process.check_rlimits(proc)
+        raw = container.config()
+        linux = raw.get("linux") or {}
+        kinds = [ns.get("type") for ns in linux.get("namespaces") or []]
+        init_pid = container.alive_pid()
+        join = namespaces.paths_of(init_pid, [k for k in kinds if k in namespaces.CLONE_FLAGS])
+        seccomp = Filter(linux["seccomp"], proc.no_new_privileges) if linux.get("seccomp") else None
+        console = None
+        if proc.terminal:
+            if options.console_socket is None and detach:
+                raise RuntimeFailure("cannot allocate tty if runc will detach without setting console socket")
+            console = _console(options) if options.console_socket else None
+        elif options.console_socket:
+            raise RuntimeFailure("cannot use console socket if runc will not detach or allocate tty")
+        local = None
+        if proc.terminal and console is None:
+            console, local = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        cgroup = Cgroup(container.record.cgroup_path)
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        bootstrap = os.fork()
+        if bootstrap == 0:
+            parent.close()
+            _bootstrap(join, 0, False, cgroup, child, lambda: _exec_child(proc, child, console, seccomp, options))
+        child.close()
+        if console is not None:
+            console.close()
+        pid = 0
+        try:
+            while True:
+                message = _recv(parent)
+                if message["type"] == "pid":
+                    pid = message["pid"]
+                elif message["type"] == "ready":
+                    break
+                elif message["type"] == "error":
+                    raise RuntimeFailure(message["message"])
+                else:
+                    raise RuntimeFailure("exec process exited before it was ready")
+        finally:
+            parent.close()
+            os.waitpid(bootstrap, 0)
+        _write_pid_file(options.pid_file, pid)
+        if detach:
+            return 0
+        return wait_for(pid, local)
+
+
+def _exec_child(proc: Process, sock: socket.socket, console: socket.socket | None, seccomp: Filter | None,
+                options: CreateOptions) -> None:
+    try:
+        os.setsid()
+        if console is not None:
+            process.attach_terminal(proc, console, None)
+        process.apply_rlimits(proc)
+        env = process.environment(proc)
+        executable = process.find_executable(proc, env)
+        _send(sock, type="ready")
+        sock.close()
+        _exec_process(proc, seccomp, executable, env, options.preserve_fds)
+    except BaseException as error:  # noqa: BLE001
+        _fail_child(sock if sock.fileno() >= 0 else None, error)
+
+
+def wait_for(pid: int, console: socket.socket | None = None) -> int:
+    """Wait for our (subreaped) child `pid`, forwarding signals and, given the console socket's other
+    end, copying between our stdio and the pty master it receives; its exit status as a shell shows it."""
+    def forward(signum: int, _frame: Any) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(signum, forward)
+    master = None
+    if console is not None:
+        _, fds, _, _ = socket.recv_fds(console, 64, 1)
+        master = fds[0] if fds else None
+        console.close()
+    while True:
+        if master is not None:
+            _copy_pty(master)
+            master = None
+        try:
+            reaped, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        if reaped == pid:
+            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
+def _copy_pty(master: int) -> None:
+    sources = [master, 0]
+    while True:
+        try:
+            ready, _, _ = select.select(sources, [], [])
+        except InterruptedError:
+            continue
+        if master in ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            os.write(1, data)
+        if 0 in ready:
+            data = os.read(0, 65536)
+            if not data:
+                sources.remove(0)
+            else:
+                os.write(master, data)
+    os.close(master)

@@ -1,0 +1,433 @@
+"""`vmstack-runc`: runc's command line (create, start, run, state, kill, delete, exec, list, ps, pause,
+resume, spec, events, version) over vmstack.containers, with runc's global flags, its logrus-style
+one-line errors (text or json, to stderr and the --log file) and its exit codes: 1 for any failure,
+the container's own status for `run` and `exec`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from vmstack.containers import lifecycle, state
+from vmstack.containers.cgroups import Cgroup
+from vmstack.containers.default_spec import default_spec
+from vmstack.containers.lifecycle import CreateOptions, Runtime, RuntimeFailure
+from vmstack.containers.spec import Capabilities, SpecError, load_bundle, parse_process
+
+VERSION = "0.1.0"
+COMMANDS = {
+    "create": "create a container", "start": "executes the user defined process in a created container",
+    "run": "create and run a container", "state": "output the state of a container",
+    "kill": "kill sends the specified signal (default: SIGTERM) to the container's init process",
+    "delete": "delete any resources held by the container often used with detached container",
+    "exec": "execute new process inside the container", "list": "lists containers started by runc with the "
+    "given root", "ps": "ps displays the processes running inside a container",
+    "pause": "pause suspends all processes inside the container",
+    "resume": "resumes all processes that have been previously paused",
+    "spec": "create a new specification file", "events": "display container events such as OOM notifications, "
+    "cpu, memory, and IO usage statistics", "checkpoint": "checkpoint a running container (not supported)",
+    "restore": "restore a container from a previous checkpoint (not supported)",
+    "update": "update container resource constraints (not supported)",
+}
+
+
+class Logger:
+    """runc's logrus output: `time="..." level=error msg="..."` or the json form."""
+
+    def __init__(self, path: str | None, fmt: str, debug: bool):
+        self.path, self.fmt, self.debug_enabled = path, fmt, debug
+
+    def _line(self, level: str, message: str, fmt: str) -> str:
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if fmt == "json":
+            return json.dumps({"level": level, "msg": message, "time": now})
+        return f"time=\"{now}\" level={level} msg={json.dumps(message)}"
+
+    def log(self, level: str, message: str) -> None:
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write(self._line(level, message, self.fmt) + "\n")
+        else:
+            print(self._line(level, message, self.fmt), file=sys.stderr)
+
+    def error(self, message: str) -> None:
+        self.log("error", message)
+        if self.path:
+            print(self._line("error", message, "text"), file=sys.stderr)
+
+    def debug(self, message: str) -> None:
+        if self.debug_enabled:
+            self.log("debug", message)
+
+
+def _help(command: str | None) -> NoReturn:
+    if command is None:
+        print("NAME:\n   vmstack-runc - Open Container Initiative runtime (vmstack)\n\nUSAGE:\n"
+              "   vmstack-runc [global options] command [command options] [arguments...]\n\nCOMMANDS:")
+        for name, text in COMMANDS.items():
+            print(f"   {name:12}{text}")
+        print("\nGLOBAL OPTIONS:\n   --debug, --log value, --log-format value, --root value, --systemd-cgroup")
+    else:
+        print(f"NAME:\n   vmstack-runc {command} - {COMMANDS[command]}\n\nUSAGE:\n"
+              f"   vmstack-runc {command} [command options] <container-id>")
+    sys.exit(0)
+
+
+class Usage(Exception):
+    """Wrong command-line use (runc prints `Incorrect Usage` and exits 1)."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise Usage(message)
+
+
+def _parser(command: str) -> Parser:
+    p = Parser(prog=f"vmstack-runc {command}", add_help=False)
+    p.add_argument("-h", "--help", action="store_true")
+    return p
+
+
+def _creating(p: Parser) -> None:
+    p.add_argument("--bundle", "-b", default=".")
+    p.add_argument("--console-socket")
+    p.add_argument("--pid-file")
+    p.add_argument("--no-pivot", action="store_true")
+    p.add_argument("--no-new-keyring", action="store_true")
+    p.add_argument("--preserve-fds", type=int, default=0)
+
+
+def _signal(name: str) -> int:
+    if name.isdigit():
+        return int(name)
+    name = name.upper()
+    try:
+        return int(signal.Signals(name if name.startswith("SIG") else "SIG" + name))
+    except KeyError:
+        raise RuntimeFailure(f"unknown signal {name!r}") from None
+
+
+def _options(args: argparse.Namespace) -> CreateOptions:
+    pid_file = os.path.abspath(args.pid_file) if args.pid_file else None
+    return CreateOptions(console_socket=args.console_socket, pid_file=pid_file,
+                         no_pivot=getattr(args, "no_pivot", False), preserve_fds=args.preserve_fds)
+
+
+def cmd_create(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("create")
+    _creating(p)
+    p.add_argument("id")
+    args = p.parse_args(argv)
+    runtime.create(args.id, Path(args.bundle), _options(args))
+    return 0
+
+
+def cmd_run(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("run")
+    _creating(p)
+    p.add_argument("--detach", "-d", action="store_true")
+    p.add_argument("--keep", action="store_true")
+    p.add_argument("--no-subreaper", action="store_true")
+    p.add_argument("id")
+    args = p.parse_args(argv)
+    if args.detach and args.keep:
+        raise RuntimeFailure("--detach and --keep cannot both be used")
+    options = _options(args)
+    local = console = None
+    if not args.detach and not args.console_socket:
+        try:
+            terminal = load_bundle(Path(args.bundle).resolve()).process.terminal
+        except (SpecError, AttributeError):
+            terminal = False
+        if terminal:
+            console, local = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    container = runtime.create(args.id, Path(args.bundle), options, console=console)
+    try:
+        runtime.start(container)
+    except RuntimeFailure:
+        runtime.delete(container, force=True)
+        raise
+    if args.detach:
+        return 0
+    status = lifecycle.wait_for(container.record.pid, local)
+    cgroup = Cgroup(container.record.cgroup_path)
+    if cgroup.oom_kills():
+        print("vmstack-runc: container killed by the OOM killer (memory limit reached)", file=sys.stderr)
+    if not args.keep:
+        runtime.delete(container, force=True)
+    return status
+
+
+def cmd_start(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("start")
+    p.add_argument("id")
+    runtime.start(runtime.container(p.parse_args(argv).id))
+    return 0
+
+
+def cmd_state(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("state")
+    p.add_argument("id")
+    container = runtime.container(p.parse_args(argv).id)
+    print(json.dumps(container.oci_state(runtime.status(container)), indent=2))
+    return 0
+
+
+def cmd_kill(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("kill")
+    p.add_argument("--all", "-a", action="store_true")
+    p.add_argument("id")
+    p.add_argument("signal", nargs="?", default="SIGTERM")
+    args = p.parse_args(argv)
+    runtime.kill(runtime.container(args.id), _signal(args.signal), args.all)
+    return 0
+
+
+def cmd_delete(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("delete")
+    p.add_argument("--force", "-f", action="store_true")
+    p.add_argument("id")
+    args = p.parse_args(argv)
+    container = state.Container(runtime.root, args.id)
+    if not container.exists():
+        if args.force:
+            return 0
+        raise RuntimeFailure("container does not exist")
+    runtime.delete(container, args.force)
+    return 0
+
+
+def cmd_pause(runtime: Runtime, argv: list[str], frozen: bool = True) -> int:
+    p = _parser("pause" if frozen else "resume")
+    p.add_argument("id")
+    container = runtime.container(p.parse_args(argv).id)
+    status = runtime.status(container)
+    if status not in ("running", "paused", "created"):
+        raise RuntimeFailure("container not running")
+    cgroup = Cgroup(container.record.cgroup_path)
+    if frozen:
+        cgroup.freeze()
+    elif status != "paused":
+        raise RuntimeFailure("container not paused")
+    else:
+        cgroup.thaw()
+    return 0
+
+
+def cmd_resume(runtime: Runtime, argv: list[str]) -> int:
+    return cmd_pause(runtime, argv, frozen=False)
+
+
+def cmd_list(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("list")
+    p.add_argument("--format", "-f", default="table", choices=["table", "json"])
+    p.add_argument("--quiet", "-q", action="store_true")
+    args = p.parse_args(argv)
+    states = [c.oci_state(runtime.status(c)) for c in state.all_containers(runtime.root)]
+    if args.quiet:
+        for s in states:
+            print(s["id"])
+    elif args.format == "json":
+        print(json.dumps(states))
+    else:
+        rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
+        rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"] or "root")
+                 for s in states]
+        widths = [max(len(r[i]) for r in rows) for i in range(6)]
+        for row in rows:
+            print("   ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_ps(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("ps")
+    p.add_argument("--format", "-f", default="table", choices=["table", "json"])
+    p.add_argument("id")
+    p.add_argument("ps_args", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    container = runtime.container(args.id)
+    if runtime.status(container) == "stopped":
+        raise RuntimeFailure("container not running")
+    pids = Cgroup(container.record.cgroup_path).pids()
+    if args.format == "json":
+        print(json.dumps(pids))
+        return 0
+    listing = subprocess.run(["ps", *(args.ps_args or ["-ef"])], check=False, capture_output=True, text=True)
+    if listing.returncode != 0:
+        raise RuntimeFailure(f"ps: {listing.stderr.strip()}")
+    lines = listing.stdout.splitlines()
+    header = lines[0].split()
+    if "PID" not in header:
+        raise RuntimeFailure("couldn't find PID field in ps output")
+    column = header.index("PID")
+    print(lines[0])
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) > column and fields[column].isdigit() and int(fields[column]) in pids:
+            print(line)
+    return 0
+
+
+def cmd_exec(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("exec")
+    p.add_argument("--console-socket")
+    p.add_argument("--cwd")
+    p.add_argument("--env", "-e", action="append", default=[])
+    p.add_argument("--tty", "-t", action="store_true")
+    p.add_argument("--user", "-u")
+    p.add_argument("--additional-gids", "-g", action="append", default=[], type=int)
+    p.add_argument("--process", "-p")
+    p.add_argument("--detach", "-d", action="store_true")
+    p.add_argument("--pid-file")
+    p.add_argument("--process-label")
+    p.add_argument("--apparmor")
+    p.add_argument("--no-new-privs", action="store_true")
+    p.add_argument("--cap", "-c", action="append", default=[])
+    p.add_argument("--preserve-fds", type=int, default=0)
+    p.add_argument("--cgroup")
+    p.add_argument("--ignore-paused", action="store_true")
+    p.add_argument("id")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    container = runtime.container(args.id)
+    base = container.config().get("process") or {}
+    if args.process:
+        try:
+            raw = json.loads(Path(args.process).read_text())
+        except (OSError, ValueError) as error:
+            raise RuntimeFailure(f"process file {args.process}: {error}") from None
+        proc = parse_process(raw)
+    else:
+        if not args.command:
+            raise RuntimeFailure("args must not be empty")
+        proc = parse_process(dict(base, args=args.command, terminal=args.tty))
+        proc.env += args.env
+        if args.cwd:
+            proc.cwd = args.cwd
+        if args.user:
+            uid, _, gid = args.user.partition(":")
+            proc.user.uid = int(uid)
+            proc.user.gid = int(gid) if gid else proc.user.gid
+        if args.additional_gids:
+            proc.user.additional_gids = args.additional_gids
+        if args.no_new_privs:
+            proc.no_new_privileges = True
+        if args.apparmor:
+            proc.apparmor_profile = args.apparmor
+        if args.process_label:
+            proc.selinux_label = args.process_label
+        if args.cap:
+            caps = proc.capabilities or Capabilities()
+            for name in args.cap:
+                for kind in ("bounding", "effective", "permitted", "ambient"):
+                    getattr(caps, kind).append(name)
+            proc.capabilities = caps
+    return runtime.exec(container, proc, args.detach, CreateOptions(
+        console_socket=args.console_socket, pid_file=os.path.abspath(args.pid_file) if args.pid_file else None,
+        preserve_fds=args.preserve_fds))
+
+
+def cmd_spec(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("spec")
+    p.add_argument("--bundle", "-b", default=".")
+    p.add_argument("--rootless", action="store_true")
+    args = p.parse_args(argv)
+    target = Path(args.bundle) / "config.json"
+    if target.exists():
+        raise RuntimeFailure("File config.json exists. Remove it first")
+    target.write_text(json.dumps(default_spec(args.rootless), indent="\t"))
+    return 0
+
+
+def cmd_events(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("events")
+    p.add_argument("--stats", action="store_true")
+    p.add_argument("--interval", default="5s")
+    p.add_argument("id")
+    args = p.parse_args(argv)
+    container = runtime.container(args.id)
+    cgroup = Cgroup(container.record.cgroup_path)
+    interval = float(args.interval.rstrip("s") or 5)
+    seen = cgroup.oom_kills()
+    while True:
+        if runtime.status(container) == "stopped":
+            raise RuntimeFailure("container not running")
+        pids = cgroup.pids()
+        event = {"type": "stats", "id": args.id, "data": {"pids": {"current": len(pids)}}}
+        if args.stats:
+            print(json.dumps(event), flush=True)
+            return 0
+        kills = cgroup.oom_kills()
+        if kills > seen:
+            print(json.dumps({"type": "oom", "id": args.id}), flush=True)
+            seen = kills
+        print(json.dumps(event), flush=True)
+        time.sleep(interval)
+
+
+def cmd_unsupported(runtime: Runtime, argv: list[str]) -> int:
+    raise RuntimeFailure("this command is not supported by vmstack-runc")
+
+
+HANDLERS: dict[str, Any] = {
+    "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state, "kill": cmd_kill,
+    "delete": cmd_delete, "pause": cmd_pause, "resume": cmd_resume, "list": cmd_list, "ps": cmd_ps,
+    "exec": cmd_exec, "spec": cmd_spec, "events": cmd_events, "checkpoint": cmd_unsupported,
+    "restore": cmd_unsupported, "update": cmd_unsupported,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    top = Parser(prog="vmstack-runc", add_help=False)
+    top.add_argument("-h", "--help", action="store_true")
+    top.add_argument("-v", "--version", action="store_true")
+    top.add_argument("--root", default=str(state.DEFAULT_ROOT))
+    top.add_argument("--log")
+    top.add_argument("--log-format", default="text", choices=["text", "json"])
+    top.add_argument("--debug", action="store_true")
+    top.add_argument("--systemd-cgroup", action="store_true")
+    top.add_argument("--criu")
+    top.add_argument("--rootless", default="auto")
+    top.add_argument("command", nargs="?")
+    top.add_argument("rest", nargs=argparse.REMAINDER)
+    logger = Logger(None, "text", False)
+    try:
+        args = top.parse_args(argv)
+        logger = Logger(args.log, args.log_format, args.debug)
+        if args.version or args.command == "version":
+            print(f"vmstack-runc version {VERSION}\ncommit: vmstack\nspec: {state.OCI_VERSION}")
+            return 0
+        if args.help or args.command in (None, "help"):
+            _help(None)
+        if args.command not in HANDLERS:
+            raise Usage(f"No help topic for '{args.command}'")
+        if "-h" in args.rest[:1] or "--help" in args.rest[:1]:
+            _help(args.command)
+        logger.debug(f"vmstack-runc {args.command} {' '.join(args.rest)}")
+        return HANDLERS[args.command](Runtime(Path(args.root)), args.rest)
+    except Usage as error:
+        print("Incorrect Usage.", file=sys.stderr)
+        logger.error(f"vmstack-runc: {error}")
+        return 1
+    except (RuntimeFailure, *lifecycle.KNOWN_FAILURES) as error:
+        logger.error(str(error))
+        return 1
+    except OSError as error:
+        logger.error(f"{error.strerror or error}{': ' + error.filename if error.filename else ''}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
