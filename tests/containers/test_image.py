@@ -23,8 +23,9 @@ from vmstack.containers.rootfs import PASSWD, busybox_binary
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="unpacking images (owners, device nodes) needs root")
 
-RUNTIMES = ["runc"]
-"""The OCI runtimes (by name on PATH) that images are run through here and in test_clients.py."""
+RUNTIMES = ["runc", "vmstack-runc"]
+"""The OCI runtimes that images are run through here and in test_clients.py (see `runtime_binaries`)."""
+REPO = Path(__file__).resolve().parents[2]
 IMAGE_ENV = "GREETING=hello from the image"
 IMAGE_PATH = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -46,6 +47,23 @@ def tool(*args: str) -> str:
 
 
 # ---------------------------------------------------------------- images made by the real tools
+
+
+def runtime_executables(directory: Path) -> dict[str, str]:
+    """Each runtime's executable: Debian's runc from PATH, and vmstack-runc of this checkout through a
+    launcher in `directory` like the console script pip makes, so that engines can exec it by path."""
+    runc = shutil.which("runc")
+    assert runc, "Debian's runc is not installed: run scripts/setup.sh"
+    launcher = directory / "vmstack-runc"
+    launcher.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(REPO)!r})\n"
+                        "from vmstack.containers.runc_cli import main\nsys.exit(main())\n")
+    launcher.chmod(0o755)
+    return {"runc": runc, "vmstack-runc": str(launcher)}
+
+
+@pytest.fixture(scope="session")
+def runtime_binaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return runtime_executables(tmp_path_factory.mktemp("bin"))
 
 
 def build_busybox_layout(workdir: Path) -> Path:
@@ -140,12 +158,13 @@ def test_whiteouts_from_umoci_match_umoci_unpack(busybox_layout: Path, tmp_path:
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_run_applies_the_image_config(runtime: str, busybox_images: dict[str, str], tmp_path: Path) -> None:
-    ran = vmstack("container", "run", "--rm", "--runtime", runtime, busybox_images["oci-archive"],
+def test_run_applies_the_image_config(runtime: str, busybox_images: dict[str, str], tmp_path: Path,
+                                      runtime_binaries: dict[str, str]) -> None:
+    ran = vmstack("container", "run", "--rm", "--runtime", runtime_binaries[runtime], busybox_images["oci-archive"],
                   env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == ["hello from the image", "33", "/var/www"]
-    ran = vmstack("container", "run", "--rm", "--runtime", runtime, "--name", f"vmstack-image-{runtime}", "-e",
+    ran = vmstack("container", "run", "--rm", "--runtime", runtime_binaries[runtime], "--name", f"vmstack-image-{runtime}", "-e",
                   "GREETING=overridden", "-w", "/made/here", "--user", "nobody", busybox_images["docker-archive"],
                   "--", "sh", "-c", "echo $GREETING; id -u; pwd; hostname; exit 7",
                   env={"VMSTACK_CONTAINERS": str(tmp_path)})
@@ -156,13 +175,13 @@ def test_run_applies_the_image_config(runtime: str, busybox_images: dict[str, st
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_run_without_rm_keeps_the_bundle_and_the_name(runtime: str, busybox_images: dict[str, str],
-                                                     tmp_path: Path) -> None:
+                                                     tmp_path: Path, runtime_binaries: dict[str, str]) -> None:
     name = f"kept-{runtime}"
-    ran = vmstack("container", "run", "--runtime", runtime, "--name", name, busybox_images["layout"],
+    ran = vmstack("container", "run", "--runtime", runtime_binaries[runtime], "--name", name, busybox_images["layout"],
                   "--", "sh", "-c", "echo kept > /tmp/mark", env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert ran.returncode == 0, ran.stderr
     assert (tmp_path / name / "rootfs" / "tmp" / "mark").read_text() == "kept\n"
-    again = vmstack("container", "run", "--runtime", runtime, "--name", name, busybox_images["layout"],
+    again = vmstack("container", "run", "--runtime", runtime_binaries[runtime], "--name", name, busybox_images["layout"],
                     env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert_one_line_error(again, f"container name {name} is in use")
 
