@@ -404,7 +404,25 @@ def _bad_digest_syntax(path: Path) -> None:
     (path / "index.json").write_text(json.dumps(index))
 
 
+def _docker_layer_outside(path: Path) -> None:
+    path.mkdir()
+    (path.parent / "outside.tar").write_bytes(BASE)
+    config = {"rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(BASE).hexdigest()}"]}}
+    (path / "config.json").write_text(json.dumps(config))
+    (path / "manifest.json").write_text(json.dumps([{"Config": "config.json", "Layers": ["../outside.tar"]}]))
+
+
+def _blob_links_outside(path: Path) -> None:
+    oci_layout(path, [BASE])
+    for blob_file in (path / "blobs" / "sha256").iterdir():
+        if blob_file.read_bytes()[:2] == b"\x1f\x8b":
+            blob_file.unlink()
+            blob_file.symlink_to("/dev/zero")
+
+
 @pytest.mark.parametrize("make, needle", [
+    (_docker_layer_outside, "points outside the image"),
+    (_blob_links_outside, "not a file inside it"),
     (_not_a_tar, "not a tar archive"),
     (_no_index, "neither an OCI image"),
     (_broken_index, "malformed JSON"),

@@ -82,13 +82,22 @@ class _Files:
         elif not path.is_dir():
             raise ImageError(f"{path}: no such image file or directory")
 
+    def _inside(self, name: str) -> Path | None:
+        """The regular file `name` of an image directory, if it is one and lies inside the directory."""
+        target = Path(os.path.realpath(self.path / name))
+        if not target.is_relative_to(os.path.realpath(self.path)) or not target.is_file():
+            return None
+        return target
+
     def exists(self, name: str) -> bool:
         if self._tar is not None:
             return name in self._members
-        return (self.path / name).is_file()
+        return self._inside(name) is not None
 
     @contextmanager
     def open(self, name: str) -> Iterator[IO[bytes]]:
+        if ".." in name.split("/") or name.startswith("/"):
+            raise ImageError(f"{self.path}: {name!r} points outside the image")
         if self._tar is not None:
             member = self._members.get(name)
             stream = self._tar.extractfile(member) if member is not None else None
@@ -97,9 +106,10 @@ class _Files:
             with stream:
                 yield stream
             return
-        if not (self.path / name).is_file():
-            raise ImageError(f"{self.path}: {name} is missing from the image")
-        with open(self.path / name, "rb") as stream:
+        target = self._inside(name)
+        if target is None:
+            raise ImageError(f"{self.path}: {name} is missing from the image (or not a file inside it)")
+        with open(target, "rb") as stream:
             yield stream
 
     def read(self, name: str, limit: int = 64 << 20) -> bytes:
