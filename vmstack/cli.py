@@ -285,7 +285,7 @@ def _add_container_parser(sub: Any) -> None:
             action.add_argument("--rm", action="store_true", help="remove the bundle when the container exits")
             action.add_argument("--name", help="container id (default: a generated one)")
             action.add_argument("-t", "--tty", action="store_true", help="give the container a terminal")
-        action.add_argument("--runtime", default="vmstack-runc", help="OCI runtime binary (default vmstack-runc)")
+        action.add_argument("--runtime", metavar="PATH", help="another OCI runtime (default: vmstack's vmstack-runc)")
         action.add_argument("-e", "--env", action="append", default=[], metavar="K=V", help="set a variable")
         action.add_argument("-w", "--workdir", metavar="DIR", help="working directory in the container")
         action.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user (name or uid) to run as")
@@ -310,10 +310,11 @@ def run_container(opts: argparse.Namespace) -> int:
         command = opts.argv[1:] if opts.argv[:1] == ["--"] else opts.argv
         options = image.RunOptions(command=command, env=opts.env, workdir=opts.workdir, user=opts.user,
                                    hostname=opts.hostname, terminal=getattr(opts, "tty", False))
+        runtime = [opts.runtime] if opts.runtime else image.VMSTACK_RUNC
         if opts.action == "bundle":
-            image.create_bundle(opts.image, opts.bundle, options, opts.runtime)
+            image.create_bundle(opts.image, opts.bundle, options, runtime)
             return 0
-        return image.run_image(opts.image, options, opts.runtime, name=opts.name, remove=opts.rm)
+        return image.run_image(opts.image, options, runtime, name=opts.name, remove=opts.rm)
     except (image.ImageError, rootfs.RootfsError) as exc:
         print(f"vmstack: error: {exc}", file=sys.stderr)
         return image.EXIT_IMAGE_ERROR

@@ -173,6 +173,22 @@ def test_run_applies_the_image_config(runtime: str, busybox_images: dict[str, st
     assert list(tmp_path.iterdir()) == []  # --rm removed the bundles
 
 
+def test_run_uses_vmstack_runc_unless_told(busybox_images: dict[str, str], tmp_path: Path,
+                                           runc_spec: dict) -> None:
+    made = vmstack("container", "bundle", busybox_images["layout"], str(tmp_path / "b"))
+    assert made.returncode == 0, made.stderr
+    spec = json.loads((tmp_path / "b" / "config.json").read_text())
+    opened = image.open_image(busybox_images["layout"])
+    expected = image.bundle_spec(image.default_spec(image.VMSTACK_RUNC), opened.run_config,
+                                 tmp_path / "b" / "rootfs", image.RunOptions())
+    opened.close()
+    assert spec == expected and spec["ociVersion"] != runc_spec["ociVersion"]  # vmstack-runc's base, not runc's
+    ran = vmstack("container", "run", "--rm", busybox_images["layout"], "--", "cat", "/proc/1/cmdline",
+                  env={"VMSTACK_CONTAINERS": str(tmp_path / "containers")})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == "cat\0/proc/1/cmdline\0"
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_run_without_rm_keeps_the_bundle_and_the_name(runtime: str, busybox_images: dict[str, str],
                                                      tmp_path: Path, runtime_binaries: dict[str, str]) -> None:
@@ -457,7 +473,7 @@ def test_missing_image_and_bad_run_arguments(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def runc_spec() -> dict:
-    return image.default_spec("runc")
+    return image.default_spec(["runc"])
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ symlinks, absolute or relative, are followed with the rootfs as `/`, and `..` st
 lands outside; an entry whose own name contains `..` is refused. Owners, modes, times, extended attributes
 and device nodes are kept (so unpacking runs as root).
 
-`bundle_spec` starts from the runtime's own default spec (`RUNTIME spec`) and applies the image config
+`bundle_spec` starts from the runtime's own default spec (`RUNTIME spec`; vmstack's own vmstack-runc unless another is named) and applies the image config
 (Env, Entrypoint, Cmd, WorkingDir, User; ExposedPorts and Volumes are ignored) and the caller's overrides.
 """
 
@@ -30,6 +30,7 @@ import secrets
 import shutil
 import stat
 import subprocess
+import sys
 import tarfile
 import tempfile
 from collections import deque
@@ -529,17 +530,21 @@ class RunOptions:
     terminal: bool = False
 
 
-def default_spec(runtime: str) -> dict[str, Any]:
-    """The runtime's own default config.json (`RUNTIME spec`)."""
+VMSTACK_RUNC = [sys.executable, "-m", "vmstack.containers.runc_cli"]
+"""The runtime used unless another is named: this vmstack's own vmstack-runc."""
+
+
+def default_spec(runtime: list[str]) -> dict[str, Any]:
+    """The runtime's own default config.json (`RUNTIME spec`); `runtime` is its command."""
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            made = subprocess.run([runtime, "spec", "--bundle", scratch], capture_output=True, text=True,
+            made = subprocess.run([*runtime, "spec", "--bundle", scratch], capture_output=True, text=True,
                                   check=False)
         except OSError as exc:
-            raise ImageError(f"cannot run the runtime {runtime!r}: {exc.strerror}") from None
+            raise ImageError(f"cannot run the runtime {runtime[0]!r}: {exc.strerror}") from None
         if made.returncode != 0:
             lines = made.stderr.strip().splitlines()
-            raise ImageError(f"{runtime} spec failed: {lines[-1] if lines else made.returncode}")
+            raise ImageError(f"{runtime[0]} spec failed: {lines[-1] if lines else made.returncode}")
         return json.loads(Path(scratch, "config.json").read_text())
 
 
@@ -639,8 +644,9 @@ def make_bundle(image: Image, bundle: str | os.PathLike[str], options: RunOption
     return directory
 
 
-def create_bundle(reference: str, bundle: str | os.PathLike[str], options: RunOptions, runtime: str) -> Path:
-    """Make a bundle from an image for `runtime`; nothing is left behind if that fails."""
+def create_bundle(reference: str, bundle: str | os.PathLike[str], options: RunOptions,
+                  runtime: list[str] = VMSTACK_RUNC) -> Path:
+    """Make a bundle from an image for `runtime` (a command); nothing is left behind if that fails."""
     directory = Path(bundle)
     if os.path.lexists(directory):
         raise ImageError(f"{directory}: already exists")
@@ -654,9 +660,10 @@ def create_bundle(reference: str, bundle: str | os.PathLike[str], options: RunOp
         image.close()
 
 
-def run_image(reference: str, options: RunOptions, runtime: str, name: str | None = None,
+def run_image(reference: str, options: RunOptions, runtime: list[str] = VMSTACK_RUNC, name: str | None = None,
               remove: bool = False) -> int:
-    """Run an image in the foreground through `RUNTIME run`; returns the container's exit status.
+    """Run an image in the foreground through `RUNTIME run` (`runtime` is a command); returns the
+    container's exit status.
 
     The bundle is kept under $VMSTACK_CONTAINERS/NAME (default /var/lib/vmstack/containers/NAME) unless
     `remove` is set."""
@@ -670,7 +677,7 @@ def run_image(reference: str, options: RunOptions, runtime: str, name: str | Non
     options.hostname = options.hostname or name[:63]
     create_bundle(reference, bundle, options, runtime)
     try:
-        status = subprocess.run([runtime, "run", "--bundle", str(bundle), name], check=False).returncode
+        status = subprocess.run([*runtime, "run", "--bundle", str(bundle), name], check=False).returncode
     finally:
         if remove:
             shutil.rmtree(bundle, ignore_errors=True)
