@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,15 @@ class Runtime:
         self.command, self.root = command, root
 
     def __call__(self, *args: str, timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess:
+        """Run the runtime; output goes through files, not pipes, since a detached container keeps
+        the stdio it inherited open."""
         env = dict(os.environ, PYTHONPATH=str(REPO))
-        return subprocess.run([*self.command, "--root", str(self.root), *args], capture_output=True, text=True,
-                              timeout=timeout, env=env, check=False, **kwargs)
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            done = subprocess.run([*self.command, "--root", str(self.root), *args], stdout=out, stderr=err,
+                                  stdin=subprocess.DEVNULL, timeout=timeout, env=env, check=False, **kwargs)
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(done.args, done.returncode, out.read(), err.read())
 
 
 @pytest.fixture(scope="session")

@@ -272,6 +272,8 @@ class Runtime:
         finally:
             parent.close()
             os.waitpid(bootstrap, 0)
+        record.ready = True
+        container.save(record)
         _write_pid_file(options.pid_file, record.pid)
 
     def start(self, container: state.Container) -> None:

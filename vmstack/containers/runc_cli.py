@@ -111,7 +111,7 @@ def _signal(name: str) -> int:
         return int(name)
     name = name.upper()
     try:
-        return int(signal.Signals(name if name.startswith("SIG") else "SIG" + name))
+        return int(signal.Signals[name if name.startswith("SIG") else "SIG" + name])
     except KeyError:
         raise RuntimeFailure(f"unknown signal {name!r}") from None
 

@@ -49,6 +49,7 @@ class Record:
     pid: int = 0
     pid_start: int = 0
     creator_pid: int = 0
+    ready: bool = False  # create finished: the init waits on exec.fifo
     annotations: dict[str, str] = field(default_factory=dict)
     owner: str = ""
 
@@ -111,7 +112,7 @@ class Container:
 
     def status(self, frozen: bool = False) -> str:
         record = self.record
-        if not record.pid:
+        if not record.ready:
             return "creating" if process_start_time(record.creator_pid) is not None else "stopped"
         if not self.alive_pid():
             return "stopped"
