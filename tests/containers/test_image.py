@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -171,6 +172,22 @@ def test_run_applies_the_image_config(runtime: str, busybox_images: dict[str, st
     assert ran.returncode == 7, ran.stderr
     assert ran.stdout.splitlines() == ["overridden", "65534", "/made/here", f"vmstack-image-{runtime}"]
     assert list(tmp_path.iterdir()) == []  # --rm removed the bundles
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_signal_to_vmstack_reaches_the_container(runtime: str, busybox_images: dict[str, str], tmp_path: Path,
+                                                   runtime_binaries: dict[str, str]) -> None:
+    name = f"signalled-{runtime}"
+    command = [sys.executable, "-m", "vmstack", "container", "run", "--rm", "--name", name, "--runtime",
+               runtime_binaries[runtime], busybox_images["layout"], "--", "sh", "-c",
+               "trap 'echo got TERM; exit 42' TERM; echo ready; while true; do sleep 0.1; done"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          stdin=subprocess.DEVNULL, env={**os.environ, "VMSTACK_CONTAINERS": str(tmp_path)}) as run:
+        assert run.stdout.readline() == "ready\n"
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=60)
+    assert (run.returncode, out) == (42, "got TERM\n"), err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_run_uses_vmstack_runc_unless_told(busybox_images: dict[str, str], tmp_path: Path,

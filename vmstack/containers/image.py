@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -677,8 +678,28 @@ def run_image(reference: str, options: RunOptions, runtime: list[str] = VMSTACK_
     options.hostname = options.hostname or name[:63]
     create_bundle(reference, bundle, options, runtime)
     try:
-        status = subprocess.run([*runtime, "run", "--bundle", str(bundle), name], check=False).returncode
+        status = _run_in_foreground([*runtime, "run", "--bundle", str(bundle), name])
+        if status < 0:  # the runtime itself was killed: the container may outlive it
+            subprocess.run([*runtime, "delete", "--force", name], capture_output=True, check=False)
     finally:
         if remove:
             shutil.rmtree(bundle, ignore_errors=True)
     return status if status >= 0 else 128 - status
+
+
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+def _run_in_foreground(command: list[str]) -> int:
+    """Run the runtime and wait for it. A terminal's SIGINT reaches the runtime directly (same process
+    group), so it is ignored here; other signals sent to vmstack are passed on to the runtime, which
+    passes them to the container."""
+    runtime = subprocess.Popen(command)
+    previous = {number: signal.signal(number, lambda number, frame: runtime.send_signal(number))
+                for number in FORWARDED_SIGNALS}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return runtime.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
