@@ -1,6 +1,6 @@
 """Real container engines drive an OCI runtime end to end: Debian's containerd (through `ctr` and the runc v2
-shim, `--runc-binary`) and Debian's podman (`--runtime`, through conmon) create, run, stop and remove
-containers of the busybox image, imported from a local OCI archive made by umoci and skopeo.
+shim, `--runc-binary`) and Debian's podman (`--runtime`, through conmon) create, run, exec into, stop
+and remove containers of the busybox image, imported from a local OCI archive made by umoci and skopeo.
 
 Each engine runs with private state under a temporary directory (containerd is started by the fixture and
 stopped afterwards); the test asserts that nothing of a container (runtime state, cgroups, mounts) is
@@ -191,6 +191,9 @@ def test_ctr_detached_task_is_stopped_and_removed(runtime: str, containerd: Cont
                       and "RUNNING" in containerd.ctr("task", "ls").stdout)
     listed = run(binary, "--root", str(containerd.runtime_root()), "list", "-q")
     assert container in listed.stdout.split(), listed.stderr
+    executed = containerd.ctr("task", "exec", "--exec-id", "probe", container, "/bin/sh", "-c",
+                              "cat /proc/1/cmdline | tr '\\0' ' '; exit 5")
+    assert (executed.returncode, executed.stdout) == (5, f"/bin/sh -c {STOPPABLE} "), executed.stderr
     assert containerd.ctr("task", "kill", container).returncode == 0  # SIGTERM
     assert eventually(lambda: "STOPPED" in containerd.ctr("task", "ls").stdout)
     deleted = containerd.ctr("task", "delete", container)
@@ -268,6 +271,8 @@ def test_podman_create_start_stop_rm(runtime: str, podman: Podman, oci_archive: 
     assert eventually(lambda: "started" in podman(runtime, "logs", container).stdout)
     state = podman(runtime, "inspect", "--format", "{{.State.Status}}", container)
     assert state.stdout.strip() == "running", state.stderr
+    executed = podman(runtime, "exec", container, "/bin/sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; exit 5")
+    assert (executed.returncode, executed.stdout) == (5, f"/bin/sh -c {STOPPABLE} "), executed.stderr
     stopped = podman(runtime, "stop", "--time", "20", container)
     assert stopped.returncode == 0, stopped.stderr
     assert podman(runtime, "logs", container).stdout.splitlines() == ["started", "got TERM"]
