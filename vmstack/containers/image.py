@@ -376,6 +376,8 @@ def unpack_layer(stream: IO[bytes], rootfs: Path, what: str = "layer") -> None:
             _LayerWriter(tar, rootfs, what).apply()
     except tarfile.TarError as exc:
         raise ImageError(f"{what}: malformed tar ({exc})") from None
+    except OSError as exc:  # the host refused a write: full disk, a read-only or odd filesystem...
+        raise ImageError(f"{what}: cannot unpack: {exc.strerror} ({exc.filename})") from None
 
 
 def resolve_in_root(root: str, parts: list[str], follow_last: bool = True, what: str = "rootfs") -> str:
