@@ -148,8 +148,11 @@ def test_umoci_image_unpacks_and_its_config_becomes_the_bundle(kind: str, busybo
     assert spec["root"] == {"path": "rootfs", "readonly": False}
 
 
-def test_whiteouts_from_umoci_match_umoci_unpack(busybox_layout: Path, tmp_path: Path) -> None:
-    made = vmstack("container", "bundle", "--runtime", "runc", f"{busybox_layout}:two", str(tmp_path / "ours"))
+@pytest.mark.parametrize("kind", ["layout", "docker-archive"])
+def test_whiteouts_from_umoci_match_umoci_unpack(kind: str, busybox_layout: Path, tmp_path: Path) -> None:
+    two = f"{busybox_layout}:two" if kind == "layout" else str(archive(busybox_layout, "two", kind,
+                                                                      tmp_path / "two.tar"))
+    made = vmstack("container", "bundle", "--runtime", "runc", two, str(tmp_path / "ours"))
     assert made.returncode == 0, made.stderr
     tool("umoci", "unpack", "--image", f"{busybox_layout}:two", str(tmp_path / "umoci"))
     ours, theirs = tmp_path / "ours" / "rootfs", tmp_path / "umoci" / "rootfs"
