@@ -9,7 +9,8 @@
 Every failure ends in one line on stderr and a non-zero status: 2 for bad
 usage or unreadable input, 1 for a malformed, invalid or unlinkable module,
 134 for a guest trap, 124 for --timeout, 123 for --fuel, 122 for --max-memory;
-a guest's own exit status is passed through.
+a guest's own exit status is passed through. `vmstack container` exits with 125
+when it fails before the container runs, and with the container's status otherwise.
 """
 
 from __future__ import annotations
@@ -320,8 +321,8 @@ def run_container(opts: argparse.Namespace) -> int:
         return image.EXIT_IMAGE_ERROR
 
 
-COMMANDS = {"run": run_wasm, "wast": run_wast, "inspect": run_inspect, "demo": run_demo,
-            "container": run_container}
+COMMANDS = {"run": run_wasm, "wast": run_wast, "inspect": run_inspect, "demo": run_demo}
+COMMANDS["container"] = run_container
 
 
 def _exit_status(exc: BaseException) -> tuple[int, str]:
