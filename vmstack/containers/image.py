@@ -428,7 +428,10 @@ class _LayerWriter:
             elif base.startswith(WHITEOUT + WHITEOUT):
                 continue  # other aufs metadata (.wh..wh.plnk, ...)
             elif base.startswith(WHITEOUT):
-                self._remove(os.path.join(self.resolve(parts[:-1]), base[len(WHITEOUT):]))
+                hidden = base[len(WHITEOUT):]
+                if hidden in ("", ".", ".."):
+                    raise ImageError(f"{self.what}: whiteout {member.name!r} names no file")
+                self._remove(os.path.join(self.resolve(parts[:-1]), hidden))
             else:
                 entries.append((parts, member))
         for parts, member in entries:
