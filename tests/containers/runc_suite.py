@@ -48,6 +48,16 @@ def prepare(source: Path) -> Path:
     return integration
 
 
+def vmstack_runc_wrapper() -> str:
+    """An executable `vmstack-runc` running this checkout's runtime (what RUNC points at)."""
+    repo = Path(__file__).resolve().parents[2]
+    wrapper = CACHE / "runc-conformance" / "bin" / "vmstack-runc"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={repo} exec {sys.executable} -m vmstack.containers.runc_cli \"$@\"\n")
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
 def run_suite(runc: str, files: list[str] | None = None, timeout: float = 1800) -> dict[str, tuple[str, str]]:
     """Run the bats files (all when None) against the binary `runc`; results by test name."""
     source = runc_source()
@@ -73,5 +83,6 @@ def run_suite(runc: str, files: list[str] | None = None, timeout: float = 1800) 
 
 
 if __name__ == "__main__":
-    for name, (outcome, note) in run_suite(sys.argv[1], sys.argv[2:] or None).items():
+    binary = vmstack_runc_wrapper() if sys.argv[1] == "vmstack-runc" else sys.argv[1]
+    for name, (outcome, note) in run_suite(binary, sys.argv[2:] or None).items():
         print(f"{outcome:4} {name}  {note}")

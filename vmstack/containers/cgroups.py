@@ -276,6 +276,17 @@ class Cgroup:
             pass
         return 0
 
+    def stats(self) -> dict[str, Any]:
+        """runc-style statistics: pids and memory usage."""
+        stats: dict[str, Any] = {"pids": {"current": len(self.pids())}}
+        memory = self.dir_of("memory")
+        name = "memory.current" if self.v2 else "memory.usage_in_bytes"
+        try:
+            stats["memory"] = {"usage": {"usage": int((memory / name).read_text())}}
+        except (OSError, TypeError, ValueError):
+            pass
+        return stats
+
     def destroy(self) -> None:
         """Kill whatever is left inside and remove the container's directory in every hierarchy."""
         if any(d.exists() for d in self.dirs()):

@@ -15,6 +15,8 @@ _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_u
 SYS_PIVOT_ROOT = 155
 SYS_CAPGET = 125
 SYS_CAPSET = 126
+SYS_MOUNT_SETATTR = 442
+AT_RECURSIVE = 0x8000
 
 
 def _check(result: int, what: str, path: str | None = None) -> int:
@@ -89,3 +91,15 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
         data[i].permitted = (permitted >> (32 * i)) & 0xFFFFFFFF
         data[i].inheritable = (inheritable >> (32 * i)) & 0xFFFFFFFF
     _check(_libc.syscall(SYS_CAPSET, ctypes.byref(header), data), "capset")
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64),
+                ("userns_fd", ctypes.c_uint64)]
+
+
+def mount_setattr_recursive(path: str, attr_set: int, attr_clr: int) -> None:
+    """Set/clear MOUNT_ATTR_* flags on the mount at path and every mount below it (Linux 5.12)."""
+    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    _check(_libc.syscall(SYS_MOUNT_SETATTR, -100, _bytes(path), AT_RECURSIVE, ctypes.byref(attr),
+                         ctypes.sizeof(attr)), f"mount_setattr {path}", path)

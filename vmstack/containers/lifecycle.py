@@ -202,6 +202,7 @@ class Runtime:
         if not bundle.is_dir():
             raise RuntimeFailure(f"bundle {bundle} is not a directory")
         spec = load_bundle(bundle)
+        os.chdir(bundle)  # relative mount sources are relative to the bundle
         if spec.process is None:
             raise RuntimeFailure("config.json: process must be specified to create a container")
         check_unsupported(spec.process)

@@ -37,6 +37,19 @@ PROPAGATION = {
     "runbindable": MS_UNBINDABLE | MS_REC,
 }
 IGNORED_OPTIONS = {"tmpcopyup"}
+# recursive options (mount_setattr): option -> (MOUNT_ATTR_* to set, to clear)
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MOUNT_ATTR_ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR_NODIRATIME = 0x70, 0x10, 0x20, 0x80
+MOUNT_ATTR_NOSYMFOLLOW = 0x200000
+RECURSIVE_OPTIONS = {
+    "rro": (MOUNT_ATTR_RDONLY, 0), "rrw": (0, MOUNT_ATTR_RDONLY), "rnosuid": (MOUNT_ATTR_NOSUID, 0),
+    "rsuid": (0, MOUNT_ATTR_NOSUID), "rnodev": (MOUNT_ATTR_NODEV, 0), "rdev": (0, MOUNT_ATTR_NODEV),
+    "rnoexec": (MOUNT_ATTR_NOEXEC, 0), "rexec": (0, MOUNT_ATTR_NOEXEC),
+    "rnodiratime": (MOUNT_ATTR_NODIRATIME, 0), "rdiratime": (0, MOUNT_ATTR_NODIRATIME),
+    "rrelatime": (0, MOUNT_ATTR_ATIME), "rnoatime": (MOUNT_ATTR_NOATIME, MOUNT_ATTR_ATIME),
+    "rstrictatime": (MOUNT_ATTR_STRICTATIME, MOUNT_ATTR_ATIME), "rnosymfollow": (MOUNT_ATTR_NOSYMFOLLOW, 0),
+    "rsymfollow": (0, MOUNT_ATTR_NOSYMFOLLOW),
+}
 DEFAULT_DEVICES = [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
                    ("tty", 5, 0)]
 STATVFS_FLAGS = ((os.ST_RDONLY, MS_RDONLY), (os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV),
@@ -48,10 +61,22 @@ class MountError(Exception):
     """A mount of the spec cannot be made."""
 
 
+def recursive_attributes(options: list[str]) -> tuple[int, int]:
+    """(MOUNT_ATTR_* to set, to clear) recursively, from options like rro and rnosuid."""
+    attr_set = attr_clr = 0
+    for option in options:
+        if option in RECURSIVE_OPTIONS:
+            set_, clear = RECURSIVE_OPTIONS[option]
+            attr_set, attr_clr = (attr_set & ~clear) | set_, (attr_clr & ~set_) | clear
+    return attr_set, attr_clr
+
+
 def parse_options(options: list[str]) -> tuple[int, list[int], str]:
     """(mount flags, propagation flags, fs-specific data) of a mount's options."""
     flags, propagation, data = 0, [], []
     for option in options:
+        if option in RECURSIVE_OPTIONS:
+            continue
         if option in FLAG_OPTIONS:
             set_, clear = FLAG_OPTIONS[option]
             flags = (flags | set_) & ~clear
@@ -152,14 +177,17 @@ def mount_one(rootfs: str, mount: Mount, cgroup: Cgroup, cgroupns: bool) -> None
                 raise MountError(f"mount {mount.source} on {mount.destination}: source does not exist")
             _make_target(target, not os.path.isdir(source))
             _bind(source, target, flags | MS_BIND, propagation)
-            return
-        _make_target(target, False)
-        if mount.type == "cgroup":
-            _mount_cgroup(mount, target, cgroup, cgroupns, flags)
-            return
-        libc.mount(mount.source or mount.type, target, mount.type, flags, data or None)
-        for flag in propagation:
-            libc.mount(None, target, None, flag)
+        else:
+            _make_target(target, False)
+            if mount.type == "cgroup":
+                _mount_cgroup(mount, target, cgroup, cgroupns, flags)
+            else:
+                libc.mount(mount.source or mount.type, target, mount.type, flags, data or None)
+                for flag in propagation:
+                    libc.mount(None, target, None, flag)
+        attr_set, attr_clr = recursive_attributes(mount.options)
+        if attr_set or attr_clr:
+            libc.mount_setattr_recursive(target, attr_set, attr_clr)
     except OSError as error:
         raise MountError(f"error mounting {mount.source!r} to rootfs at {mount.destination!r}: "
                          f"{os.strerror(error.errno)}") from None
@@ -203,7 +231,8 @@ def setup_dev(rootfs: str, devices: list[Device], default_dev: bool, in_userns: 
             os.unlink(ptmx)
         os.symlink("pts/ptmx", ptmx)
     for device in devices:
-        path = secure_join(rootfs, device.path)
+        # the node itself replaces whatever is there (a symlink like /dev/ptmx is not followed)
+        path = os.path.join(secure_join(rootfs, os.path.dirname(device.path)), os.path.basename(device.path))
         _mknod(path, device.type, device.major, device.minor,
                device.file_mode if device.file_mode is not None else 0o666, device.path if in_userns else None)
         if not in_userns:

@@ -19,6 +19,8 @@ from vmstack.containers.seccomp import Filter
 from vmstack.containers.spec import Process
 
 PR_SET_NO_NEW_PRIVS = 38
+TIOCGPTN = 0x80045430  # <asm-generic/ioctls.h>; Python's termios lacks these two
+TIOCSPTLCK = 0x40045431
 RLIMITS = {name: getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")}
 RLIM_INFINITY_SPEC = 2**64 - 1
 
@@ -46,8 +48,8 @@ def apply_rlimits(process: Process) -> None:
 def open_pty(console_size: tuple[int, int] | None) -> tuple[int, int]:
     """A new pty pair from the container's /dev/ptmx: (master, slave)."""
     master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    fcntl.ioctl(master, termios.TIOCSPTLCK, struct.pack("i", 0))
-    number = struct.unpack("I", fcntl.ioctl(master, termios.TIOCGPTN, struct.pack("I", 0)))[0]
+    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+    number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
     slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY)
     if console_size:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", console_size[0], console_size[1], 0, 0))

@@ -36,7 +36,7 @@ COMMANDS = {
     "spec": "create a new specification file", "events": "display container events such as OOM notifications, "
     "cpu, memory, and IO usage statistics", "checkpoint": "checkpoint a running container (not supported)",
     "restore": "restore a container from a previous checkpoint (not supported)",
-    "update": "update container resource constraints (not supported)",
+    "update": "update container resource constraints",
 }
 
 
@@ -118,7 +118,8 @@ def _signal(name: str) -> int:
 
 def _options(args: argparse.Namespace) -> CreateOptions:
     pid_file = os.path.abspath(args.pid_file) if args.pid_file else None
-    return CreateOptions(console_socket=args.console_socket, pid_file=pid_file,
+    console_socket = os.path.abspath(args.console_socket) if args.console_socket else None
+    return CreateOptions(console_socket=console_socket, pid_file=pid_file,
                          no_pivot=getattr(args, "no_pivot", False), preserve_fds=args.preserve_fds)
 
 
@@ -348,6 +349,24 @@ def cmd_spec(runtime: Runtime, argv: list[str]) -> int:
     return 0
 
 
+def _duration(text: str) -> float:
+    """A Go duration like 5s, 100ms or 1m, in seconds."""
+    for suffix, scale in (("ms", 1e-3), ("us", 1e-6), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if text.endswith(suffix):
+            try:
+                return float(text[:-len(suffix)]) * scale
+            except ValueError:
+                break
+    raise RuntimeFailure(f"invalid duration {text!r}")
+
+
+def _event(kind: str, container_id: str, data: dict | None = None) -> str:
+    event: dict[str, Any] = {"type": kind, "id": container_id}
+    if data is not None:
+        event["data"] = data
+    return json.dumps(event, separators=(",", ":"))
+
+
 def cmd_events(runtime: Runtime, argv: list[str]) -> int:
     p = _parser("events")
     p.add_argument("--stats", action="store_true")
@@ -356,22 +375,85 @@ def cmd_events(runtime: Runtime, argv: list[str]) -> int:
     args = p.parse_args(argv)
     container = runtime.container(args.id)
     cgroup = Cgroup(container.record.cgroup_path)
-    interval = float(args.interval.rstrip("s") or 5)
+    interval = _duration(args.interval)
     seen = cgroup.oom_kills()
+    next_stats = 0.0
     while True:
-        if runtime.status(container) == "stopped":
-            raise RuntimeFailure("container not running")
-        pids = cgroup.pids()
-        event = {"type": "stats", "id": args.id, "data": {"pids": {"current": len(pids)}}}
-        if args.stats:
-            print(json.dumps(event), flush=True)
+        if not container.exists() or runtime.status(container) == "stopped":
             return 0
         kills = cgroup.oom_kills()
         if kills > seen:
-            print(json.dumps({"type": "oom", "id": args.id}), flush=True)
+            print(_event("oom", args.id), flush=True)
             seen = kills
-        print(json.dumps(event), flush=True)
-        time.sleep(interval)
+        if time.monotonic() >= next_stats:
+            print(_event("stats", args.id, cgroup.stats()), flush=True)
+            if args.stats:
+                return 0
+            next_stats = time.monotonic() + interval
+        time.sleep(min(interval, 0.1))
+
+
+UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+
+def _bytes(text: str) -> int:
+    """A size like 52428800, 50M, 1g or -1 (unlimited)."""
+    number = text.strip().lower().removesuffix("ib").removesuffix("b") if text.strip() != "-1" else "-1"
+    unit = number[-1] if number and number[-1] in UNITS and not number[-1].isdigit() else ""
+    try:
+        return int(float(number[:len(number) - len(unit)]) * UNITS[unit])
+    except ValueError:
+        raise RuntimeFailure(f"invalid size: {text!r}") from None
+
+
+UPDATE_FLAGS = {  # flag -> (section, key, parser)
+    "--blkio-weight": ("blockIO", "weight", int), "--cpu-period": ("cpu", "period", int),
+    "--cpu-quota": ("cpu", "quota", int), "--cpu-share": ("cpu", "shares", int),
+    "--cpu-rt-period": ("cpu", "realtimePeriod", int), "--cpu-rt-runtime": ("cpu", "realtimeRuntime", int),
+    "--cpuset-cpus": ("cpu", "cpus", str), "--cpuset-mems": ("cpu", "mems", str),
+    "--memory": ("memory", "limit", _bytes), "--memory-reservation": ("memory", "reservation", _bytes),
+    "--memory-swap": ("memory", "swap", _bytes), "--kernel-memory": ("memory", "kernel", _bytes),
+    "--kernel-memory-tcp": ("memory", "kernelTCP", _bytes), "--pids-limit": ("pids", "limit", int),
+}
+
+
+def cmd_update(runtime: Runtime, argv: list[str]) -> int:
+    p = _parser("update")
+    p.add_argument("--resources", "-r")
+    for flag in UPDATE_FLAGS:
+        p.add_argument(flag)
+    p.add_argument("--l3-cache-schema")
+    p.add_argument("--mem-bw-schema")
+    p.add_argument("id")
+    args = p.parse_args(argv)
+    container = runtime.container(args.id)
+    if runtime.status(container) == "stopped":
+        raise RuntimeFailure("container not running")
+    if args.l3_cache_schema or args.mem_bw_schema:
+        raise RuntimeFailure("Intel RDT is not supported on this host")
+    if args.resources:
+        try:
+            text = sys.stdin.read() if args.resources == "-" else Path(args.resources).read_text()
+            changes = json.loads(text)
+        except (OSError, ValueError) as error:
+            raise RuntimeFailure(f"unable to parse resources: {error}") from None
+    else:
+        changes = {}
+        for flag, (section, key, parse) in UPDATE_FLAGS.items():
+            value = getattr(args, flag[2:].replace("-", "_"))
+            if value is not None:
+                try:
+                    changes.setdefault(section, {})[key] = parse(value)
+                except ValueError:
+                    raise RuntimeFailure(f"invalid value for {flag}: {value!r}") from None
+    Cgroup(container.record.cgroup_path).apply(changes)
+    config = container.config()
+    resources = config.setdefault("linux", {}).setdefault("resources", {})
+    for section, values in changes.items():
+        if isinstance(values, dict):
+            resources.setdefault(section, {}).update(values)
+    (container.dir / "config.json").write_text(json.dumps(config))
+    return 0
 
 
 def cmd_unsupported(runtime: Runtime, argv: list[str]) -> int:
@@ -382,7 +464,7 @@ HANDLERS: dict[str, Any] = {
     "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state, "kill": cmd_kill,
     "delete": cmd_delete, "pause": cmd_pause, "resume": cmd_resume, "list": cmd_list, "ps": cmd_ps,
     "exec": cmd_exec, "spec": cmd_spec, "events": cmd_events, "checkpoint": cmd_unsupported,
-    "restore": cmd_unsupported, "update": cmd_unsupported,
+    "restore": cmd_unsupported, "update": cmd_update,
 }
 
 
