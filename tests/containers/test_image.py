@@ -29,9 +29,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="unpacking images (own
 RUNTIMES = ["runc", "vmstack-runc"]
 """The OCI runtimes that images are run through here and in test_clients.py (see `runtime_binaries`)."""
 REPO = Path(__file__).resolve().parents[2]
-TTY_RUNTIMES = ["runc"]
-"""vmstack-runc is left out of the terminal test for now: its `run` with terminal: true fails
-(AttributeError: termios has no TIOCSPTLCK)."""
 IMAGE_ENV = "GREETING=hello from the image"
 IMAGE_PATH = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -198,7 +195,7 @@ def test_a_signal_to_vmstack_reaches_the_container(runtime: str, busybox_images:
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("runtime", TTY_RUNTIMES)
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_tty_gives_the_container_a_terminal(runtime: str, busybox_images: dict[str, str], tmp_path: Path,
                                             runtime_binaries: dict[str, str]) -> None:
     command = [sys.executable, "-m", "vmstack", "container", "run", "-t", "--rm", "--runtime",
