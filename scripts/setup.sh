@@ -15,6 +15,8 @@ PACKAGES=(
     dpkg-dev                                       # apt-get source
     wabt                                           # wat2wasm, wast2json, wasm2wat
     qemu-user                                      # qemu-riscv64: the oracle for riscv64 programs
+    # containers: images (umoci, skopeo), the busybox rootfs, peer runtimes and real engines
+    busybox-static umoci skopeo runc crun containerd podman conmon
 )
 # binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py), and
 # so is busybox (built for riscv64 only).

@@ -5,11 +5,13 @@
     vmstack wast FILE.wast...                  run WebAssembly spec scripts
     vmstack inspect PROG.wasm                  list a module's sections, imports and exports
     vmstack demo                               run the bundled hello-world guest
+    vmstack container run|bundle|rootfs ...    OCI containers from images (see vmstack/containers/)
 
 Every failure ends in one line on stderr and a non-zero status: 2 for bad
 usage or unreadable input, 1 for a malformed, invalid or unlinkable module,
 134 for a guest trap, 124 for --timeout, 123 for --fuel, 122 for --max-memory;
-a guest's own exit status is passed through.
+a guest's own exit status is passed through. `vmstack container` exits with 125
+when it fails before the container runs, and with the container's status otherwise.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("program", metavar="PROG")
 
     sub.add_parser("demo", help="run the bundled hello-world guest")
+    _add_container_parser(sub)
     return parser
 
 
@@ -322,7 +325,55 @@ def run_demo(opts: argparse.Namespace) -> int:
     return run_wasm(demo)
 
 
-COMMANDS = {"run": run_any, "wast": run_wast, "inspect": run_inspect, "demo": run_demo}
+# ---------------------------------------------------------------- containers
+
+
+def _add_container_parser(sub: Any) -> None:
+    container = sub.add_parser("container", help="OCI containers: run an image, make a bundle or a rootfs")
+    actions = container.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    for name, helptext in (("run", "run an image (OCI layout, oci-archive or docker-archive tar)"),
+                           ("bundle", "unpack an image into an OCI runtime bundle without running it")):
+        action = actions.add_parser(name, help=helptext)
+        if name == "run":
+            action.add_argument("--rm", action="store_true", help="remove the bundle when the container exits")
+            action.add_argument("--name", help="container id (default: a generated one)")
+            action.add_argument("-t", "--tty", action="store_true", help="give the container a terminal")
+        action.add_argument("--runtime", metavar="PATH", help="another OCI runtime (default: vmstack's vmstack-runc)")
+        action.add_argument("-e", "--env", action="append", default=[], metavar="K=V", help="set a variable")
+        action.add_argument("-w", "--workdir", metavar="DIR", help="working directory in the container")
+        action.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user (name or uid) to run as")
+        action.add_argument("--hostname", help="the container's hostname (default: its name)")
+        action.add_argument("image", metavar="IMAGE[:REF]")
+        if name == "bundle":
+            action.add_argument("bundle", metavar="DIR", help="bundle directory to create (must not exist)")
+        action.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD", help="replaces the image's Cmd")
+    rootfs = actions.add_parser("rootfs", help="make a minimal root filesystem")
+    rootfs.add_argument("kind", choices=["busybox"], help="busybox: Debian's busybox-static and /etc")
+    rootfs.add_argument("directory", metavar="DIR")
+
+
+def run_container(opts: argparse.Namespace) -> int:
+    """`vmstack container ...`: errors before the container runs are one line, exit status 125."""
+    from .containers import image, rootfs
+
+    try:
+        if opts.action == "rootfs":
+            rootfs.make_busybox_rootfs(opts.directory)
+            return 0
+        command = opts.argv[1:] if opts.argv[:1] == ["--"] else opts.argv
+        options = image.RunOptions(command=command, env=opts.env, workdir=opts.workdir, user=opts.user,
+                                   hostname=opts.hostname, terminal=getattr(opts, "tty", False))
+        runtime = [opts.runtime] if opts.runtime else image.VMSTACK_RUNC
+        if opts.action == "bundle":
+            image.create_bundle(opts.image, opts.bundle, options, runtime)
+            return 0
+        return image.run_image(opts.image, options, runtime, name=opts.name, remove=opts.rm)
+    except (image.ImageError, rootfs.RootfsError) as exc:
+        print(f"vmstack: error: {exc}", file=sys.stderr)
+        return image.EXIT_IMAGE_ERROR
+
+
+COMMANDS = {"run": run_any, "wast": run_wast, "inspect": run_inspect, "demo": run_demo, "container": run_container}
 
 
 def _exit_status(exc: BaseException) -> tuple[int, str]:
