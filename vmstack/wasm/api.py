@@ -495,6 +495,7 @@ class Table:
         if not 0 <= idx < len(self._inst.elements):
             raise WasmError("table index out of bounds")
         self._inst.elements[idx] = _to_internal(self._inst.elemtype, val)
+        self._inst.changed()
 
     def grow(self, store: Store | None, delta: int, init: Any) -> int:
         old = self._inst.grow(delta, _to_internal(self._inst.elemtype, init))
