@@ -370,7 +370,7 @@ class FunctionLowering:
                      backend.TRAP_EXHAUSTED)
         self.poll(self.scan.counts[-1])
         frame = Frame("func", (), self.type.results, 0)
-        frame.vars = [self.b.alloca(LLTYPE[t]) for t in self.type.results]
+        frame.vars = [self.alloca(t) for t in self.type.results]
         frame.label_block = frame.end_block = self.new_block("return")
         self.frames.append(frame)
         self.walk()

@@ -16,10 +16,12 @@ the state block and is raised here as the runtime's Trap, with the wasm backtrac
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import struct
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..wasm import interp
@@ -242,9 +244,23 @@ class CompiledModule:
             _stubs.setdefault(ty, code.address(f"stub{k}"))
 
 
+def _compiler_fingerprint() -> bytes:
+    """A digest of the compiler's own source, so that a changed compiler never reuses old code."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+_COMPILER = _compiler_fingerprint()
+
+
 def module_material(module: Module) -> bytes:
+    """What identifies a module's compiled code: its binary when known, else its decoded form."""
     source = getattr(module, "source", None)
-    return source if source is not None else repr((module.types, module.imports, module.funcs)).encode()
+    if source is None:
+        source = repr((module.types, module.imports, module.funcs, module.globals)).encode()
+    return _COMPILER + source
 
 
 def load_code(module: Module, fuel: bool, opt_level: int) -> CompiledModule:
@@ -365,7 +381,7 @@ def python_entry(native: NativeInstance, func: WasmFunc) -> Callable:
     slots = ctypes.create_string_buffer(SLOT_BYTES * max(1, len(ty.params), len(ty.results)))
     base = ctypes.addressof(slots)
 
-    def call(*args: Any) -> Any:
+    def call(*args: Any, _slots: Any = slots) -> Any:  # the default keeps the buffer alive
         for i, (t, value) in enumerate(zip(ty.params, args)):
             write_value(base + SLOT_BYTES * i, t, value)
         if counting:
