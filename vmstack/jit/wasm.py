@@ -382,7 +382,8 @@ class FunctionLowering:
             fuel = self.b.sub(self.b.load(fuel_ptr, typ=I64), I64(max(cost, 1)))
             self.b.store(fuel, fuel_ptr)
             self.trap_if(self.b.icmp_signed("<", fuel, I64(0)), backend.TRAP_OUT_OF_FUEL)
-        flag = self.b.load(self.state_word(backend.INTERRUPT), typ=I64)
+        # atomic, so that LLVM reads it afresh on every iteration rather than once before the loop
+        flag = self.b.load_atomic(self.state_word(backend.INTERRUPT), "monotonic", 8, typ=I64)
         self.trap_if(self.b.icmp_unsigned("!=", flag, I64(0)), backend.TRAP_INTERRUPTED)
 
     def walk(self) -> None:

@@ -441,6 +441,11 @@ def interrupt(reason: BaseException) -> None:
     backend.interrupt()
 
 
+def clear_interrupt() -> None:
+    STATE[backend.INTERRUPT] = 0
+    _interrupt_reason.clear()
+
+
 def as_guest_error(exc: BaseException) -> BaseException:
     """How tier 1 reports Python-level failures of interpreted guest code (see runtime.invoke)."""
     if isinstance(exc, RecursionError):
