@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strace", action="store_true", help="print every system call of a riscv64 program")
     run.add_argument("--max-insns", type=_nonnegative_int, metavar="N",
                      help="stop a riscv64 program after about N instructions")
+    # ---- the compiled tier (vmstack.jit)
+    run.add_argument("--engine", choices=("interp", "jit", "auto"), default="interp",
+                     help="interpret, compile everything with LLVM first, or interpret and compile hot code")
+    run.add_argument("--opt-level", type=int, choices=range(4), default=2, metavar="0-3",
+                     help="the compiler's optimisation level (default 2)")
     run.add_argument("program", metavar="PROG", help="a .wasm or .wat file, or a riscv64 Linux ELF program")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for the guest")
 
@@ -138,22 +143,45 @@ def _load_module(path: str) -> Any:
 
 
 @contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
+def _time_limit(seconds: float | None, engine: str = "interp") -> Iterator[None]:
     if not seconds:
         yield
         return
     from .wasm.errors import Timeout
 
+    message = f"time limit of {seconds:g} s exceeded"
+
     def expire(signum: int, frame: Any) -> None:
-        raise Timeout(f"time limit of {seconds:g} s exceeded")
+        raise Timeout(message)
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
+    stop_compiled = _stop_compiled_code(seconds, message) if engine != "interp" else None
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if stop_compiled is not None:
+            stop_compiled()
+
+
+def _stop_compiled_code(seconds: float, message: str) -> Any:
+    """Compiled code never runs Python's signal handlers: a timer thread raises its interrupt flag
+    instead. Returns the function that cancels the timer."""
+    import threading
+
+    from .jit.wasm_link import clear_interrupt, interrupt
+    from .wasm.errors import Timeout
+
+    timer = threading.Timer(seconds, lambda: interrupt(Timeout(message)))
+    timer.daemon = True
+    timer.start()
+
+    def cancel() -> None:
+        timer.cancel()
+        clear_interrupt()
+    return cancel
 
 
 def _wasi_config(opts: argparse.Namespace) -> Any:
@@ -211,6 +239,8 @@ def run_wasm(opts: argparse.Namespace) -> int:
     module = _load_module(opts.program)
     config = Config()
     config.consume_fuel = opts.fuel is not None
+    config.strategy = opts.engine
+    config.opt_level = opts.opt_level
     engine = Engine(config)
     store = Store(engine)
     if opts.fuel is not None:
@@ -221,7 +251,7 @@ def run_wasm(opts: argparse.Namespace) -> int:
     linker = Linker(engine)
     linker.define_wasi()
     try:
-        with _time_limit(opts.timeout):
+        with _time_limit(opts.timeout, opts.engine):
             instance = linker.instantiate(store, module)
             if opts.invoke:
                 _invoke(store, instance, opts.invoke, opts.args)
@@ -321,7 +351,7 @@ def run_demo(opts: argparse.Namespace) -> int:
           f"{hello.stat().st_size} bytes), run by vmstack's interpreter:", flush=True)
     demo = argparse.Namespace(program=str(hello), args=["from", "vmstack"], env=[], dir=[], invoke=None,
                               fuel=None, max_memory=None, timeout=None, sysroot=None, strace=False,
-                              max_insns=None)
+                              max_insns=None, engine="interp", opt_level=2)
     return run_wasm(demo)
 
 

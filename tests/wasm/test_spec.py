@@ -87,9 +87,14 @@ def test_the_spec_suite_is_present():
     assert len(SCRIPTS) >= 80, spec_dir()
 
 
+ENGINES = ["interp", "jit"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_spec_script(name):
-    result = run_wast_file(spec_dir() / name)
+def test_spec_script(name, engine):
+    """Every script passes under each engine: the interpreter and the compiled tier alike."""
+    result = run_wast_file(spec_dir() / name, engine=engine)
     assert result.failed == 0, "\n".join(result.failures[:20])
     assert result.passed > 0
 

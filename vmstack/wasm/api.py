@@ -225,11 +225,27 @@ def _from_internal(valtype: str, value: Any) -> Any:
 
 
 class Config:
-    """Engine settings: ``consume_fuel`` enables Store.set_fuel."""
+    """Engine settings: ``consume_fuel`` enables Store.set_fuel; ``strategy`` picks the tier that
+    runs wasm code ("interp", "jit" or "auto", see runtime.Store) and ``opt_level`` (0-3) the
+    compiled tier's optimisation level."""
+
+    STRATEGIES = ("interp", "jit", "auto")
 
     def __init__(self) -> None:
         self.consume_fuel = False
         self.max_wasm_stack: int | None = None
+        self._strategy = "interp"
+        self.opt_level = 2
+
+    @property
+    def strategy(self) -> str:
+        return self._strategy
+
+    @strategy.setter
+    def strategy(self, value: str) -> None:
+        if value not in self.STRATEGIES:
+            raise WasmError(f"unknown strategy {value!r} (expected one of {', '.join(self.STRATEGIES)})")
+        self._strategy = value
 
 
 class Engine:
@@ -244,6 +260,8 @@ class Store:
         self.engine = engine or Engine()
         self.data = data
         self._rt = runtime.Store()
+        self._rt.engine = self.engine.config.strategy
+        self._rt.opt_level = self.engine.config.opt_level
         self._wasi_config: WasiConfig | None = None
         self._wasi: Wasi | None = None
 
@@ -495,6 +513,7 @@ class Table:
         if not 0 <= idx < len(self._inst.elements):
             raise WasmError("table index out of bounds")
         self._inst.elements[idx] = _to_internal(self._inst.elemtype, val)
+        self._inst.changed()
 
     def grow(self, store: Store | None, delta: int, init: Any) -> int:
         old = self._inst.grow(delta, _to_internal(self._inst.elemtype, init))

@@ -548,6 +548,7 @@ def decode_module(data: bytes) -> Module:
             raise r.fail("section size mismatch", s.pos)
         r.pos = end
     _check_counts(st, r.end)
+    st.module.source = data
     return st.module
 
 

@@ -64,24 +64,28 @@ def table_set(table: Any, i: int, value: Any) -> None:
     if i >= len(table.elements):
         raise _trap_table()
     table.elements[i] = value
+    table.changed()
 
 
 def table_fill(table: Any, i: int, value: Any, n: int) -> None:
     if i + n > len(table.elements):
         raise _trap_table()
     table.elements[i:i + n] = [value] * n
+    table.changed()
 
 
 def table_copy(dst_table: Any, src_table: Any, dst: int, src: int, n: int) -> None:
     if dst + n > len(dst_table.elements) or src + n > len(src_table.elements):
         raise _trap_table()
     dst_table.elements[dst:dst + n] = src_table.elements[src:src + n]
+    dst_table.changed()
 
 
 def table_init(table: Any, segment: list, dst: int, src: int, n: int) -> None:
     if src + n > len(segment) or dst + n > len(table.elements):
         raise _trap_table()
     table.elements[dst:dst + n] = segment[src:src + n]
+    table.changed()
 
 
 def indirect_target(table: Any, i: int, expected: FuncType) -> Any:

@@ -153,6 +153,7 @@ class Module:
     data_count: int | None = None
     customs: list[CustomSection] = field(default_factory=list)
     names: Names = field(default_factory=Names)
+    source: bytes | None = field(default=None, repr=False)  # the binary it was decoded from
 
     def imports_of(self, kind: str) -> list[Import]:
         return [imp for imp in self.imports if imp.kind == kind]

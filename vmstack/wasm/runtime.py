@@ -41,6 +41,10 @@ class Store:
         self.fuel: int | None = None
         self.max_memory_bytes: int | None = None
         self.max_call_depth: int = 100_000
+        # which tier runs wasm code: "interp", "jit" (everything compiled at instantiation) or "auto"
+        # (interpreted at first, compiled in the background); opt_level is the compiler's (0-3)
+        self.engine: str = "interp"
+        self.opt_level: int = 2
 
 
 class FuncInst:
@@ -88,10 +92,11 @@ class WasmFunc(FuncInst):
 class MemInst:
     """A linear memory: ``data`` is its bytearray, grown in place; ``max`` in pages."""
 
-    __slots__ = ("data", "max", "store")
+    __slots__ = ("data", "max", "native", "store")
 
     def __init__(self, type: MemoryType, store: Store | None = None) -> None:
         self.store = store
+        self.native: Any = None  # the compiled tier's record of the buffer's address and size
         self.max = type.limits.max
         limit = store.max_memory_bytes if store is not None else None
         if limit is not None and type.limits.min * PAGE_SIZE > limit:
@@ -121,13 +126,15 @@ class MemInst:
                 self.data.extend(bytes(delta * PAGE_SIZE))
             except (BufferError, MemoryError):  # a view of it is held, or the host is out of memory:
                 return -1  # growing fails, as the spec allows
+            if self.native is not None:
+                self.native.refresh()
         return old
 
 
 class TableInst:
     """A table of references (None for null)."""
 
-    __slots__ = ("elements", "elemtype", "max")
+    __slots__ = ("elements", "elemtype", "max", "native")
 
     def __init__(self, type: TableType, init: Any = None) -> None:
         if type.limits.min > MAX_TABLE_ELEMENTS:
@@ -135,6 +142,12 @@ class TableInst:
         self.elemtype = type.elemtype
         self.max = type.limits.max
         self.elements: list[Any] = [init] * type.limits.min
+        self.native: Any = None  # the compiled tier's copy of the elements
+
+    def changed(self) -> None:
+        """Called after ``elements`` changes, so that the compiled tier's copy follows."""
+        if self.native is not None:
+            self.native.sync()
 
     @property
     def type(self) -> TableType:
@@ -145,6 +158,7 @@ class TableInst:
         if old + delta > min(self.max if self.max is not None else MAX_TABLE, MAX_TABLE_ELEMENTS):
             return -1
         self.elements.extend([init] * delta)
+        self.changed()
         return old
 
 
@@ -262,6 +276,7 @@ def instantiate(store: Store, module: Module, imports: list[Any]) -> ModuleInsta
             if offset + len(items) > len(table.elements):
                 raise Trap("out of bounds table access")
             table.elements[offset:offset + len(items)] = items
+            table.changed()
         if seg.mode != "passive":
             inst.elems[i] = []
     for i, seg in enumerate(module.datas):
@@ -272,6 +287,10 @@ def instantiate(store: Store, module: Module, imports: list[Any]) -> ModuleInsta
                 raise Trap("out of bounds memory access")
             mem[offset:offset + len(seg.init)] = seg.init
             inst.datas[i] = b""
+    if store.engine != "interp":
+        from ..jit.wasm_link import attach
+
+        attach(inst)
     if module.start is not None:
         invoke(store, inst.funcs[module.start], [])
     return inst

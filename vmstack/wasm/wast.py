@@ -124,9 +124,11 @@ def _describe(value: Any) -> str:
 class WastRunner:
     """Executes one script's commands in order, keeping its module registry."""
 
-    def __init__(self, path: str, printer: Callable[[str], None] = lambda line: None) -> None:
+    def __init__(self, path: str, printer: Callable[[str], None] = lambda line: None,
+                 engine: str = "interp") -> None:
         self.result = WastResult(path)
         self.store = runtime.Store()
+        self.store.engine = engine
         self.registry: dict[str, dict[str, Any]] = {"spectest": _spectest(self.store, printer)}
         self.named: dict[str, runtime.ModuleInstance] = {}
         self.current: runtime.ModuleInstance | None = None
@@ -252,10 +254,12 @@ class WastRunner:
                            lambda: decode_module(cmd.module.to_binary()), (DecodeError,))
 
 
-def run_wast_file(path: str | Path, printer: Callable[[str], None] = lambda line: None) -> WastResult:
-    """Parse and run one .wast script. A script that cannot be parsed counts as one failure."""
+def run_wast_file(path: str | Path, printer: Callable[[str], None] = lambda line: None,
+                  engine: str = "interp") -> WastResult:
+    """Parse and run one .wast script (with the given engine, see runtime.Store). A script that
+    cannot be parsed counts as one failure."""
     path = Path(path)
-    runner = WastRunner(str(path), printer)
+    runner = WastRunner(str(path), printer, engine)
     try:
         commands = script.parse_wast(path.read_text(encoding="utf-8"))
     except (DecodeError, UnicodeDecodeError) as exc:

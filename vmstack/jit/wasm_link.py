@@ -1,0 +1,529 @@
+"""The compiled tier inside tier 1's runtime store: ``attach`` compiles an instance's module (or
+loads it from the disk cache) and gives its functions native code, while memories, tables and
+globals stay the runtime's objects, seen by compiled code through native records kept in step:
+
+* a memory's record holds its bytearray's buffer address and length (refreshed on growth);
+* a table's record points to a copy of its elements as handles (synced on every change);
+* a global becomes a ``NativeGlobal``, whose value lives in a native cell;
+* every function reachable from compiled code has a function record ``{code, signature, ctx}``:
+  native code for compiled functions, a stub calling back into Python for host functions and
+  for functions left to the interpreter.
+
+Calls from Python go through ctypes into the per-type entries; a trap comes back as a code in
+the state block and is raised here as the runtime's Trap, with the wasm backtrace.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import struct
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..wasm import interp
+from ..wasm.errors import Exhaustion, OutOfFuel, Trap
+from ..wasm.module import ExternRef, FuncType, Module
+from ..wasm.numeric import f32_from_bits, f32_to_bits
+from ..wasm.runtime import FuncInst, GlobalInst, MemInst, ModuleInstance, TableInst, WasmFunc
+from . import llvm as backend
+from .llvm import STATE
+from .wasm import (CTX_DATAS, CTX_FUNCS, CTX_GLOBALS, CTX_MEM, CTX_SIGS, CTX_TABLES, CTX_WORDS, RT_ELEM_DROP,
+                   RT_MEMORY_GROW, RT_TABLE_COPY, RT_TABLE_FILL, RT_TABLE_GROW, RT_TABLE_INIT, RT_TABLE_SET,
+                   SLOT_BYTES, TRAP_MESSAGES, ModuleLowering, is_fast, lower_module)
+
+Words = ctypes.c_int64
+
+# ---------------------------------------------------------------- memories
+
+
+def _buffer_start_offset() -> int:
+    """Where CPython keeps a bytearray's data pointer (``ob_start``) inside the object."""
+    probe = bytearray(64)
+    view = (ctypes.c_char * 64).from_buffer(probe)
+    address = ctypes.addressof(view)
+    del view
+    for offset in range(16, 96, 8):
+        if ctypes.c_void_p.from_address(id(probe) + offset).value == address:
+            return offset
+    raise RuntimeError("cannot locate a bytearray's buffer")
+
+
+_OB_START = _buffer_start_offset()
+
+
+class NativeMemory:
+    """A memory's ``{base, size}`` record. The address is read, not pinned: the memory may grow
+    (and move), and a record is refreshed each time it does."""
+
+    def __init__(self, memory: MemInst) -> None:
+        self.memory = memory
+        self.record = (Words * 2)()
+        self.refresh()
+
+    def refresh(self) -> None:
+        data = self.memory.data
+        self.record[0] = ctypes.c_void_p.from_address(id(data) + _OB_START).value or 0
+        self.record[1] = len(data)
+
+
+def native_memory(memory: MemInst) -> NativeMemory:
+    if memory.native is None:
+        memory.native = NativeMemory(memory)
+    return memory.native
+
+
+# ---------------------------------------------------------------- references
+
+_by_record: dict[int, FuncInst] = {}  # function record address → the function
+_records: dict[int, Any] = {}  # id(function) → its record (the function is kept alive by _by_record)
+_externs: dict[int, ExternRef] = {}  # externref handle → the reference
+_stubs: dict[FuncType, int] = {}  # type → address of the stub calling a host function of that type
+_sig_ids: dict[FuncType, int] = {}
+_code_of: dict[int, tuple[int, int]] = {}  # id(compiled WasmFunc) → (code address, ctx address)
+
+
+def signature_id(ty: FuncType) -> int:
+    return _sig_ids.setdefault(ty, len(_sig_ids) + 1)
+
+
+def function_record(func: FuncInst) -> int:
+    """The address of a function's native record, made on first use."""
+    rec = _records.get(id(func))
+    if rec is None:
+        rec = (Words * 3)()
+        address = ctypes.addressof(rec)
+        _records[id(func)] = rec
+        _by_record[address] = func
+        rec[1] = signature_id(func.type)
+        point_record(func)
+    return ctypes.addressof(rec)
+
+
+def point_record(func: FuncInst) -> None:
+    """Point a function's record at its native code, or at the stub that calls it in Python."""
+    rec = _records.get(id(func))
+    if rec is None:
+        return
+    compiled = _code_of.get(id(func))
+    if compiled is not None:
+        rec[0], rec[2] = compiled
+    else:
+        rec[0] = stub_for(func.type)
+        rec[2] = ctypes.addressof(rec)
+
+
+def stub_for(ty: FuncType) -> int:
+    address = _stubs.get(ty)
+    if address is None:  # a type no compiled module declares: compile its crossings alone
+        load_code(Module(types=[ty]), fuel=False, opt_level=1)
+        address = _stubs[ty]
+    return address
+
+
+def to_handle(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, FuncInst):
+        return function_record(value)
+    _externs[id(value)] = value
+    return id(value)
+
+
+def from_handle(handle: int, reftype: str) -> Any:
+    if not handle:
+        return None
+    if reftype == "funcref":
+        return _by_record[handle]
+    return _externs[handle]
+
+
+# ---------------------------------------------------------------- tables and globals
+
+
+class NativeTable:
+    """A table's ``{data, size}`` record and the array of element handles it points to."""
+
+    def __init__(self, table: TableInst) -> None:
+        self.table = table
+        self.record = (Words * 2)()
+        self.data = (Words * 0)()
+        self.sync()
+
+    def sync(self) -> None:
+        elements = self.table.elements
+        if len(elements) > len(self.data):
+            self.data = (Words * max(len(elements), 2 * len(self.data)))()
+            self.record[0] = ctypes.addressof(self.data)
+        self.data[:len(elements)] = [to_handle(e) for e in elements]
+        self.record[1] = len(elements)
+
+
+def native_table(table: TableInst) -> NativeTable:
+    if table.native is None:
+        table.native = NativeTable(table)
+    return table.native
+
+
+_VALUE_SLOT = GlobalInst.__dict__["value"]  # GlobalInst's own storage, holding the cell here
+
+
+def read_value(address: int, valtype: str) -> Any:
+    """A value of ``valtype`` stored natively at ``address``, in the runtime's representation."""
+    if valtype == "i32":
+        return ctypes.c_uint32.from_address(address).value
+    if valtype == "i64":
+        return ctypes.c_uint64.from_address(address).value
+    if valtype == "f32":
+        return f32_from_bits(ctypes.c_uint32.from_address(address).value)
+    if valtype == "f64":
+        return ctypes.c_double.from_address(address).value
+    if valtype == "v128":
+        return int.from_bytes(ctypes.string_at(address, 16), "little")
+    return from_handle(ctypes.c_uint64.from_address(address).value, valtype)
+
+
+def write_value(address: int, valtype: str, value: Any) -> None:
+    if valtype == "i32":
+        ctypes.c_uint32.from_address(address).value = value
+    elif valtype in ("i64",):
+        ctypes.c_uint64.from_address(address).value = value
+    elif valtype == "f32":
+        ctypes.c_uint32.from_address(address).value = f32_to_bits(value)
+    elif valtype == "f64":
+        ctypes.c_double.from_address(address).value = value
+    elif valtype == "v128":
+        ctypes.memmove(address, value.to_bytes(16, "little"), 16)
+    else:
+        ctypes.c_uint64.from_address(address).value = to_handle(value)
+
+
+class NativeGlobal(GlobalInst):
+    """A global whose value lives in a native cell that compiled code reads and writes."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> Any:
+        return read_value(ctypes.addressof(_VALUE_SLOT.__get__(self)), self.type.valtype)
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        write_value(ctypes.addressof(_VALUE_SLOT.__get__(self)), self.type.valtype, value)
+
+    def cell(self) -> int:
+        return ctypes.addressof(_VALUE_SLOT.__get__(self))
+
+
+def native_global(glob: GlobalInst) -> NativeGlobal:
+    """Move a global's value into a native cell (the object stays the same, for every holder)."""
+    if not isinstance(glob, NativeGlobal):
+        value = glob.value
+        _VALUE_SLOT.__set__(glob, (Words * 2)())
+        glob.__class__ = NativeGlobal
+        glob.value = value
+    return glob
+
+
+# ---------------------------------------------------------------- compiled code
+
+
+class CompiledModule:
+    """A module's object code loaded into the process, and which functions it compiled."""
+
+    def __init__(self, module: Module, code: backend.LoadedCode, compiled: list[int]) -> None:
+        self.module = module
+        self.code = code
+        self.compiled = set(compiled)
+        self.type_index: dict[FuncType, int] = {}
+        for k, ty in enumerate(module.types):
+            self.type_index.setdefault(ty, k)
+            _stubs.setdefault(ty, code.address(f"stub{k}"))
+
+
+def _compiler_fingerprint() -> bytes:
+    """A digest of the compiler's own source, so that a changed compiler never reuses old code."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+_COMPILER = _compiler_fingerprint()
+
+
+def module_material(module: Module) -> bytes:
+    """What identifies a module's compiled code: its binary when known, else its decoded form."""
+    source = getattr(module, "source", None)
+    if source is None:
+        source = repr((module.types, module.imports, module.funcs, module.globals)).encode()
+    return _COMPILER + source
+
+
+def load_code(module: Module, fuel: bool, opt_level: int) -> CompiledModule:
+    """Compile a module, or load its object code from the disk cache."""
+    key = backend.cache_key(module_material(module) + (b"fuel" if fuel else b""), opt_level)
+    obj = backend.cached_object(key)
+    compiled = None
+    if obj is not None:
+        try:
+            compiled = json.loads((backend.cache_dir() / f"{key}.json").read_text())
+        except (OSError, ValueError):
+            obj = None
+    if obj is None:
+        lowering: ModuleLowering = lower_module(module, fuel)
+        obj = backend.compile_ir(lowering.lower(), opt_level)
+        compiled = lowering.compiled
+        backend.store_object(key, obj)
+        try:
+            (backend.cache_dir() / f"{key}.json").write_text(json.dumps(compiled))
+        except OSError:
+            pass
+    return CompiledModule(module, backend.LoadedCode(obj), compiled)
+
+
+class NativeInstance:
+    """An instance's native context and the arrays it points to."""
+
+    def __init__(self, inst: ModuleInstance, code: CompiledModule) -> None:
+        self.inst = inst
+        self.code = code
+        module = inst.module
+        self.ctx = (Words * CTX_WORDS)()
+        self.address = ctypes.addressof(self.ctx)
+        _instances[self.address] = self
+        self.globals = (Words * max(1, len(inst.globals)))(*[native_global(g).cell() for g in inst.globals])
+        self.tables = (Words * max(1, len(inst.tables)))(
+            *[ctypes.addressof(native_table(t).record) for t in inst.tables])
+        self.sigs = (Words * max(1, len(module.types)))(*[signature_id(t) for t in module.types])
+        self.segments = [ctypes.create_string_buffer(bytes(d), max(1, len(d))) for d in inst.datas]
+        pairs = []
+        for segment, data in zip(self.segments, inst.datas):
+            pairs += [ctypes.addressof(segment), len(data)]
+        self.datas = (Words * max(2, len(pairs)))(*pairs)
+        for func in inst.funcs:
+            if isinstance(func, WasmFunc) and func.instance is inst and func.index in code.compiled:
+                _code_of[id(func)] = (code.code.address(f"f{func.index}"), self.address)
+                point_record(func)
+        self.funcs = (Words * max(1, len(inst.funcs)))(*[function_record(f) for f in inst.funcs])
+        self.ctx[CTX_MEM] = ctypes.addressof(native_memory(inst.mems[0]).record) if inst.mems else 0
+        self.ctx[CTX_GLOBALS] = ctypes.addressof(self.globals)
+        self.ctx[CTX_TABLES] = ctypes.addressof(self.tables)
+        self.ctx[CTX_FUNCS] = ctypes.addressof(self.funcs)
+        self.ctx[CTX_SIGS] = ctypes.addressof(self.sigs)
+        self.ctx[CTX_DATAS] = ctypes.addressof(self.datas)
+
+    def install(self) -> None:
+        """Route every call of the instance's compiled functions to their native code."""
+        inst = self.inst
+        for position, func in enumerate(inst.funcs):
+            if id(func) not in _code_of or not isinstance(func, WasmFunc) or func.instance is not inst:
+                continue
+            func.call = python_entry(self, func)
+            inst.callables[position] = func.call
+            if func.call_sites is not None:
+                for callables, at in func.call_sites:
+                    callables[at] = func.call
+                func.call_sites = None
+
+
+_instances: dict[int, NativeInstance] = {}
+_counting: list[Any] = []  # stores whose fuel compiled code is counting, innermost last
+
+_ARG_TYPES = {"i32": ctypes.c_uint32, "i64": ctypes.c_uint64, "f32": ctypes.c_uint32, "f64": ctypes.c_double}
+
+
+def python_entry(native: NativeInstance, func: WasmFunc) -> Callable:
+    """The Python callable that runs a compiled function (internal values in and out)."""
+    ty = func.type
+    k = native.code.type_index[ty]
+    code, ctx = _code_of[id(func)]
+    store = native.inst.store
+    counting = store.fuel is not None
+    if is_fast(ty):
+        restype = _ARG_TYPES[ty.results[0]] if ty.results else None
+        proto = ctypes.CFUNCTYPE(restype, ctypes.c_void_p, ctypes.c_void_p, *[_ARG_TYPES[p] for p in ty.params])
+        native_call = proto(native.code.code.address(f"fast{k}"))
+        f32_params = [i for i, p in enumerate(ty.params) if p == "f32"]
+        f32_result = ty.results == ("f32",)
+        if not f32_params and not f32_result and not counting:
+            def call(*args: Any) -> Any:
+                result = native_call(code, ctx, *args)
+                if STATE[0]:
+                    raise_trap()
+                return result
+            return call
+
+        def call(*args: Any) -> Any:
+            if f32_params:
+                args = list(args)
+                for i in f32_params:
+                    args[i] = f32_to_bits(args[i])
+            if counting:
+                STATE[backend.FUEL] = store.fuel
+                _counting.append(store)
+            try:
+                result = native_call(code, ctx, *args)
+            finally:
+                if counting:
+                    _counting.pop()
+                    store.fuel = STATE[backend.FUEL]
+            if STATE[0]:
+                raise_trap()
+            return f32_from_bits(result) if f32_result else result
+        return call
+
+    entry = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
+        native.code.code.address(f"entry{k}"))
+    slots = ctypes.create_string_buffer(SLOT_BYTES * max(1, len(ty.params), len(ty.results)))
+    base = ctypes.addressof(slots)
+
+    def call(*args: Any, _slots: Any = slots) -> Any:  # the default keeps the buffer alive
+        for i, (t, value) in enumerate(zip(ty.params, args)):
+            write_value(base + SLOT_BYTES * i, t, value)
+        if counting:
+            STATE[backend.FUEL] = store.fuel
+            _counting.append(store)
+        try:
+            entry(code, ctx, base)
+        finally:
+            if counting:
+                _counting.pop()
+                store.fuel = STATE[backend.FUEL]
+        if STATE[0]:
+            raise_trap()
+        results = [read_value(base + SLOT_BYTES * i, t) for i, t in enumerate(ty.results)]
+        if len(results) == 1:
+            return results[0]
+        return tuple(results) if results else None
+    return call
+
+
+# ---------------------------------------------------------------- traps and callbacks
+
+_pending: list[BaseException] = []  # exceptions raised by Python called from compiled code
+_interrupt_reason: list[BaseException] = []
+
+
+def frame_name(ctx: int, index: int) -> str:
+    native = _instances.get(ctx)
+    return native.inst.module.func_name(index) if native is not None else f"func[{index}]"
+
+
+def raise_trap() -> None:
+    code = STATE[backend.TRAP]
+    frames = [frame_name(ctx, index) for ctx, index in backend.backtrace_frames()]
+    backend.clear_trap()
+    if code == backend.TRAP_HOST:
+        exc = _pending.pop() if _pending else Trap("host function failed")
+        if isinstance(exc, Trap) and not exc.backtrace:
+            exc.backtrace = frames
+        raise exc
+    if code == backend.TRAP_EXHAUSTED:
+        raise Exhaustion("call stack exhausted", frames[:20])
+    if code == backend.TRAP_OUT_OF_FUEL:
+        raise OutOfFuel("all fuel consumed", frames)
+    if code == backend.TRAP_INTERRUPTED:
+        STATE[backend.INTERRUPT] = 0
+        exc = _interrupt_reason.pop() if _interrupt_reason else Trap("interrupted")
+        if isinstance(exc, Trap):
+            exc.backtrace = frames
+        raise exc
+    raise Trap(TRAP_MESSAGES.get(code, f"trap {code}"), frames)
+
+
+def interrupt(reason: BaseException) -> None:
+    """Stop compiled code at its next loop header or function entry, raising ``reason``."""
+    _interrupt_reason[:] = [reason]
+    backend.interrupt()
+
+
+def clear_interrupt() -> None:
+    STATE[backend.INTERRUPT] = 0
+    _interrupt_reason.clear()
+
+
+def as_guest_error(exc: BaseException) -> BaseException:
+    """How tier 1 reports Python-level failures of interpreted guest code (see runtime.invoke)."""
+    if isinstance(exc, RecursionError):
+        return Exhaustion("call stack exhausted")
+    if isinstance(exc, (struct.error, IndexError)):
+        return Trap("out of bounds memory access")
+    if isinstance(exc, MemoryError):
+        return Trap("out of host memory")
+    return exc
+
+
+def _fail(exc: BaseException) -> None:
+    _pending[:] = [as_guest_error(exc)]
+    STATE[backend.TRAP] = backend.TRAP_HOST
+
+
+def _host_call(rec: int, slots: int) -> int:
+    try:
+        func = _by_record[rec]
+        ty = func.type
+        args = [read_value(slots + SLOT_BYTES * i, t) for i, t in enumerate(ty.params)]
+        store = _counting[-1] if _counting else None
+        if store is not None:
+            store.fuel = STATE[backend.FUEL]
+        try:
+            result = func.call(*args)
+        finally:
+            if store is not None:
+                STATE[backend.FUEL] = store.fuel
+        results = [] if not ty.results else [result] if len(ty.results) == 1 else list(result)
+        for i, (t, value) in enumerate(zip(ty.results, results)):
+            write_value(slots + SLOT_BYTES * i, t, value)
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - everything is handed to the Python caller
+        _fail(exc)
+        return 1
+
+
+def _runtime_call(op: int, ctx: int, a: int, b: int, c: int, d: int) -> int:
+    try:
+        inst = _instances[ctx].inst
+        if op == RT_MEMORY_GROW:
+            return inst.mems[0].grow(a & 0xFFFFFFFF) & 0xFFFFFFFF
+        if op == RT_ELEM_DROP:
+            inst.elems[a] = []
+            return 0
+        if op == RT_TABLE_COPY:
+            interp.table_copy(inst.tables[a >> 32], inst.tables[a & 0xFFFFFFFF], b, c, d)
+            return 0
+        if op == RT_TABLE_INIT:
+            interp.table_init(inst.tables[a >> 32], inst.elems[a & 0xFFFFFFFF], b, c, d)
+            return 0
+        table = inst.tables[a]
+        if op == RT_TABLE_GROW:
+            return table.grow(c & 0xFFFFFFFF, from_handle(b, table.elemtype)) & 0xFFFFFFFF
+        if op == RT_TABLE_SET:
+            interp.table_set(table, b & 0xFFFFFFFF, from_handle(c, table.elemtype))
+        elif op == RT_TABLE_FILL:
+            interp.table_fill(table, b & 0xFFFFFFFF, from_handle(c, table.elemtype), d & 0xFFFFFFFF)
+        return 0
+    except BaseException as exc:  # noqa: BLE001
+        _fail(exc)
+        return 0
+
+
+_HOST_CALL = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)(_host_call)
+_RUNTIME_CALL = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, *[ctypes.c_int64] * 4)(
+    _runtime_call)
+STATE[backend.HOST_CALL] = ctypes.cast(_HOST_CALL, ctypes.c_void_p).value
+STATE[backend.RUNTIME_CALL] = ctypes.cast(_RUNTIME_CALL, ctypes.c_void_p).value
+
+_compile_lock = threading.Lock()
+
+
+def attach(inst: ModuleInstance) -> None:
+    """Give a freshly instantiated module's functions native code (before its start function)."""
+    store = inst.store
+    with _compile_lock:
+        code = load_code(inst.module, store.fuel is not None, store.opt_level)
+    native = NativeInstance(inst, code)
+    native.install()
