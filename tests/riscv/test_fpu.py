@@ -27,24 +27,21 @@ def double_bits(x: float) -> int:
 
 
 def rounded(q: Fraction, rm: int) -> float:
-    """The double nearest q under rounding mode rm (q finite, within range)."""
+    """The double nearest q under rounding mode rm (q finite and nonzero; inf past the largest double)."""
+    negative, q = q < 0, abs(q)
     near = q.numerator / q.denominator           # correctly rounded to nearest-even by CPython
     if Fraction(near) == q or rm == fpu.RNE:
-        return near
-    below = near if Fraction(near) < q else math.nextafter(near, -math.inf)
+        return -near if negative else near
+    below = near if Fraction(near) < q else math.nextafter(near, 0.0)
     above = math.nextafter(below, math.inf)
     if rm == fpu.RTZ:
-        return below if q > 0 else above
-    if rm == fpu.RDN:
-        return below
-    if rm == fpu.RUP:
-        return above
-    # RMM: nearest, ties away from zero (past the largest double, as if the exponent went on)
-    above_value = Fraction(above) if math.isfinite(above) else Fraction(2) ** 1024
-    gap_below, gap_above = q - Fraction(below), above_value - q
-    if gap_below != gap_above:
-        return below if gap_below < gap_above else above
-    return above if q > 0 else below
+        magnitude = below
+    elif rm in (fpu.RDN, fpu.RUP):
+        magnitude = above if (rm == fpu.RUP) != negative else below
+    else:  # RMM: nearest, ties away from zero (past the largest double, as if the exponent went on)
+        above_value = Fraction(above) if math.isfinite(above) else Fraction(2) ** 1024
+        magnitude = below if q - Fraction(below) < above_value - q else above
+    return -magnitude if negative else magnitude
 
 
 doubles = st.one_of(st.integers(0, (1 << 64) - 1),
