@@ -194,8 +194,8 @@ class Process:
 
     def exception(self, cpu: Cpu, cause: int, tval: int) -> None:
         signo, code = FAULT_SIGNALS.get(cause, (sig.SIGSEGV, sig.SEGV_MAPERR))
-        if signo == sig.SIGSEGV and code == sig.SEGV_ACCERR and self.memory.prot_at(tval) is None:
-            code = sig.SEGV_MAPERR
+        if signo == sig.SIGSEGV:  # a page that is there but forbids the access, or no page at all
+            code = sig.SEGV_MAPERR if self.memory.prot_at(tval) is None else sig.SEGV_ACCERR
         addr = cpu.pc if signo == sig.SIGILL else tval
         self.force_signal(self.current, signo, sig.pack_siginfo(signo, code, addr=addr))
 
