@@ -81,7 +81,8 @@ def _finish(proc: Process, status: int, signo: int | None) -> int:
         return status
     if signo is not None:  # die of the same signal, so the guest parent's wait4 sees it
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        signal.signal(signo, signal.SIG_DFL)
+        if signo != signal.SIGKILL:
+            signal.signal(signo, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signo])
         os.kill(os.getpid(), signo)
     os._exit(status)
