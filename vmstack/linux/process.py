@@ -170,6 +170,8 @@ class Process:
             result = -(exc.errno or errno.EIO)
         except MemoryFault:
             result = -errno.EFAULT
+        except (ValueError, OverflowError, MemoryError):  # arguments no host call could take
+            result = -errno.EINVAL
         if result is NO_RESULT:
             return
         self._complete(thread, call, nr, args, result)
