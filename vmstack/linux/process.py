@@ -391,7 +391,15 @@ class Process:
     # ---------------------------------------------------------------- the scheduler
     def run(self) -> None:
         """Run the guest until it exits (GuestExit), dies (GuestKilled) or is stopped (GuestStopped)."""
+        saved = {signo: signal.getsignal(signo) for signo in FORWARDED_SIGNALS}
         self._install_host_signals()
+        try:
+            self._schedule()
+        finally:
+            for signo, handler in saved.items():
+                signal.signal(signo, handler)
+
+    def _schedule(self) -> None:
         last = None
         while True:
             thread = self._next_thread()
