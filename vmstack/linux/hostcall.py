@@ -49,6 +49,7 @@ HOST_NR = {
     "mlock": 149, "munlock": 150, "mlockall": 151, "munlockall": 152, "membarrier": 324,
     "preadv": 295, "pwritev": 296, "sendmmsg": 307, "recvmmsg": 299, "utimes": 235,
     "futimesat": 261, "name_to_handle_at": 303, "tkill": 200, "tgkill": 234,
+    "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297,
 }
 
 

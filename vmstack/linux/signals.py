@@ -6,6 +6,7 @@ the D-extension FP state) and pops again in rt_sigreturn.
 
 from __future__ import annotations
 
+import signal
 import struct
 from dataclasses import dataclass
 
@@ -28,21 +29,11 @@ IGNORED_BY_DEFAULT = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH}
 STOP_BY_DEFAULT = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}
 CORE_BY_DEFAULT = {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS}
 
-# what bash prints when a job dies of a signal
-SHELL_NAMES = {
-    SIGHUP: "Hangup", SIGINT: "", SIGQUIT: "Quit", SIGILL: "Illegal instruction",
-    SIGTRAP: "Trace/breakpoint trap", SIGABRT: "Aborted", SIGBUS: "Bus error",
-    SIGFPE: "Floating point exception", SIGKILL: "Killed", SIGUSR1: "User defined signal 1",
-    SIGSEGV: "Segmentation fault", SIGUSR2: "User defined signal 2", SIGPIPE: "",
-    SIGALRM: "Alarm clock", SIGTERM: "Terminated", SIGXCPU: "CPU time limit exceeded",
-    SIGXFSZ: "File size limit exceeded", SIGVTALRM: "Virtual timer expired", SIGPROF: "Profiling timer expired",
-    SIGIO: "I/O possible", SIGPWR: "Power failure", SIGSYS: "Bad system call",
-}
-
-
 def death_message(signo: int) -> str:
-    """The line a shell prints for a job killed by ``signo`` (empty for SIGINT and SIGPIPE)."""
-    return SHELL_NAMES.get(signo, f"Real-time signal {signo - 34}" if signo >= 34 else f"Signal {signo}")
+    """The line a shell prints for a job killed by ``signo`` (nothing for SIGINT and SIGPIPE)."""
+    if signo in (SIGINT, SIGPIPE):
+        return ""
+    return signal.strsignal(signo) or f"Signal {signo}"
 
 
 def bit(signo: int) -> int:

@@ -202,6 +202,9 @@ def sys_readlinkat(proc: Process, thread: Thread, dirfd: int, path: int, buf: in
 F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 5, 6, 7, 36, 37, 38
 LOCK_COMMANDS = {F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW}
 FLOCK_SIZE = 32
+# F_DUPFD F_GETFD F_SETFD F_GETFL F_SETFL F_SETOWN F_GETOWN F_SETSIG F_GETSIG, leases, notify,
+# F_DUPFD_CLOEXEC, pipe sizes, seals: an int argument or none
+INT_COMMANDS = {0, 1, 2, 3, 4, 8, 9, 10, 11, 1024, 1025, 1026, 1030, 1031, 1032, 1033, 1034}
 
 
 @syscall(25, "fcntl", "fd i x")
@@ -212,7 +215,7 @@ def sys_fcntl(proc: Process, thread: Thread, fd: int, cmd: int, arg: int) -> int
         if result >= 0 and cmd in (F_GETLK, F_OFD_GETLK):
             proc.memory.write(arg, buf.raw)
         return result
-    if cmd in (15, 16):  # F_SETOWN_EX / F_GETOWN_EX take a struct
+    if cmd not in INT_COMMANDS:  # the rest take pointers (F_GETOWN_EX, the rw hints...)
         return -errno.EINVAL
     return host_syscall("fcntl", fd, cmd, arg)
 
