@@ -126,9 +126,11 @@ CASES = [
     ("files", ["DIR"]),
     ("time", []),
     ("signals", []),
+    ("signals", ["siginfo"]),
     ("signals", ["abort"]),
     ("signals", ["segv"]),
     ("processes", ["DIR", "SELF"]),
+    ("processes", ["sigkill"]),
     ("pipes", []),
     ("threads", []),
     ("startup", []),
@@ -136,8 +138,13 @@ CASES = [
 ]
 TARGETS = guest_build.RISCV64_TARGETS
 """static -O2, static -O0, dynamic -O2, dynamic -O0."""
-VMSTACK_CANNOT_YET: set[tuple[str, str]] = set()
-"""(guest, target) pairs left out of the comparison because vmstack does not run them correctly yet."""
+VMSTACK_CANNOT_YET = {
+    ("signals", ("siginfo",)): "sigqueue (rt_sigqueueinfo) delivers nothing; a store to a read-only page "
+                               "gives si_code SEGV_MAPERR, not SEGV_ACCERR",
+    ("processes", ("sigkill",)): "a forked child's raise(SIGKILL) ends in 'internal error: OSError: [Errno 22]' "
+                                 "and exit status 70",
+}
+"""Cases left out of the comparison because vmstack does not run them correctly yet, and why."""
 
 
 def _arguments(args: list[str], directory: Path, self_path: Path) -> list[str]:
@@ -146,7 +153,7 @@ def _arguments(args: list[str], directory: Path, self_path: Path) -> list[str]:
 
 def _differential_cases() -> list[object]:
     return [pytest.param(name, args, target, id=f"{name}{'-' + '-'.join(args) if args else ''}-{target}")
-            for name, args in CASES for target in TARGETS if (name, target) not in VMSTACK_CANNOT_YET]
+            for name, args in CASES for target in TARGETS if (name, tuple(args)) not in VMSTACK_CANNOT_YET]
 
 
 @pytest.mark.parametrize(("name", "args", "target"), _differential_cases())
