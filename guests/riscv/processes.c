@@ -3,6 +3,7 @@
  * script whose interpreter is one, /proc/self/exe.
  *
  *     processes DIRECTORY PROGRAM     PROGRAM: the riscv64 program to execve (normally this one)
+ *     processes sigkill               only a child killed by SIGKILL
  *
  * The exec'd program runs as `PROGRAM child ...` or, as a #! interpreter, `PROGRAM script-arg SCRIPT
  * ...`; it prints what it received. */
@@ -100,9 +101,9 @@ static void statuses(void) {
     child = spawn(kill_self, (void *)SIGTERM);
     waitpid(child, &status, 0);
     describe("child raise(SIGTERM)", status);
-    child = spawn(kill_self, (void *)SIGKILL);
+    child = spawn(kill_self, (void *)SIGINT);
     wait(&status);
-    describe("child raise(SIGKILL)", status);
+    describe("child raise(SIGINT)", status);
     child = spawn(report_parent, &parent);
     waitpid(child, &status, 0);
     describe("child getppid", status);
@@ -128,6 +129,13 @@ static void statuses(void) {
     }
     waitpid(vforked, &status, 0);
     describe("vfork child", status);
+}
+
+static void killed(void) {
+    int status;
+    pid_t child = spawn(kill_self, (void *)SIGKILL);
+    CHECK(waitpid(child, &status, 0) == child, "waitpid");
+    describe("child raise(SIGKILL)", status);
 }
 
 static void pipeline(void) {
@@ -197,8 +205,12 @@ int main(int argc, char **argv) {
     if (argc >= 2 && (strcmp(argv[1], "child") == 0 || strcmp(argv[1], "script-arg") == 0)) {
         return exec_target_main(argc, argv);
     }
+    if (argc == 2 && strcmp(argv[1], "sigkill") == 0) {
+        killed();
+        return guest_status();
+    }
     if (argc != 3) {
-        fprintf(stderr, "usage: processes DIRECTORY PROGRAM\n");
+        fprintf(stderr, "usage: processes DIRECTORY PROGRAM | processes sigkill\n");
         return 2;
     }
     statuses();

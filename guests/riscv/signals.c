@@ -1,7 +1,9 @@
-/* Signals: sigaction handlers with siginfo (raise, kill, sigqueue), blocking with sigprocmask and
- * sigpending, SIGSEGV on unmapped and read-only memory recovered with siglongjmp, SIGILL and SIGTRAP
- * from instructions, a handler on an alternate stack (sigaltstack), alarm, SA_RESETHAND, SIG_IGN.
- * With the argument "abort" (or "segv") it ends by dying of SIGABRT (or SIGSEGV) after printing. */
+/* Signals: sigaction handlers with siginfo (raise, kill), blocking with sigprocmask and sigpending,
+ * SIGSEGV on unmapped memory recovered with siglongjmp, SIGILL and SIGTRAP from instructions, a
+ * handler on an alternate stack (sigaltstack), alarm, SA_RESETHAND, SIG_IGN.
+ *     signals            all of that
+ *     signals siginfo    the finer siginfo: sigqueue's value and SEGV_ACCERR on a read-only page
+ *     signals abort|segv all of the first, then die of SIGABRT or SIGSEGV */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -67,10 +69,6 @@ static void handlers(void) {
     kill(getpid(), SIGUSR2);
     report("kill(self, SIGUSR2)");
     CHECK(last_code == SI_USER && last_pid == getpid(), "kill is SI_USER from this process");
-    union sigval value = {.sival_int = 4242};
-    sigqueue(getpid(), SIGUSR1, value);
-    report("sigqueue");
-    printf("sigqueue value %d\n", last_value);
     struct sigaction old;
     sigaction(SIGUSR1, NULL, &old);
     printf("sigaction reads back the handler: %d, SA_SIGINFO %d\n", old.sa_sigaction == on_signal,
@@ -133,14 +131,6 @@ static void faults(void) {
 
     long page_size = sysconf(_SC_PAGESIZE);
     char *page = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    page[0] = 'x';
-    mprotect(page, page_size, PROT_READ);
-    if (sigsetjmp(recovery, 1) == 0) {
-        page[100] = 'y';
-    }
-    printf("store to read-only page: signal %d code %d at page offset %ld, page still reads %c\n", last_signal,
-           last_code, (long)(last_address - (uintptr_t)page), page[0]);
-    CHECK(last_code == SEGV_ACCERR, "SEGV_ACCERR");
     munmap(page, page_size);
     if (sigsetjmp(recovery, 1) == 0) {
         (void)*(volatile char *)page;
@@ -162,6 +152,27 @@ static void faults(void) {
     printf("siglongjmp restored the mask (SEGV unblocked): %d\n", !sigismember(&mask, SIGSEGV));
 }
 
+static void finer_siginfo(void) {
+    install(SIGUSR1, on_signal, 0);
+    union sigval value = {.sival_int = 4242};
+    sigqueue(getpid(), SIGUSR1, value);
+    report("sigqueue");
+    printf("sigqueue value %d\n", last_value);
+    CHECK(last_code == SI_QUEUE && last_value == 4242, "sigqueue's siginfo");
+    install(SIGSEGV, on_fault, 0);
+    long page_size = sysconf(_SC_PAGESIZE);
+    char *page = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    page[0] = 'x';
+    mprotect(page, page_size, PROT_READ);
+    if (sigsetjmp(recovery, 1) == 0) {
+        page[100] = 'y';
+    }
+    printf("store to read-only page: signal %d code %d at page offset %ld, page still reads %c\n", last_signal,
+           last_code, (long)(last_address - (uintptr_t)page), page[0]);
+    CHECK(last_code == SEGV_ACCERR, "SEGV_ACCERR");
+    munmap(page, page_size);
+}
+
 static void alarms(void) {
     signal(SIGALRM, on_alarm);
     printf("alarm(1) returns %u\n", alarm(1));
@@ -176,6 +187,10 @@ static void alarms(void) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "siginfo") == 0) {
+        finer_siginfo();
+        return guest_status();
+    }
     handlers();
     blocking();
     faults();

@@ -2,7 +2,7 @@
 and -O0, run under Debian's qemu-riscv64 (the oracle) and under `python3 -m vmstack run`; stdout,
 stderr and exit status must be identical.
 
-Two places where qemu-user is not what Linux does, and what the tests expect instead:
+Where qemu-user is not what Linux does, and what the tests expect instead:
 - execve of a riscv64 program: without binfmt_misc (not registered on these machines) qemu-user
   hands the execve to the host kernel, which cannot run a riscv64 ELF (ENOEXEC). Linux with a riscv64
   CPU runs it. So under qemu the `processes` guest is told to execve a host #! wrapper that runs the
@@ -10,6 +10,11 @@ Two places where qemu-user is not what Linux does, and what the tests expect ins
 - a guest killed by a signal: qemu-riscv64 kills itself with that signal (the host process dies of
   it), while `vmstack run` reports it as a shell does (issue 3): exit status 128+N and the signal's
   name on stderr. `expected_vmstack_outcome` states that translation.
+- the environment: qemu-user (7.2) hands the guest its environment in reverse order (it collects it
+  in a list it prepends to); Linux keeps the order. So qemu is given the environment reversed.
+- ctzw (Zbb): qemu 7.2 gives 63 for 0x8000000000000000, whose low word is zero, where the Zbb spec
+  says 32 (ctzw counts the trailing zeros of bits 31..0, 32 when they are all zero). QEMU_ERRATA
+  replaces that line of qemu's output with the spec's value.
 """
 
 from __future__ import annotations
@@ -70,7 +75,8 @@ def run_qemu(program: Path, args: list[str], stdin: Path | None = None, cwd: Pat
     """`program` under qemu-riscv64, with the riscv64 sysroot for dynamic programs."""
     if QEMU is None:
         pytest.fail("qemu-riscv64 not found: install the Debian package qemu-user (scripts/setup.sh does)")
-    return _outcome([QEMU, "-L", SYSROOT, str(program), *args], _environment(), stdin, cwd)
+    reversed_environment = dict(reversed(_environment().items()))  # qemu reverses it back: see above
+    return _outcome([QEMU, "-L", SYSROOT, str(program), *args], reversed_environment, stdin, cwd)
 
 
 def run_vmstack(program: Path, args: list[str], stdin: Path | None = None, cwd: Path | None = None) -> Outcome:
@@ -80,13 +86,25 @@ def run_vmstack(program: Path, args: list[str], stdin: Path | None = None, cwd: 
                     stdin, cwd)
 
 
-def expected_vmstack_outcome(oracle: Outcome) -> Outcome:
-    """What vmstack must show where qemu-riscv64 showed `oracle`: the same, except that a guest killed by
-    signal N exits with 128+N and names the signal on stderr's last line, as a shell reports it."""
+QEMU_ERRATA = {
+    "bitmanip": [(" zbb 8000000000000000 ffffffff7fffffff 7fffffff7fffffff 0 20 3f 3f 1 0 ",
+                  " zbb 8000000000000000 ffffffff7fffffff 7fffffff7fffffff 0 20 3f 20 1 0 ")],
+}
+"""guest: [(text in qemu's stdout, what Linux prints instead)]: qemu-user's own bugs (module docstring)."""
+
+
+def expected_vmstack_outcome(oracle: Outcome, name: str = "") -> Outcome:
+    """What vmstack must show where qemu-riscv64 showed `oracle` running guest `name`: the same, except
+    that QEMU_ERRATA are corrected and a guest killed by signal N exits with 128+N and names the signal
+    on stderr's last line, as a shell reports it."""
+    stdout = oracle.stdout
+    for wrong, right in QEMU_ERRATA.get(name, []):
+        assert wrong in stdout, f"qemu no longer prints {wrong!r}: remove the erratum"
+        stdout = stdout.replace(wrong, right)
     if oracle.status >= 0:
-        return oracle
+        return Outcome(oracle.status, stdout, oracle.stderr)
     number = -oracle.status
-    return Outcome(128 + number, oracle.stdout, oracle.stderr + f"{signal.strsignal(number)}\n")
+    return Outcome(128 + number, stdout, oracle.stderr + f"{signal.strsignal(number)}\n")
 
 
 def qemu_exec_wrapper(program: Path, directory: Path) -> Path:
@@ -108,9 +126,11 @@ CASES = [
     ("files", ["DIR"]),
     ("time", []),
     ("signals", []),
+    ("signals", ["siginfo"]),
     ("signals", ["abort"]),
     ("signals", ["segv"]),
     ("processes", ["DIR", "SELF"]),
+    ("processes", ["sigkill"]),
     ("pipes", []),
     ("threads", []),
     ("startup", []),
@@ -118,8 +138,13 @@ CASES = [
 ]
 TARGETS = guest_build.RISCV64_TARGETS
 """static -O2, static -O0, dynamic -O2, dynamic -O0."""
-VMSTACK_CANNOT_YET: set[tuple[str, str]] = set()
-"""(guest, target) pairs left out of the comparison because vmstack does not run them correctly yet."""
+VMSTACK_CANNOT_YET = {
+    ("signals", ("siginfo",)): "sigqueue (rt_sigqueueinfo) delivers nothing; a store to a read-only page "
+                               "gives si_code SEGV_MAPERR, not SEGV_ACCERR",
+    ("processes", ("sigkill",)): "a forked child's raise(SIGKILL) ends in 'internal error: OSError: [Errno 22]' "
+                                 "and exit status 70",
+}
+"""Cases left out of the comparison because vmstack does not run them correctly yet, and why."""
 
 
 def _arguments(args: list[str], directory: Path, self_path: Path) -> list[str]:
@@ -128,7 +153,7 @@ def _arguments(args: list[str], directory: Path, self_path: Path) -> list[str]:
 
 def _differential_cases() -> list[object]:
     return [pytest.param(name, args, target, id=f"{name}{'-' + '-'.join(args) if args else ''}-{target}")
-            for name, args in CASES for target in TARGETS if (name, target) not in VMSTACK_CANNOT_YET]
+            for name, args in CASES for target in TARGETS if (name, tuple(args)) not in VMSTACK_CANNOT_YET]
 
 
 @pytest.mark.parametrize(("name", "args", "target"), _differential_cases())
@@ -142,7 +167,7 @@ def test_guest_agrees_with_qemu(name: str, args: list[str], target: str, tmp_pat
     assert "FAIL" not in oracle.stdout, oracle.stdout
     assert oracle.status in (0, len(args) + 1, -signal.SIGABRT, -signal.SIGSEGV), oracle
     observed = run_vmstack(program, _arguments(args, vmstack_directory, program))
-    assert observed == expected_vmstack_outcome(oracle)
+    assert observed == expected_vmstack_outcome(oracle, name)
 
 
 def test_every_linux_guest_is_covered() -> None:
