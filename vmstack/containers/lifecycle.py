@@ -158,10 +158,10 @@ def _exec_process(proc: Process, seccomp: Filter | None, executable: str, env: d
 
 
 def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock: socket.socket,
-               then: Any) -> None:
+               then: Any, sub_paths: dict[str, str] | None = None) -> None:
     """Process B: cgroup, namespaces, fork of the init (which runs `then()`)."""
     try:
-        cgroup.add(os.getpid())
+        cgroup.add(os.getpid(), sub_paths)
         namespaces.join(join)
         if new_user:
             namespaces.unshare(namespaces.CLONE_FLAGS["user"])
@@ -224,7 +224,10 @@ class Runtime:
         container = state.Container.make(self.root, record, json.loads((bundle / "config.json").read_text()))
         try:
             cgroup.create()
-            cgroup.apply(spec.linux.resources, [f"{d.type} {d.major}:{d.minor} rwm" for d in spec.linux.devices])
+            if cgroup.pids():
+                print(f"warning: container's cgroup is not empty: {len(cgroup.pids())} process(es)",
+                      file=sys.stderr)
+            cgroup.apply(spec.linux.resources)
             self._spawn(container, spec, cgroup, options, console, seccomp)
         except BaseException:
             self._destroy(container)
@@ -303,7 +306,7 @@ class Runtime:
 
     def kill(self, container: state.Container, sig: int, everything: bool = False) -> None:
         status = self.status(container)
-        if status == "stopped":
+        if status == "stopped" and not everything:
             raise RuntimeFailure("container not running")
         targets = Cgroup(container.record.cgroup_path).pids() if everything else [container.alive_pid()]
         for pid in targets:
@@ -331,20 +334,24 @@ class Runtime:
         pid = container.alive_pid()
         if pid:
             os.kill(pid, signal.SIGKILL)
-        cgroup = Cgroup(record.cgroup_path)
-        if record.cgroup_path.strip("/"):
-            cgroup.destroy()
         deadline = time.monotonic() + 10
         while pid and container.alive_pid() and time.monotonic() < deadline:
             time.sleep(0.005)
+        if record.cgroup_path.strip("/"):
+            # with its own pid namespace the container ended with its init; without one, whatever is
+            # left in the cgroup is the container's too
+            own_pids = any(ns.get("type") == "pid" and not ns.get("path")
+                           for ns in (container.config().get("linux") or {}).get("namespaces") or [])
+            Cgroup(record.cgroup_path).destroy(kill_all=not own_pids)
         container.remove()
 
-    def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions) -> int:
+    def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions,
+             sub_cgroups: list[str] | None = None, ignore_paused: bool = False) -> int:
         """Run `proc` inside the container; its exit status (0 when detached)."""
         status = self.status(container)
         if status == "stopped":
             raise RuntimeFailure("cannot exec in a stopped container")
-        if status == "paused":
+        if status == "paused" and not ignore_paused:
             raise RuntimeFailure("cannot exec in a paused container")
         check_unsupported(proc)
         process.check_rlimits(proc)
@@ -365,12 +372,14 @@ class Runtime:
         if proc.terminal and console is None:
             console, local = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         cgroup = Cgroup(container.record.cgroup_path)
+        sub_paths = cgroup.check_sub_paths(sub_cgroups or [])
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         bootstrap = os.fork()
         if bootstrap == 0:
             parent.close()
-            _bootstrap(join, 0, False, cgroup, child, lambda: _exec_child(proc, child, console, seccomp, options))
+            _bootstrap(join, 0, False, cgroup, child, lambda: _exec_child(proc, child, console, seccomp, options),
+                       sub_paths)
         child.close()
         if console is not None:
             console.close()
