@@ -96,7 +96,7 @@ def _fail_child(sock: socket.socket | None, error: BaseException) -> None:
 
 
 def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socket | None,
-          fifo_fd: int, options: CreateOptions, seccomp: Filter | None) -> None:
+          fifo_fd: int, options: CreateOptions, seccomp: Filter | None, bind_sources: dict[int, int]) -> None:
     """The container's init (pid 1 of its pid namespace): set up the view, report ready, wait for start."""
     proc = spec.process
     try:
@@ -109,7 +109,9 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
             sethostname(spec.hostname)
         if spec.domainname:
             setdomainname(spec.domainname)
-        rootfs = mounts.prepare_rootfs(spec, cgroup, user_ns)
+        rootfs = mounts.prepare_rootfs(spec, cgroup, user_ns, bind_sources)
+        for fd in bind_sources.values():
+            os.close(fd)
         if any(spec.hooks.get(kind) for kind in ("prestart", "createRuntime", "createContainer")):
             _send(sock, type="hooks")
             reply = _recv(sock)
@@ -157,9 +159,26 @@ def _exec_process(proc: Process, seccomp: Filter | None, executable: str, env: d
     process.become(proc, seccomp, executable, env)
 
 
+def _send_bind_sources(sock: socket.socket, bootstrap: int, spec: Spec) -> None:
+    """From a helper in B's new mount namespace with the runtime's rights, pass B the bind sources."""
+    helper = os.fork()
+    if helper == 0:
+        try:
+            bundle = os.getcwd()
+            with open(f"/proc/{bootstrap}/ns/mnt") as ns:
+                namespaces.libc.setns(ns.fileno(), namespaces.CLONE_FLAGS["mount"])
+            sources = mounts.open_bind_sources(spec, bundle)
+            socket.send_fds(sock, [json.dumps({"indices": list(sources)}).encode()], list(sources.values()))
+        except BaseException as error:  # noqa: BLE001
+            _fail_child(None, error)
+        os._exit(0)
+    os.waitpid(helper, 0)
+
+
 def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock: socket.socket,
-               then: Any, sub_paths: dict[str, str] | None = None) -> None:
-    """Process B: cgroup, namespaces, fork of the init (which runs `then()`)."""
+               then: Any, sub_paths: dict[str, str] | None = None, bind_sources: dict[int, int] | None = None) -> None:
+    """Process B: cgroup, namespaces, fork of the init (which runs `then()`); given `bind_sources`, B
+    asks for the bind mounts' sources once its mount namespace exists and fills it in."""
     try:
         cgroup.add(os.getpid(), sub_paths)
         namespaces.join(join)
@@ -169,6 +188,10 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
             if _recv(sock)["type"] != "ok":
                 os._exit(1)
         namespaces.unshare(new_flags & ~namespaces.CLONE_FLAGS["user"])
+        if bind_sources is not None:
+            _send(sock, type="mountns")
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 256)
+            bind_sources.update(zip(json.loads(data)["indices"], fds))
         pid = os.fork()
         if pid == 0:
             then()
@@ -242,13 +265,15 @@ class Runtime:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
+        bind_sources: dict[int, int] = {}  # filled in B when a new user namespace needs them passed
         join = [ns for ns in spec.linux.namespaces if ns.path]
         new_user = any(ns.type == "user" and not ns.path for ns in spec.linux.namespaces)
         bootstrap = os.fork()
         if bootstrap == 0:
             parent.close()
             _bootstrap(join, namespaces.new_flags(spec.linux.namespaces), new_user, cgroup, child,
-                       lambda: _init(spec, cgroup, child, console, fifo_fd, options, seccomp))
+                       lambda: _init(spec, cgroup, child, console, fifo_fd, options, seccomp, bind_sources),
+                       bind_sources=bind_sources if new_user and any(map(mounts.is_bind, spec.mounts)) else None)
         child.close()
         os.close(fifo_fd)
         record = container.record
@@ -258,6 +283,8 @@ class Runtime:
                 if message["type"] == "userns":
                     namespaces.write_id_maps(bootstrap, spec.linux.uid_mappings, spec.linux.gid_mappings)
                     _send(parent, type="ok")
+                elif message["type"] == "mountns":
+                    _send_bind_sources(parent, bootstrap, spec)
                 elif message["type"] == "pid":
                     record.pid = message["pid"]
                     record.pid_start = state.process_start_time(record.pid) or 0
