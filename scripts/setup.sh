@@ -17,8 +17,13 @@ PACKAGES=(
     # containers: images (umoci, skopeo), the busybox rootfs, peer runtimes and real engines
     busybox-static umoci skopeo runc crun containerd podman conmon
 )
+# containers (OCI runtime): runc and crun as oracles, runc's integration suite run by bats (it needs
+# jq and gawk), busybox-static for test rootfs, libseccomp for seccomp profiles.
+PACKAGES+=(runc crun bats jq gawk busybox-static libseccomp2)
 # binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py).
 SOURCE_PACKAGES=(binaryen sqlite3 lua5.4)
+# runc carries its integration suite (tests/integration/*.bats) for the containers conformance test.
+SOURCE_PACKAGES+=(runc)
 LOG="$(mktemp)"
 trap 'rm -f "$LOG"' EXIT
 

@@ -111,17 +111,40 @@ class Cgroup:
                 if tree.unified and self.v2:
                     _enable_controllers(directory)
                 directory = directory / part
-                if directory.exists():
-                    continue
-                directory.mkdir()
-                if "cpuset" in tree.controllers:
+                directory.mkdir(exist_ok=True)
+                if "cpuset" in tree.controllers:  # v1 cpuset refuses tasks until cpus and mems are set
                     for name in ("cpuset.cpus", "cpuset.mems"):
                         if not (directory / name).read_text().strip():
                             _write(directory / name, (directory.parent / name).read_text().strip())
 
-    def add(self, pid: int) -> None:
-        for directory in self.dirs():
-            _write(directory / "cgroup.procs", pid)
+    def add(self, pid: int, sub_paths: dict[str, str] | None = None) -> None:
+        """Move pid in (exec --cgroup: into the sub-cgroups given per controller, "" for all)."""
+        sub_paths = sub_paths or {}
+        for tree in self.trees:
+            directory = tree.mountpoint / self.path.lstrip("/")
+            sub = next((path for names, path in sub_paths.items() if not names or
+                        set(names.split(",")) & {c.removeprefix("name=") for c in tree.controllers}), "")
+            target = directory / sub / "cgroup.procs"
+            try:
+                target.write_text(str(pid))
+            except OSError as error:
+                raise CgroupError(f"adding pid {pid} to cgroups: openat2 {target}: "
+                                  f"{error.strerror.lower()}") from None
+
+    def check_sub_paths(self, specs: list[str]) -> dict[str, str]:
+        """exec --cgroup values ([controller[,controller]:]path) as {controllers: path}."""
+        known = {c.removeprefix("name=") for tree in self.trees for c in tree.controllers}
+        sub_paths = {}
+        for spec in specs:
+            names, _, path = spec.rpartition(":")
+            for name in filter(None, names.split(",")):
+                if name not in known:
+                    raise CgroupError(f"invalid --cgroup argument: unknown controller {name!r}")
+            norm = os.path.normpath(path)
+            if norm == ".." or norm.startswith("../"):
+                raise CgroupError(f"invalid --cgroup argument: {path} is not a sub cgroup path")
+            sub_paths[names] = norm.strip("/").removeprefix(".")
+        return sub_paths
 
     def pids(self) -> list[int]:
         for directory in self.dirs():
@@ -149,17 +172,8 @@ class Cgroup:
     def _apply_v1(self, resources: dict[str, Any], device_rules: list[str]) -> None:
         if resources.get("unified"):
             raise CgroupError("invalid configuration: cannot use unified on cgroup v1")
+        self._apply_memory_v1(resources.get("memory") or {})
         memory = resources.get("memory") or {}
-        limit, swap = memory.get("limit"), memory.get("swap")
-        if swap not in (None, 0) and not (self.dir_of("memory") / "memory.memsw.limit_in_bytes").exists():
-            raise CgroupError("invalid configuration: memory.swap is set but swap accounting is disabled")
-        if limit not in (None, 0):
-            # memsw must stay >= limit: raise memsw first when growing.
-            if swap not in (None, 0):
-                self._set("memory", "memory.memsw.limit_in_bytes", -1)
-            self._set("memory", "memory.limit_in_bytes", limit)
-        if swap not in (None, 0):
-            self._set("memory", "memory.memsw.limit_in_bytes", swap)
         if memory.get("reservation") not in (None, 0):
             self._set("memory", "memory.soft_limit_in_bytes", memory["reservation"])
         if memory.get("swappiness") is not None and memory["swappiness"] <= 100:
@@ -184,15 +198,40 @@ class Cgroup:
             for allow, rule in rules + [(True, r) for r in DEFAULT_DEVICE_RULES + device_rules]:
                 self._set("devices", "devices.allow" if allow else "devices.deny", rule)
 
+    def _apply_memory_v1(self, memory: dict[str, Any]) -> None:
+        limit, swap = memory.get("limit"), memory.get("swap")
+        directory = self.dir_of("memory")
+        has_swap = directory is not None and (directory / "memory.memsw.limit_in_bytes").exists()
+        if swap not in (None, 0) and not has_swap:
+            raise CgroupError("invalid configuration: memory.swap is set but swap accounting is disabled")
+        if limit == -1 and swap in (None, 0) and has_swap:
+            swap = -1  # lifting the memory limit lifts the memory+swap one too, as runc does
+        if swap in (None, 0):
+            if limit not in (None, 0):
+                self._set("memory", "memory.limit_in_bytes", limit)
+            return
+        # memory+swap may never be below memory: raise memsw first when it grows, else lower memory first.
+        current = int((directory / "memory.memsw.limit_in_bytes").read_text())
+        if swap == -1 or swap > current:
+            self._set("memory", "memory.memsw.limit_in_bytes", swap)
+            if limit not in (None, 0):
+                self._set("memory", "memory.limit_in_bytes", limit)
+        else:
+            if limit not in (None, 0):
+                self._set("memory", "memory.limit_in_bytes", limit)
+            self._set("memory", "memory.memsw.limit_in_bytes", swap)
+
     def _apply_blkio_v1(self, blkio: dict[str, Any]) -> None:
         if blkio.get("weight"):
             self._set("blkio", "blkio.weight" if (self.dir_of("blkio") / "blkio.weight").exists()
                       else "blkio.bfq.weight", blkio["weight"])
         if blkio.get("leafWeight"):
             self._set("blkio", "blkio.leaf_weight", blkio["leafWeight"])
+        weight_device = "blkio.weight_device" if (self.dir_of("blkio") / "blkio.weight_device").exists() \
+            else "blkio.bfq.weight_device"
         for device in blkio.get("weightDevice") or []:
             if device.get("weight"):
-                self._set("blkio", "blkio.weight_device", f"{device['major']}:{device['minor']} {device['weight']}")
+                self._set("blkio", weight_device, f"{device['major']}:{device['minor']} {device['weight']}")
         for key, name in (("throttleReadBpsDevice", "read_bps_device"), ("throttleWriteBpsDevice", "write_bps_device"),
                           ("throttleReadIOPSDevice", "read_iops_device"),
                           ("throttleWriteIOPSDevice", "write_iops_device")):
@@ -287,9 +326,10 @@ class Cgroup:
             pass
         return stats
 
-    def destroy(self) -> None:
-        """Kill whatever is left inside and remove the container's directory in every hierarchy."""
-        if any(d.exists() for d in self.dirs()):
+    def destroy(self, kill_all: bool = True) -> None:
+        """Kill whatever is left inside (unless told not to: a cgroup shared with another container)
+        and remove the container's directory in every hierarchy."""
+        if kill_all and any(d.exists() for d in self.dirs()):
             for _ in range(500):
                 pids = self.pids()
                 if not pids:
@@ -305,9 +345,13 @@ class Cgroup:
         for directory in self.dirs():
             for _ in range(100):
                 try:
+                    for sub in sorted((d for d in directory.rglob("*") if d.is_dir()), reverse=True):
+                        sub.rmdir()  # sub-cgroups the container made (their files are not removable)
                     directory.rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
+                    if not kill_all and self.pids():
+                        break  # still used by another container
                     time.sleep(0.01)

@@ -96,7 +96,7 @@ def _fail_child(sock: socket.socket | None, error: BaseException) -> None:
 
 
 def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socket | None,
-          fifo_fd: int, options: CreateOptions, seccomp: Filter | None) -> None:
+          fifo_fd: int, options: CreateOptions, seccomp: Filter | None, bind_sources: dict[int, int]) -> None:
     """The container's init (pid 1 of its pid namespace): set up the view, report ready, wait for start."""
     proc = spec.process
     try:
@@ -109,7 +109,9 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
             sethostname(spec.hostname)
         if spec.domainname:
             setdomainname(spec.domainname)
-        rootfs = mounts.prepare_rootfs(spec, cgroup, user_ns)
+        rootfs = mounts.prepare_rootfs(spec, cgroup, user_ns, bind_sources)
+        for fd in bind_sources.values():
+            os.close(fd)
         if any(spec.hooks.get(kind) for kind in ("prestart", "createRuntime", "createContainer")):
             _send(sock, type="hooks")
             reply = _recv(sock)
@@ -157,11 +159,28 @@ def _exec_process(proc: Process, seccomp: Filter | None, executable: str, env: d
     process.become(proc, seccomp, executable, env)
 
 
+def _send_bind_sources(sock: socket.socket, bootstrap: int, spec: Spec) -> None:
+    """From a helper in B's new mount namespace with the runtime's rights, pass B the bind sources."""
+    helper = os.fork()
+    if helper == 0:
+        try:
+            bundle = os.getcwd()
+            with open(f"/proc/{bootstrap}/ns/mnt") as ns:
+                namespaces.libc.setns(ns.fileno(), namespaces.CLONE_FLAGS["mount"])
+            sources = mounts.open_bind_sources(spec, bundle)
+            socket.send_fds(sock, [json.dumps({"indices": list(sources)}).encode()], list(sources.values()))
+        except BaseException as error:  # noqa: BLE001
+            _fail_child(None, error)
+        os._exit(0)
+    os.waitpid(helper, 0)
+
+
 def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock: socket.socket,
-               then: Any) -> None:
-    """Process B: cgroup, namespaces, fork of the init (which runs `then()`)."""
+               then: Any, sub_paths: dict[str, str] | None = None, bind_sources: dict[int, int] | None = None) -> None:
+    """Process B: cgroup, namespaces, fork of the init (which runs `then()`); given `bind_sources`, B
+    asks for the bind mounts' sources once its mount namespace exists and fills it in."""
     try:
-        cgroup.add(os.getpid())
+        cgroup.add(os.getpid(), sub_paths)
         namespaces.join(join)
         if new_user:
             namespaces.unshare(namespaces.CLONE_FLAGS["user"])
@@ -169,6 +188,10 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
             if _recv(sock)["type"] != "ok":
                 os._exit(1)
         namespaces.unshare(new_flags & ~namespaces.CLONE_FLAGS["user"])
+        if bind_sources is not None:
+            _send(sock, type="mountns")
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 256)
+            bind_sources.update(zip(json.loads(data)["indices"], fds))
         pid = os.fork()
         if pid == 0:
             then()
@@ -224,7 +247,10 @@ class Runtime:
         container = state.Container.make(self.root, record, json.loads((bundle / "config.json").read_text()))
         try:
             cgroup.create()
-            cgroup.apply(spec.linux.resources, [f"{d.type} {d.major}:{d.minor} rwm" for d in spec.linux.devices])
+            if cgroup.pids():
+                print(f"warning: container's cgroup is not empty: {len(cgroup.pids())} process(es)",
+                      file=sys.stderr)
+            cgroup.apply(spec.linux.resources)
             self._spawn(container, spec, cgroup, options, console, seccomp)
         except BaseException:
             self._destroy(container)
@@ -239,13 +265,15 @@ class Runtime:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
+        bind_sources: dict[int, int] = {}  # filled in B when a new user namespace needs them passed
         join = [ns for ns in spec.linux.namespaces if ns.path]
         new_user = any(ns.type == "user" and not ns.path for ns in spec.linux.namespaces)
         bootstrap = os.fork()
         if bootstrap == 0:
             parent.close()
             _bootstrap(join, namespaces.new_flags(spec.linux.namespaces), new_user, cgroup, child,
-                       lambda: _init(spec, cgroup, child, console, fifo_fd, options, seccomp))
+                       lambda: _init(spec, cgroup, child, console, fifo_fd, options, seccomp, bind_sources),
+                       bind_sources=bind_sources if new_user and any(map(mounts.is_bind, spec.mounts)) else None)
         child.close()
         os.close(fifo_fd)
         record = container.record
@@ -255,6 +283,8 @@ class Runtime:
                 if message["type"] == "userns":
                     namespaces.write_id_maps(bootstrap, spec.linux.uid_mappings, spec.linux.gid_mappings)
                     _send(parent, type="ok")
+                elif message["type"] == "mountns":
+                    _send_bind_sources(parent, bootstrap, spec)
                 elif message["type"] == "pid":
                     record.pid = message["pid"]
                     record.pid_start = state.process_start_time(record.pid) or 0
@@ -303,7 +333,7 @@ class Runtime:
 
     def kill(self, container: state.Container, sig: int, everything: bool = False) -> None:
         status = self.status(container)
-        if status == "stopped":
+        if status == "stopped" and not everything:
             raise RuntimeFailure("container not running")
         targets = Cgroup(container.record.cgroup_path).pids() if everything else [container.alive_pid()]
         for pid in targets:
@@ -331,20 +361,24 @@ class Runtime:
         pid = container.alive_pid()
         if pid:
             os.kill(pid, signal.SIGKILL)
-        cgroup = Cgroup(record.cgroup_path)
-        if record.cgroup_path.strip("/"):
-            cgroup.destroy()
         deadline = time.monotonic() + 10
         while pid and container.alive_pid() and time.monotonic() < deadline:
             time.sleep(0.005)
+        if record.cgroup_path.strip("/"):
+            # with its own pid namespace the container ended with its init; without one, whatever is
+            # left in the cgroup is the container's too
+            own_pids = any(ns.get("type") == "pid" and not ns.get("path")
+                           for ns in (container.config().get("linux") or {}).get("namespaces") or [])
+            Cgroup(record.cgroup_path).destroy(kill_all=not own_pids)
         container.remove()
 
-    def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions) -> int:
+    def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions,
+             sub_cgroups: list[str] | None = None, ignore_paused: bool = False) -> int:
         """Run `proc` inside the container; its exit status (0 when detached)."""
         status = self.status(container)
         if status == "stopped":
             raise RuntimeFailure("cannot exec in a stopped container")
-        if status == "paused":
+        if status == "paused" and not ignore_paused:
             raise RuntimeFailure("cannot exec in a paused container")
         check_unsupported(proc)
         process.check_rlimits(proc)
@@ -365,12 +399,14 @@ class Runtime:
         if proc.terminal and console is None:
             console, local = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         cgroup = Cgroup(container.record.cgroup_path)
+        sub_paths = cgroup.check_sub_paths(sub_cgroups or [])
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         bootstrap = os.fork()
         if bootstrap == 0:
             parent.close()
-            _bootstrap(join, 0, False, cgroup, child, lambda: _exec_child(proc, child, console, seccomp, options))
+            _bootstrap(join, 0, False, cgroup, child, lambda: _exec_child(proc, child, console, seccomp, options),
+                       sub_paths)
         child.close()
         if console is not None:
             console.close()

@@ -167,12 +167,32 @@ def _mount_cgroup(mount: Mount, target: str, cgroup: Cgroup, cgroupns: bool, fla
         libc.mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | (_current_flags(target) & ~MS_RDONLY))
 
 
-def mount_one(rootfs: str, mount: Mount, cgroup: Cgroup, cgroupns: bool) -> None:
+def is_bind(mount: Mount) -> bool:
+    return mount.type == "bind" or bool({"bind", "rbind"} & set(mount.options))
+
+
+def open_bind_sources(spec: Spec, bundle: str) -> dict[int, int]:
+    """O_PATH fds of the bind mounts' sources by mount index. Called by a helper of the runtime that
+    joined the container's new mount namespace but kept the host's rights: from inside a new user
+    namespace the init may not be able to reach the sources (runc passes them the same way)."""
+    sources = {}
+    for index, mount in enumerate(spec.mounts):
+        if is_bind(mount):
+            try:
+                sources[index] = os.open(os.path.join(bundle, mount.source), os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # reported when the init mounts it
+    return sources
+
+
+def mount_one(rootfs: str, mount: Mount, cgroup: Cgroup, cgroupns: bool, source_fd: int | None = None) -> None:
     flags, propagation, data = parse_options(mount.options)
     target = secure_join(rootfs, mount.destination)
     try:
         if flags & MS_BIND or mount.type == "bind":
             source = mount.source if os.path.isabs(mount.source) else os.path.join(os.getcwd(), mount.source)
+            if source_fd is not None:
+                source = f"/proc/self/fd/{source_fd}"
             if not os.path.exists(source):
                 raise MountError(f"mount {mount.source} on {mount.destination}: source does not exist")
             _make_target(target, not os.path.isdir(source))
@@ -274,17 +294,16 @@ def readonly_paths(paths: list[str]) -> None:
                 raise MountError(f"cannot make {path} read-only: {os.strerror(error.errno)}") from None
 
 
-def prepare_rootfs(spec: Spec, cgroup: Cgroup, in_userns: bool) -> str:
+def prepare_rootfs(spec: Spec, cgroup: Cgroup, in_userns: bool, bind_sources: dict[int, int]) -> str:
     """Everything before pivot_root; returns the rootfs path."""
     rootfs = os.path.realpath(spec.root_path)
     libc.mount(None, "/", None, MS_SLAVE | MS_REC)
     libc.mount(rootfs, rootfs, None, MS_BIND | MS_REC)
     cgroupns = spec.linux.namespace("cgroup") is not None
-    for mount in spec.mounts:
-        mount_one(rootfs, mount, cgroup, cgroupns)
+    for index, mount in enumerate(spec.mounts):
+        mount_one(rootfs, mount, cgroup, cgroupns, bind_sources.get(index))
     dev_mount = next((m for m in reversed(spec.mounts) if os.path.normpath(m.destination) == "/dev"), None)
-    default_dev = dev_mount is not None and dev_mount.type != "bind" and "bind" not in dev_mount.options \
-        and "rbind" not in dev_mount.options
+    default_dev = dev_mount is not None and not is_bind(dev_mount)
     setup_dev(rootfs, spec.linux.devices, default_dev, in_userns)
     return rootfs
 

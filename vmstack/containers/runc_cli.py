@@ -238,7 +238,7 @@ def cmd_list(runtime: Runtime, argv: list[str]) -> int:
         for s in states:
             print(s["id"])
     elif args.format == "json":
-        print(json.dumps(states))
+        print(json.dumps(states, separators=(",", ":")))
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"] or "root")
@@ -256,8 +256,6 @@ def cmd_ps(runtime: Runtime, argv: list[str]) -> int:
     p.add_argument("ps_args", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
     container = runtime.container(args.id)
-    if runtime.status(container) == "stopped":
-        raise RuntimeFailure("container not running")
     pids = Cgroup(container.record.cgroup_path).pids()
     if args.format == "json":
         print(json.dumps(pids))
@@ -294,7 +292,7 @@ def cmd_exec(runtime: Runtime, argv: list[str]) -> int:
     p.add_argument("--no-new-privs", action="store_true")
     p.add_argument("--cap", "-c", action="append", default=[])
     p.add_argument("--preserve-fds", type=int, default=0)
-    p.add_argument("--cgroup")
+    p.add_argument("--cgroup", action="append", default=[])
     p.add_argument("--ignore-paused", action="store_true")
     p.add_argument("id")
     p.add_argument("command", nargs=argparse.REMAINDER)
@@ -334,7 +332,7 @@ def cmd_exec(runtime: Runtime, argv: list[str]) -> int:
             proc.capabilities = caps
     return runtime.exec(container, proc, args.detach, CreateOptions(
         console_socket=args.console_socket, pid_file=os.path.abspath(args.pid_file) if args.pid_file else None,
-        preserve_fds=args.preserve_fds))
+        preserve_fds=args.preserve_fds), args.cgroup, args.ignore_paused)
 
 
 def cmd_spec(runtime: Runtime, argv: list[str]) -> int:
@@ -496,6 +494,12 @@ def main(argv: list[str] | None = None) -> int:
         if "-h" in args.rest[:1] or "--help" in args.rest[:1]:
             _help(args.command)
         logger.debug(f"vmstack-runc {args.command} {' '.join(args.rest)}")
+        if args.command == "exec":  # exec's own failures are 255: 1..254 belong to the process
+            try:
+                return cmd_exec(Runtime(Path(args.root)), args.rest)
+            except (RuntimeFailure, OSError, *lifecycle.KNOWN_FAILURES) as error:
+                logger.error(f"exec failed: {error}")
+                return 255
         return HANDLERS[args.command](Runtime(Path(args.root)), args.rest)
     except Usage as error:
         print("Incorrect Usage.", file=sys.stderr)

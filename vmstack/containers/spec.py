@@ -243,7 +243,8 @@ def parse_spec(raw: Any, bundle: Path) -> Spec:
     if root is None or not _get(root, "path", str, "root", ""):
         raise SpecError("root must be specified")
     root_path = Path(bundle, root["path"])
-    if not os.path.isabs(root["path"]) and not root_path.resolve().is_relative_to(bundle.resolve()):
+    relative = os.path.normpath(root["path"])
+    if not os.path.isabs(relative) and (relative == ".." or relative.startswith("../")):
         raise SpecError(f"root.path {root['path']!r} escapes the bundle {bundle}")
     mounts = []
     for i, m in enumerate(_get(raw, "mounts", list, "", [])):

@@ -76,7 +76,8 @@ class Container:
         record.creator_pid = os.getpid()
         container.save(record)
         (container.dir / "config.json").write_text(json.dumps(raw_config))
-        os.mkfifo(container.fifo, 0o622)
+        os.mkfifo(container.fifo)
+        os.chmod(container.fifo, 0o622)  # writable by the init whatever uid it runs as (umask aside)
         return container
 
     def exists(self) -> bool:
