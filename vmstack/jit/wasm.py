@@ -15,10 +15,10 @@ passive data segments ``{ptr, len}``. References are 64-bit handles: a function 
 for a funcref, a handle from ``wasm_link`` for an externref, 0 for null.
 
 Semantics follow tier 1 bit for bit, NaNs included: where the interpreter's answer is a NaN it
-is the one x86 gives CPython (the second operand's payload first for add and mul, the first's for
-sub and div, the negative default NaN for invalid operations, the positive canonical NaN for
-division by zero and square roots of negatives), so every float result that is a NaN is rebuilt
-explicitly from the operands' bits and never left to LLVM's constant folder.
+is the one x86 gives (the first NaN operand's payload, quieted; the negative default NaN for
+invalid operations) or the one ``numeric`` chooses (the positive canonical NaN for division by
+zero and square roots of negatives), so every float result that is a NaN is rebuilt explicitly
+from the operands' bits and never left to LLVM's choice or its constant folder.
 """
 
 from __future__ import annotations
@@ -438,7 +438,8 @@ class FunctionLowering:
             self.b.branch(header)
             self.b.position_at_end(header)
             self.stack.extend(self.b.load(v) for v in frame.vars)
-            self.poll(self.scan.counts.get(pc, 1))
+            if pc in self.scan.counts:  # a loop that loops (as tier 1 counts: its body's cost)
+                self.poll(self.scan.counts[pc])
         else:
             frame.label_block = frame.end_block
             if op == "if":

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..wasm import interp
+from ..wasm.encode import encode_module
 from ..wasm.errors import Exhaustion, OutOfFuel, Trap
 from ..wasm.module import ExternRef, FuncType, Module
 from ..wasm.numeric import f32_from_bits, f32_to_bits
@@ -257,9 +258,9 @@ _COMPILER = _compiler_fingerprint()
 
 def module_material(module: Module) -> bytes:
     """What identifies a module's compiled code: its binary when known, else its decoded form."""
-    source = getattr(module, "source", None)
-    if source is None:
-        source = repr((module.types, module.imports, module.funcs, module.globals)).encode()
+    source = module.source
+    if source is None:  # parsed from text, or built in Python: its encoding (exact, NaN payloads too)
+        source = encode_module(module)
     return _COMPILER + source
 
 
