@@ -15,10 +15,10 @@ passive data segments ``{ptr, len}``. References are 64-bit handles: a function 
 for a funcref, a handle from ``wasm_link`` for an externref, 0 for null.
 
 Semantics follow tier 1 bit for bit, NaNs included: where the interpreter's answer is a NaN it
-is the one x86 gives CPython (the second operand's payload first for add and mul, the first's for
-sub and div, the negative default NaN for invalid operations, the positive canonical NaN for
-division by zero and square roots of negatives), so every float result that is a NaN is rebuilt
-explicitly from the operands' bits and never left to LLVM's constant folder.
+is the one x86 gives (the first NaN operand's payload, quieted; the negative default NaN for
+invalid operations) or the one ``numeric`` chooses (the positive canonical NaN for division by
+zero and square roots of negatives), so every float result that is a NaN is rebuilt explicitly
+from the operands' bits and never left to LLVM's choice or its constant folder.
 """
 
 from __future__ import annotations
@@ -90,17 +90,19 @@ def abi_type(valtype: str) -> ir.Type:
 
 
 class ModuleLowering:
-    """Builds the LLVM module of one wasm module. ``compiled`` lists the defined functions it
-    lowered; the others (``Unsupported``) are left to the interpreter."""
+    """Builds the LLVM module of one wasm module, or of one of its functions (``only``: the
+    lazy way of big modules and of tiering; calls to the others then go through their function
+    records). ``compiled`` lists the defined functions it lowered; the others (``Unsupported``)
+    are left to the interpreter. A whole module also gets the stubs of all its types."""
 
-    def __init__(self, module: Module, fuel: bool, stub_types: list[FuncType] | None = None) -> None:
+    def __init__(self, module: Module, fuel: bool, only: int | None = None) -> None:
         self.module = module
         self.fuel = fuel
+        self.only = only
         self.ir = ir.Module(name="wasm")
         self.state = backend.declare_state(self.ir)
         self.func_types = module.func_types()
         self.n_imported = len(module.imports_of("func"))
-        self.types = list(stub_types if stub_types is not None else module.types)
         self.functions: dict[int, ir.Function] = {}
         self.compiled: list[int] = []
         self.skipped: dict[int, str] = {}
@@ -114,25 +116,27 @@ class ModuleLowering:
         return fn
 
     def lower(self) -> str:
-        for i, _ in enumerate(self.module.funcs):
-            index = self.n_imported + i
+        indices = [self.only] if self.only is not None else [
+            self.n_imported + i for i in range(len(self.module.funcs))]
+        for index in indices:
             self.functions[index] = ir.Function(self.ir, function_type(self.func_types[index]), f"f{index}")
-        for i, func in enumerate(self.module.funcs):
-            index = self.n_imported + i
+        for index in indices:
             fn = self.functions[index]
             try:
-                FunctionLowering(self, index, func).lower()
+                FunctionLowering(self, index, self.module.funcs[index - self.n_imported]).lower()
                 self.compiled.append(index)
             except Unsupported as exc:
                 self.skipped[index] = str(exc)
                 fn.blocks.clear()
                 fn.linkage = "private"
                 ir.IRBuilder(fn.append_basic_block()).unreachable()
-        for k, ty in enumerate(self.types):
-            self.lower_entry(k, ty)
-            if is_fast(ty):
-                self.lower_fast(k, ty)
-            self.lower_stub(k, ty)
+        for k, ty in enumerate(self.module.types):
+            if self.only is None or ty == self.func_types[self.only]:
+                self.lower_entry(k, ty)
+                if is_fast(ty):
+                    self.lower_fast(k, ty)
+            if self.only is None:
+                self.lower_stub(k, ty)
         return str(self.ir)
 
     # ---- the crossings between Python and compiled code
@@ -438,7 +442,8 @@ class FunctionLowering:
             self.b.branch(header)
             self.b.position_at_end(header)
             self.stack.extend(self.b.load(v) for v in frame.vars)
-            self.poll(self.scan.counts.get(pc, 1))
+            if pc in self.scan.counts:  # a loop that loops (as tier 1 counts: its body's cost)
+                self.poll(self.scan.counts[pc])
         else:
             frame.label_block = frame.end_block
             if op == "if":
@@ -798,8 +803,8 @@ def _handler_table() -> dict:
 HANDLERS: dict = {}
 
 
-def lower_module(module: Module, fuel: bool) -> ModuleLowering:
-    """Lower every function of a validated module (``.lower()`` gives the IR text)."""
+def lower_module(module: Module, fuel: bool, only: int | None = None) -> ModuleLowering:
+    """The lowering of a validated module, or of its function ``only`` (``.lower()`` gives the IR)."""
     if not HANDLERS:
         HANDLERS.update(_handler_table())
-    return ModuleLowering(module, fuel)
+    return ModuleLowering(module, fuel, only)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..wasm import interp
+from ..wasm.encode import encode_module
 from ..wasm.errors import Exhaustion, OutOfFuel, Trap
 from ..wasm.module import ExternRef, FuncType, Module
 from ..wasm.numeric import f32_from_bits, f32_to_bits
@@ -232,16 +233,19 @@ def native_global(glob: GlobalInst) -> NativeGlobal:
 
 
 class CompiledModule:
-    """A module's object code loaded into the process, and which functions it compiled."""
+    """Object code loaded into the process: a whole module's, or one function's (``only``)."""
 
-    def __init__(self, module: Module, code: backend.LoadedCode, compiled: list[int]) -> None:
+    def __init__(self, module: Module, code: backend.LoadedCode, compiled: list[int], only: int | None) -> None:
         self.module = module
         self.code = code
         self.compiled = set(compiled)
         self.type_index: dict[FuncType, int] = {}
+        types = module.func_types()
         for k, ty in enumerate(module.types):
-            self.type_index.setdefault(ty, k)
-            _stubs.setdefault(ty, code.address(f"stub{k}"))
+            if only is None or ty == types[only]:
+                self.type_index.setdefault(ty, k)
+            if only is None:
+                _stubs.setdefault(ty, code.address(f"stub{k}"))
 
 
 def _compiler_fingerprint() -> bytes:
@@ -256,16 +260,22 @@ _COMPILER = _compiler_fingerprint()
 
 
 def module_material(module: Module) -> bytes:
-    """What identifies a module's compiled code: its binary when known, else its decoded form."""
-    source = getattr(module, "source", None)
-    if source is None:
-        source = repr((module.types, module.imports, module.funcs, module.globals)).encode()
-    return _COMPILER + source
+    """What identifies a module's compiled code: its binary when known, else its encoding."""
+    material = getattr(module, "_jit_material", None)
+    if material is None:
+        source = module.source
+        if source is None:  # parsed from text, or built in Python (the encoding is exact, NaN payloads too)
+            source = encode_module(module)
+        material = module._jit_material = hashlib.sha256(_COMPILER + source).digest()
+    return material
 
 
-def load_code(module: Module, fuel: bool, opt_level: int) -> CompiledModule:
-    """Compile a module, or load its object code from the disk cache."""
-    key = backend.cache_key(module_material(module) + (b"fuel" if fuel else b""), opt_level)
+def load_code(module: Module, fuel: bool, opt_level: int, only: int | None = None) -> CompiledModule:
+    """Compile a module (or its function ``only``), or load the object code from the disk cache."""
+    what = b"fuel" if fuel else b""
+    if only is not None:
+        what += b"func%d" % only
+    key = backend.cache_key(module_material(module) + what, opt_level)
     obj = backend.cached_object(key)
     compiled = None
     if obj is not None:
@@ -274,7 +284,7 @@ def load_code(module: Module, fuel: bool, opt_level: int) -> CompiledModule:
         except (OSError, ValueError):
             obj = None
     if obj is None:
-        lowering: ModuleLowering = lower_module(module, fuel)
+        lowering: ModuleLowering = lower_module(module, fuel, only)
         obj = backend.compile_ir(lowering.lower(), opt_level)
         compiled = lowering.compiled
         backend.store_object(key, obj)
@@ -282,15 +292,20 @@ def load_code(module: Module, fuel: bool, opt_level: int) -> CompiledModule:
             (backend.cache_dir() / f"{key}.json").write_text(json.dumps(compiled))
         except OSError:
             pass
-    return CompiledModule(module, backend.LoadedCode(obj), compiled)
+    return CompiledModule(module, backend.LoadedCode(obj), compiled, only)
+
+
+# a module with more instructions than this is compiled function by function, as they are first called
+WHOLE_MODULE_LIMIT = 60_000
+# under the "auto" strategy, a function is compiled at its HOT_CALLS-th call
+HOT_CALLS = 20
 
 
 class NativeInstance:
     """An instance's native context and the arrays it points to."""
 
-    def __init__(self, inst: ModuleInstance, code: CompiledModule) -> None:
+    def __init__(self, inst: ModuleInstance) -> None:
         self.inst = inst
-        self.code = code
         module = inst.module
         self.ctx = (Words * CTX_WORDS)()
         self.address = ctypes.addressof(self.ctx)
@@ -304,10 +319,6 @@ class NativeInstance:
         for segment, data in zip(self.segments, inst.datas):
             pairs += [ctypes.addressof(segment), len(data)]
         self.datas = (Words * max(2, len(pairs)))(*pairs)
-        for func in inst.funcs:
-            if isinstance(func, WasmFunc) and func.instance is inst and func.index in code.compiled:
-                _code_of[id(func)] = (code.code.address(f"f{func.index}"), self.address)
-                point_record(func)
         self.funcs = (Words * max(1, len(inst.funcs)))(*[function_record(f) for f in inst.funcs])
         self.ctx[CTX_MEM] = ctypes.addressof(native_memory(inst.mems[0]).record) if inst.mems else 0
         self.ctx[CTX_GLOBALS] = ctypes.addressof(self.globals)
@@ -316,18 +327,46 @@ class NativeInstance:
         self.ctx[CTX_SIGS] = ctypes.addressof(self.sigs)
         self.ctx[CTX_DATAS] = ctypes.addressof(self.datas)
 
-    def install(self) -> None:
-        """Route every call of the instance's compiled functions to their native code."""
-        inst = self.inst
-        for position, func in enumerate(inst.funcs):
-            if id(func) not in _code_of or not isinstance(func, WasmFunc) or func.instance is not inst:
-                continue
-            func.call = python_entry(self, func)
-            inst.callables[position] = func.call
-            if func.call_sites is not None:
-                for callables, at in func.call_sites:
-                    callables[at] = func.call
-                func.call_sites = None
+    def own_functions(self) -> list[tuple[int, WasmFunc]]:
+        return [(position, func) for position, func in enumerate(self.inst.funcs)
+                if isinstance(func, WasmFunc) and func.instance is self.inst]
+
+    def route(self, position: int, func: WasmFunc, call: Callable) -> None:
+        """Make ``call`` what every caller of ``func`` (Python, interpreted wasm) runs."""
+        func.call = call
+        self.inst.callables[position] = call
+        if func.call_sites is not None:
+            for callables, at in func.call_sites:
+                callables[at] = call
+            func.call_sites = None
+
+    def install(self, code: CompiledModule) -> None:
+        """Route the calls of the functions ``code`` compiled to their native code."""
+        for position, func in self.own_functions():
+            if func.index in code.compiled:
+                _code_of[id(func)] = (code.code.address(f"f{func.index}"), self.address)
+                point_record(func)
+                self.route(position, func, python_entry(self, code, func))
+
+    def defer(self, threshold: int) -> None:
+        """Compile each function at its ``threshold``-th call; until then the interpreter runs it."""
+        store = self.inst.store
+        for position, func in self.own_functions():
+            def first_calls(*args: Any, position: int = position, func: WasmFunc = func,
+                            calls: list[int] = [0], interpreted: list[Any] = []) -> Any:  # noqa: B006
+                calls[0] += 1
+                if calls[0] >= threshold:
+                    with _compile_lock:
+                        if id(func) not in _code_of:
+                            code = load_code(self.inst.module, store.fuel is not None, store.opt_level,
+                                             func.index)
+                            self.install(code)
+                    if id(func) in _code_of:
+                        return func.call(*args)
+                if not interpreted:
+                    interpreted.append(interp.compile_function(func))
+                return interpreted[0](*args)
+            self.route(position, func, first_calls)
 
 
 _instances: dict[int, NativeInstance] = {}
@@ -336,17 +375,17 @@ _counting: list[Any] = []  # stores whose fuel compiled code is counting, innerm
 _ARG_TYPES = {"i32": ctypes.c_uint32, "i64": ctypes.c_uint64, "f32": ctypes.c_uint32, "f64": ctypes.c_double}
 
 
-def python_entry(native: NativeInstance, func: WasmFunc) -> Callable:
+def python_entry(native: NativeInstance, compiled: CompiledModule, func: WasmFunc) -> Callable:
     """The Python callable that runs a compiled function (internal values in and out)."""
     ty = func.type
-    k = native.code.type_index[ty]
+    k = compiled.type_index[ty]
     code, ctx = _code_of[id(func)]
     store = native.inst.store
     counting = store.fuel is not None
     if is_fast(ty):
         restype = _ARG_TYPES[ty.results[0]] if ty.results else None
         proto = ctypes.CFUNCTYPE(restype, ctypes.c_void_p, ctypes.c_void_p, *[_ARG_TYPES[p] for p in ty.params])
-        native_call = proto(native.code.code.address(f"fast{k}"))
+        native_call = proto(compiled.code.address(f"fast{k}"))
         f32_params = [i for i, p in enumerate(ty.params) if p == "f32"]
         f32_result = ty.results == ("f32",)
         if not f32_params and not f32_result and not counting:
@@ -377,7 +416,7 @@ def python_entry(native: NativeInstance, func: WasmFunc) -> Callable:
         return call
 
     entry = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
-        native.code.code.address(f"entry{k}"))
+        compiled.code.address(f"entry{k}"))
     slots = ctypes.create_string_buffer(SLOT_BYTES * max(1, len(ty.params), len(ty.results)))
     base = ctypes.addressof(slots)
 
@@ -521,9 +560,15 @@ _compile_lock = threading.Lock()
 
 
 def attach(inst: ModuleInstance) -> None:
-    """Give a freshly instantiated module's functions native code (before its start function)."""
+    """Give a freshly instantiated module's functions native code (before its start function):
+    under "jit", a small module is compiled whole now and a big one function by function at first
+    call; under "auto", each function is interpreted until its HOT_CALLS-th call."""
     store = inst.store
-    with _compile_lock:
-        code = load_code(inst.module, store.fuel is not None, store.opt_level)
-    native = NativeInstance(inst, code)
-    native.install()
+    native = NativeInstance(inst)
+    size = sum(len(f.body) for f in inst.module.funcs)
+    if store.engine == "jit" and size <= WHOLE_MODULE_LIMIT:
+        with _compile_lock:
+            code = load_code(inst.module, store.fuel is not None, store.opt_level)
+        native.install(code)
+    else:
+        native.defer(1 if store.engine == "jit" else HOT_CALLS)

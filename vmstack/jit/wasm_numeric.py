@@ -67,10 +67,7 @@ def f_arith(op: str, t: str) -> Callable:
 
     def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
         result = getattr(s.b, build)(a, b)
-        if op in ("add", "mul"):  # CPython's x86 code takes the second operand's NaN first
-            nan = propagated(s, t, b, a)
-        else:
-            nan = propagated(s, t, a, b)
+        nan = propagated(s, t, a, b)
         if op == "div":  # x/±0 with x zero or NaN: the interpreter's canonical NaN
             zero = s.b.fcmp_ordered("==", b, ir.Constant(FLOAT[t], 0.0))
             nan = s.b.select(zero, nan_constant(t, CANONICAL_NAN[t]), nan)
@@ -105,7 +102,7 @@ def f_minmax(op: str, t: str) -> Callable:
             on_equal = s.b.select(a_negative, b, a)
             ordered = s.b.select(greater, a, s.b.select(less, b, on_equal))
         return s.b.select(equal, on_equal, s.b.select(s.b.or_(less, greater), ordered,
-                                                      propagated(s, t, b, a)))
+                                                      propagated(s, t, a, b)))
     return lower
 
 

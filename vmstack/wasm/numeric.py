@@ -13,7 +13,8 @@ template (``str.format`` syntax, ``{0}`` the deeper operand) evaluated with this
 module's namespace as globals; cheap operations are inline, the rest call the
 helpers below. Traps raise ``Trap`` with the spec's messages. NaN results of
 arithmetic are quiet: the canonical NaN when every input is canonical, else the
-hardware's propagation of an input's payload (an arithmetic NaN), as the spec allows.
+hardware's propagation of an input's payload (an arithmetic NaN: the first NaN
+operand's), as the spec allows. The compiled tier (vmstack.jit) gives the same bits.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def fmin(a: float, b: float) -> float:
         return b
     if a == b:  # equal, or ±0: the negative one
         return a if copysign(1.0, a) < 0 else b
-    return a + b  # a NaN operand: a quiet NaN
+    return a * 1.0 if a != a else b * 1.0  # noqa: PLR0124 - a NaN operand, quieted (the first if both)
 
 
 def fmax(a: float, b: float) -> float:
@@ -142,7 +143,7 @@ def fmax(a: float, b: float) -> float:
         return b
     if a == b:  # equal, or ±0: the positive one
         return b if copysign(1.0, a) < 0 else a
-    return a + b  # a NaN operand: a quiet NaN
+    return a * 1.0 if a != a else b * 1.0  # noqa: PLR0124 - a NaN operand, quieted (the first if both)
 
 
 def _integral_rounding(to_int: Callable[[float], int], name: str) -> Callable[[float], float]:
@@ -266,9 +267,12 @@ def _float_ops(t: str) -> dict[str, str]:
         "nearest": "fnearest({0})",
         "min": "fmin({0}, {1})",
         "max": "fmax({0}, {1})",
-        "add": f"{r}({{0}} + {{1}})",
+        # x86 propagates the first NaN operand, but CPython's float add and multiply pass their
+        # operands in either order (its specialised and generic paths differ): with a NaN first
+        # operand the NaN is taken explicitly, so the result does not depend on how warm the code is
+        "add": f"{r}({{0}} + {{1}} if {{0}} == {{0}} else {{0}} * 1.0)",
         "sub": f"{r}({{0}} - {{1}})",
-        "mul": f"{r}({{0}} * {{1}})",
+        "mul": f"{r}({{0}} * {{1}} if {{0}} == {{0}} else {{0}} * 1.0)",
         "div": f"{r}({{0}} / {{1}} if {{1}} else fdiv({{0}}, {{1}}))",
         "sqrt": f"{r}(fsqrt({{0}}))",
     }
