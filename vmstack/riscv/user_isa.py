@@ -57,9 +57,11 @@ def sext32(x: str) -> str:
     return f"(((({x}) & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000) & {M}"
 
 
-def sext(x: str, bits: int) -> str:
+def sext(x: str, bits: int, narrow: bool = False) -> str:
+    """Source for the low ``bits`` of x sign-extended to 64 (``narrow``: x has no higher bits set)."""
     top = 1 << (bits - 1)
-    return f"(((({x}) & {hex((1 << bits) - 1)}) ^ {hex(top)}) - {hex(top)}) & {M}"
+    low = x if narrow else f"({x}) & {hex((1 << bits) - 1)}"
+    return f"((({low}) ^ {hex(top)}) - {hex(top)}) & {M}"
 
 
 EA = f"(X1 + IMM) & {M}"
@@ -71,7 +73,7 @@ def _loads() -> list[Instruction]:
                                   ("ld", 3, 8, False), ("lbu", 4, 1, False), ("lhu", 5, 2, False),
                                   ("lwu", 6, 4, False)):
         value = f"ld{width}({EA})"
-        out.append(Instruction(name, f"op=03 f3={f3}", IMM_I, f"XD = {sext(value, 8 * width) if sign else value}"))
+        out.append(Instruction(name, f"op=03 f3={f3}", IMM_I, f"XD = {sext(value, 8 * width, narrow=True) if sign else value}"))
     for name, f3, width in (("sb", 0, 1), ("sh", 1, 2), ("sw", 2, 4), ("sd", 3, 8)):
         out.append(Instruction(name, f"op=23 f3={f3}", IMM_S, f"st{width}({EA}, X2)"))
     return out
@@ -165,7 +167,7 @@ def _alu() -> list[Instruction]:
         ("bexti", "op=13 f3=5 f6=12", IMM_SHAMT6, "XD = (X1 >> IMM) & 1"),
         ("addiw", "op=1b f3=0", IMM_I, f"XD = {sext32('X1 + IMM')}"),
         ("slliw", "op=1b f3=1 f7=00", IMM_SHAMT5, f"XD = {sext32('X1 << IMM')}"),
-        ("srliw", "op=1b f3=5 f7=00", IMM_SHAMT5, f"XD = {sext32('(X1 & 0xFFFFFFFF) >> IMM')}"),
+        ("srliw", "op=1b f3=5 f7=00", IMM_SHAMT5, f"XD = (X1 & 0xFFFFFFFF) >> IMM if IMM else {sext32('X1')}"),
         ("sraiw", "op=1b f3=5 f7=20", IMM_SHAMT5, f"XD = (({sext32('X1')}) ^ {S}) - {S} >> IMM & {M}"),
         ("slli.uw", "op=1b f3=1 f6=02", IMM_SHAMT6, f"XD = ((X1 & 0xFFFFFFFF) << IMM) & {M}"),
         ("clzw", "op=1b f3=1 f12=600", IMM_NONE, "XD = 32 - (X1 & 0xFFFFFFFF).bit_length()"),
