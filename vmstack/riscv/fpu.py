@@ -4,8 +4,8 @@ F and D extensions define it: canonical NaNs, tininess detected after rounding, 
 Every operation returns ``(result bits, flags)``. Finite operands are taken apart into an exact integer
 significand and exponent (value = m * 2**e), the result is computed exactly with integers (a quotient or
 square root carries a sticky bit for what it dropped) and ``round_pack`` rounds once. Round-to-nearest
-on doubles has a fast path (``double_fast``) through Python floats, IEEE binary64 arithmetic rounding to
-nearest, for normal operands and results, with the inexact flag from an exact integer test.
+has a fast path (``double_fast``, ``single_fast``) through Python floats, IEEE binary64 arithmetic rounding
+to nearest, for normal operands and results, with the inexact flag from an exact test.
 """
 
 from __future__ import annotations
@@ -409,4 +409,48 @@ def double_fast(op: str, a: int, b: int) -> tuple[int, int] | None:
     er = bits & _EXP
     if not er or er == _EXP:
         return None
+    return bits, 0 if exact else NX
+
+
+_F = struct.Struct("<f")
+_I = struct.Struct("<I")
+
+
+def single_fast(op: str, a: int, b: int) -> tuple[int, int] | None:
+    """As double_fast for singles: computed in double, which holds more than twice a single's precision,
+    so rounding that result to single rounds the exact value correctly."""
+    ea, eb = a & 0x7F800000, b & 0x7F800000
+    if not ea or ea == 0x7F800000 or ((not eb or eb == 0x7F800000) and op != "sqrt"):
+        return None
+    x = _F.unpack(_I.pack(a))[0]
+    y = _F.unpack(_I.pack(b))[0]
+    exact = True
+    if op == "add" or op == "sub":
+        if op == "sub":
+            y = -y
+        r = x + y
+        t = r - x
+        exact = (x - (r - t)) + (y - t) == 0.0
+    elif op == "mul":
+        r = x * y
+    elif op == "div":
+        r = x / y
+    elif x < 0:
+        return None
+    else:
+        r = math.sqrt(x)
+    try:
+        bits = _I.unpack(_F.pack(r))[0]
+    except OverflowError:
+        return None
+    es = bits & 0x7F800000
+    if not es or es == 0x7F800000:
+        return None
+    if _F.unpack(_I.pack(bits))[0] != r:
+        exact = False
+    elif op == "div":
+        exact = _exact_multiple((bits & 0x7FFFFF | 0x800000) * (b & 0x7FFFFF | 0x800000), a & 0x7FFFFF | 0x800000)
+    elif op == "sqrt":
+        ms = bits & 0x7FFFFF | 0x800000
+        exact = _exact_multiple(ms * ms, a & 0x7FFFFF | 0x800000)
     return bits, 0 if exact else NX
