@@ -140,3 +140,15 @@ def test_conversions_saturate() -> None:
 def test_classify() -> None:
     assert [fpu.classify(S, v) for v in (0xFF800000, 0xBF800000, 0x80000001, 0x80000000, 0, 1, 0x3F800000,
                                          0x7F800000, 0x7F800001, 0x7FC00000)] == [1 << i for i in range(10)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["add", "sub", "mul", "div", "sqrt"]), st.sampled_from([32, 64]),
+       st.integers(0, (1 << 64) - 1), st.integers(0, (1 << 64) - 1))
+def test_fast_path_agrees_with_the_exact_one(op: str, bits: int, a: int, b: int) -> None:
+    fmt = S if bits == 32 else D
+    a, b = a & ((1 << bits) - 1), b & ((1 << bits) - 1)
+    fast = fpu.FAST[bits][op](a, b)
+    assume(fast >= 0)
+    exact = fpu.sqrt(fmt, fpu.RNE, a) if op == "sqrt" else getattr(fpu, op)(fmt, fpu.RNE, a, b)
+    assert (fast & ((1 << 64) - 1), fpu.NX if fast >> 64 else 0) == exact
