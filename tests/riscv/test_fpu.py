@@ -152,3 +152,14 @@ def test_fast_path_agrees_with_the_exact_one(op: str, bits: int, data: st.DataOb
     assume(fast >= 0)
     exact = fpu.sqrt(fmt, fpu.RNE, a) if op == "sqrt" else getattr(fpu, op)(fmt, fpu.RNE, a, b)
     assert (fast & ((1 << 64) - 1), fpu.NX if fast >> 64 else 0) == exact
+
+
+@settings(max_examples=300, deadline=None)
+@given(doubles, doubles)
+def test_comparisons_follow_cpython(a: int, b: int) -> None:
+    x, y = as_double(a), as_double(b)
+    nan = math.isnan(x) or math.isnan(y)
+    signalling = fpu.is_signalling(D, a) or fpu.is_signalling(D, b)
+    assert fpu.compare(D, "eq", a, b) == (int(x == y), fpu.NV if signalling else 0)
+    assert fpu.compare(D, "lt", a, b) == (int(x < y), fpu.NV if nan else 0)
+    assert fpu.compare(D, "le", a, b) == (int(x <= y), fpu.NV if nan else 0)

@@ -267,13 +267,21 @@ def to_float(fmt: Format, bits: int) -> float:
     return _UNPACK_F[fmt.bits].unpack(_PACK_I[fmt.bits].pack(bits))[0]
 
 
+_MAGNITUDE = {32: 0x7FFFFFFF, 64: 0x7FFFFFFFFFFFFFFF}
+_INFINITY = {32: 0x7F800000, 64: 0x7FF0000000000000}
+
+
 def compare(fmt: Format, op: str, a: int, b: int) -> tuple[int, int]:
-    """feq (quiet), flt and fle (signalling): (0 or 1, flags)."""
-    if is_nan(fmt, a) or is_nan(fmt, b):
+    """feq (quiet), flt and fle (signalling): (0 or 1, flags). Ordered on the patterns themselves: the
+    magnitude, negated when the sign is set (so -0 == +0)."""
+    magnitude, infinite = _MAGNITUDE[fmt.bits], _INFINITY[fmt.bits]
+    ma, mb = a & magnitude, b & magnitude
+    if ma > infinite or mb > infinite:
         signalling = op != "eq" or is_signalling(fmt, a) or is_signalling(fmt, b)
         return 0, NV if signalling else 0
-    x, y = to_float(fmt, a), to_float(fmt, b)
-    return int(x == y if op == "eq" else x < y if op == "lt" else x <= y), 0
+    ka = ma if a == ma else -ma
+    kb = mb if b == mb else -mb
+    return (1 if (ka == kb if op == "eq" else ka < kb if op == "lt" else ka <= kb) else 0), 0
 
 
 def minmax(fmt: Format, want_max: bool, a: int, b: int) -> tuple[int, int]:
