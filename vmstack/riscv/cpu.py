@@ -1,8 +1,9 @@
 """One RISC-V hart running the RV64GC user ISA; ecall, ebreak and faults go to an Environment.
 
 The environment is what surrounds the user ISA: the Linux ABI for a process VM, the privileged
-architecture for a system VM. The core knows nothing of either. ``run`` executes translated blocks
-(``translate``) until about ``max_insns`` instructions have retired or the environment sets ``stop``.
+architecture for a system VM. The core knows nothing of either. ``run`` interprets cold code
+(``interpret``) and runs hot code as translated blocks (``translate``) until about ``max_insns``
+instructions have retired or the environment sets ``stop``.
 """
 
 from __future__ import annotations
