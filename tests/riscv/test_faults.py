@@ -28,18 +28,21 @@ buf: .zero 4096
 """
 
 
-def start(source: str, env: object | None = None) -> Cpu:
+def start(source: str, env: object | None = None, hot: int | None = None) -> Cpu:
     memory = Memory()
     cpu = Cpu(memory, env or MinimalEnv())
+    if hot is not None:
+        cpu.hot = hot
     cpu.pc = load_elf(build_elf(source), memory)
     memory.map(0x7FF00000, 0x10000, PROT_READ | PROT_WRITE)
     cpu.x[2] = 0x7FF10000
     return cpu
 
 
+@pytest.mark.parametrize("hot", [0, 10 ** 9])                   # translated at once, or interpreted
 @pytest.mark.parametrize("back", ["j loop", "bnez t0, loop"])   # a block jumping or branching to itself
-def test_load_fault_in_a_loop_is_exact(back: str) -> None:
-    cpu = start(WALK.replace("j loop", back))
+def test_load_fault_in_a_loop_is_exact(back: str, hot: int) -> None:
+    cpu = start(WALK.replace("j loop", back), hot=hot)
     with pytest.raises(GuestFault) as fault:
         cpu.run(10 ** 7)
     walked = cpu.x[10]
