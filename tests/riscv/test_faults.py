@@ -142,3 +142,10 @@ def test_copy_state_shares_memory() -> None:
     assert twin.memory is cpu.memory and twin.x[10] == 42 and twin.pc == cpu.pc
     twin.x[10] = 1
     assert cpu.x[10] == 42
+
+
+def test_run_returns_near_its_budget_inside_a_loop() -> None:
+    cpu = start(".globl _start\n_start:\n li t0, 100000\nloop:\n addi t0, t0, -1\n addi a0, a0, 1\n"
+                " bnez t0, loop\n li a7, 93\n ecall\n", hot=0)
+    retired = cpu.run(1000)
+    assert 1000 <= retired < 1010 and cpu.x[10] == (retired - 1) // 3
