@@ -14,7 +14,7 @@ PACKAGES=(
     tcl                                            # tclsh, to make SQLite's amalgamation
     dpkg-dev                                       # apt-get source
     wabt                                           # wat2wasm, wast2json, wasm2wat
-    qemu-user                                      # qemu-riscv64: the oracle for riscv64 programs
+    qemu-user                                      # qemu-riscv64, the oracle of tests/riscv
 )
 # binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py).
 SOURCE_PACKAGES=(binaryen sqlite3 lua5.4)

@@ -97,11 +97,14 @@ def load_elf(path: Path, memory: Memory) -> int:
         return elf.header["e_entry"]
 
 
-def run_elf(path: Path, max_insns: int = 10 ** 9) -> tuple[int, bytes, Cpu]:
-    """Run a static ELF under the core; (exit status, bytes written, cpu)."""
+def run_elf(path: Path, max_insns: int = 10 ** 9, hot: int | None = None) -> tuple[int, bytes, Cpu]:
+    """Run a static ELF under the core; (exit status, bytes written, cpu). ``hot``: entries into a block
+    before it is translated (0: translate everything at once; a huge number: interpret only)."""
     memory = Memory()
     env = MinimalEnv()
     cpu = Cpu(memory, env)
+    if hot is not None:
+        cpu.hot = hot
     cpu.pc = load_elf(path, memory)
     memory.map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE)
     cpu.x[2] = STACK_TOP - 64
@@ -114,5 +117,12 @@ def run_elf(path: Path, max_insns: int = 10 ** 9) -> tuple[int, bytes, Cpu]:
 
 
 def run_qemu(path: Path) -> tuple[int, bytes]:
-    proc = subprocess.run(["qemu-riscv64", str(path)], capture_output=True, timeout=120)
+    proc = subprocess.run(["qemu-riscv64", str(path)], capture_output=True, timeout=120, check=False)
     return proc.returncode, proc.stdout
+
+
+def run_asm(body: str, data: str = "") -> Cpu:
+    """Assemble ``body`` as the start of a program (then exit, registers but a7 untouched), run it under
+    the core, return the Cpu."""
+    source = f".globl _start\n.text\n_start:\n{body}\n    li a7, 93\n    ecall\n.data\n.balign 16\n{data}\n"
+    return run_elf(build_elf(source))[2]

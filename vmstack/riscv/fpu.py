@@ -4,7 +4,8 @@ F and D extensions define it: canonical NaNs, tininess detected after rounding, 
 Every operation returns ``(result bits, flags)``. Finite operands are taken apart into an exact integer
 significand and exponent (value = m * 2**e), the result is computed exactly with integers (a quotient or
 square root carries a sticky bit for what it dropped) and ``round_pack`` rounds once. Round-to-nearest
-with both operands doubles has a fast path through Python floats where the result is provably exact.
+on doubles has a fast path (``double_fast``) through Python floats, IEEE binary64 arithmetic rounding to
+nearest, for normal operands and results, with the inexact flag from an exact integer test.
 """
 
 from __future__ import annotations
@@ -344,9 +345,68 @@ def convert(src: Format, dst: Format, rm: int, a: int) -> tuple[int, int]:
     """fcvt.s.d and fcvt.d.s."""
     cls, sign, m, e = unpack(src, a)
     if cls == NAN:
-        return _nan_result(src, a)
+        return CANONICAL_NAN[dst.bits], NV if m else 0
     if cls == INF:
         return infinity(dst, sign), 0
     if cls == ZERO:
         return sign << (dst.bits - 1), 0
     return round_pack(dst, sign, m, e, rm)
+
+
+# ------------------------------------------------------------------ the fast path: doubles, round to nearest
+
+_D = struct.Struct("<d")
+_Q = struct.Struct("<Q")
+_EXP = 0x7FF0000000000000
+_FRAC = 0x000FFFFFFFFFFFFF
+_HIDDEN = 1 << 52
+
+
+def _exact_multiple(product: int, m: int) -> bool:
+    """Whether product == m * 2**k for some k >= 0 (significands of an exact product or quotient)."""
+    shift = product.bit_length() - m.bit_length()
+    return shift >= 0 and product == m << shift
+
+
+def double_fast(op: str, a: int, b: int) -> tuple[int, int] | None:
+    """a op b (add, sub, mul, div; sqrt ignores b) on double patterns rounded to nearest-even, or None
+    when an operand or the result is not a normal number (the exact path handles those)."""
+    ea, eb = a & _EXP, b & _EXP
+    if not ea or ea == _EXP or ((not eb or eb == _EXP) and op != "sqrt"):
+        return None
+    x = _D.unpack(_Q.pack(a))[0]
+    y = _D.unpack(_Q.pack(b))[0]
+    if op == "add" or op == "sub":
+        if op == "sub":
+            y = -y
+        r = x + y
+        if r - r != 0.0:        # overflow
+            return None
+        t = r - x
+        exact = (x - (r - t)) + (y - t) == 0.0
+        bits = _Q.unpack(_D.pack(r))[0]
+    else:
+        if op == "mul":
+            r = x * y
+        elif op == "div":
+            r = x / y
+        elif x < 0:
+            return None
+        else:
+            r = math.sqrt(x)
+        bits = _Q.unpack(_D.pack(r))[0]
+        er = bits & _EXP
+        if not er or er == _EXP:
+            return None
+        ma, mr = a & _FRAC | _HIDDEN, bits & _FRAC | _HIDDEN
+        if op == "mul":
+            product = ma * (b & _FRAC | _HIDDEN)
+            exact = product & ((1 << (product.bit_length() - 53)) - 1) == 0
+        elif op == "div":
+            exact = _exact_multiple(mr * (b & _FRAC | _HIDDEN), ma)
+        else:
+            exact = _exact_multiple(mr * mr, ma)
+    er = bits & _EXP
+    if not er or er == _EXP:
+        return None
+    return bits, 0 if exact else NX

@@ -15,7 +15,9 @@ the dead frame's locals, which makes the architectural state exact at the faulti
 
 from __future__ import annotations
 
+import functools
 import re
+import struct
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -24,7 +26,8 @@ from .faults import IllegalInstruction
 from .memory import Memory, MemoryFault
 from .user_isa import KIND_BRANCH, KIND_FENCE_I, KIND_JUMP, KIND_PLAIN, KIND_TRAP
 
-MAX_BLOCK = 64
+MAX_BLOCK = 48        # instructions in a block
+MAX_SIDE_EXITS = 8    # conditional branches in a block (each exit stores the registers written so far)
 _TOKEN = re.compile(r"\b(X1|X2|XD|F1|F2|F3|FD|IMM|RS1|RM|PC|NPC|K|NEXT)\b")
 
 
@@ -38,6 +41,7 @@ class InsnAt(NamedTuple):
 class BlockInfo(NamedTuple):
     lines: dict[int, InsnAt]
     registers: dict[str, tuple[str, int]]   # local name -> ("x" or "f", register number)
+    loop_body: int    # a block looping on itself: instructions per iteration (retired = loop_i * this + k)
 
 
 Block = Callable[[list, list, Any], int]
@@ -51,11 +55,11 @@ def fetch_decode(memory: Memory, pc: int) -> Decoded:
     return decode(half)
 
 
-def _operands(d: Decoded, pc: int, k: int) -> dict[str, str]:
-    return {"X1": f"x{d.rs1}" if d.rs1 else "0", "X2": f"x{d.rs2}" if d.rs2 else "0",
+def _operands(d: Decoded, pc: int, k: str) -> dict[str, str]:
+    return {"X1": f"x{d.rs1}" if d.rs1 else "(0)", "X2": f"x{d.rs2}" if d.rs2 else "(0)",
             "XD": f"x{d.rd}" if d.rd else "_", "F1": f"f{d.rs1}", "F2": f"f{d.rs2}", "F3": f"f{d.rs3}",
             "FD": f"f{d.rd}", "IMM": f"({d.imm})", "RS1": str(d.rs1), "RM": str(d.rm), "PC": hex(pc),
-            "NPC": hex(pc + d.length), "K": str(k), "NEXT": "next_pc"}
+            "NPC": hex(pc + d.length), "K": k, "NEXT": "next_pc"}
 
 
 class _Writer:
@@ -77,7 +81,8 @@ def translate(cpu: Any, pc: int) -> Block:
     memory = cpu.memory
     insns: list[tuple[int, Decoded]] = []
     addr = pc
-    while len(insns) < MAX_BLOCK:
+    branches = 0
+    while len(insns) < MAX_BLOCK and branches < MAX_SIDE_EXITS:
         try:
             d = fetch_decode(memory, addr)
         except (MemoryFault, IllegalInstruction):
@@ -86,6 +91,7 @@ def translate(cpu: Any, pc: int) -> Block:
             break
         insns.append((addr, d))
         addr += d.length
+        branches += d.insn.kind == KIND_BRANCH
         if d.insn.kind not in (KIND_PLAIN, KIND_BRANCH):
             break
     fn = _compile(insns, cpu.block_globals)
@@ -94,61 +100,177 @@ def translate(cpu: Any, pc: int) -> Block:
     return fn
 
 
-def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Block:
-    read: dict[str, None] = {}
-    written: dict[str, None] = {}
-    body = _Writer()
+_SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero needs no mask
+    (re.compile(r"\((x\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+    (re.compile(r"\(\(0\) \+ (x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+]
+LOOP_CHUNK = 20000   # a block looping on itself comes back to the run loop after about this many instructions
 
-    def writeback(indent: int, at: InsnAt, retired: int) -> None:
+
+_MEMORY_CALL = re.compile(r"\b(ld|st)([1248])\(")
+_STRUCTS = {2: "H", 4: "I", 8: "Q"}
+INLINE_HELPERS = {"StructError": struct.error, **{f"unpack{w}": struct.Struct("<" + f).unpack_from for w, f in _STRUCTS.items()},
+                  **{f"pack{w}": struct.Struct("<" + f).pack_into for w, f in _STRUCTS.items()}}
+
+
+def _call_arguments(code: str, start: int) -> tuple[list[str], int]:
+    """Split the top-level arguments of the call whose "(" is at code[start]; return them and the index
+    just past its ")"."""
+    depth, args, begin = 0, [], start + 1
+    for i in range(start, len(code)):
+        c = code[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                args.append(code[begin:i].strip())
+                return args, i + 1
+        elif c == "," and depth == 1:
+            args.append(code[begin:i].strip())
+            begin = i + 1
+    raise ValueError(f"unbalanced template {code!r}")
+
+
+def inline_memory(code: str) -> str:
+    """Expand a template's ldN(a)/stN(a, v) call into the page-dict fast path, the call kept as the
+    slow path."""
+    m = _MEMORY_CALL.search(code)
+    if m is None:
+        return code
+    kind, width = m.group(1), int(m.group(2))
+    args, after = _call_arguments(code, m.end() - 1)
+    addr = args[0] if re.fullmatch(r"x\d+", args[0]) else "mem_addr"
+    lines = [] if addr == args[0] else [f"mem_addr = {args[0]}"]
+    page, offset = f"[{addr} >> 12]", f"{addr} & 4095"
+    if kind == "ld":
+        fast = f"readable_pages{page}[{offset}]" if width == 1 else f"unpack{width}(readable_pages{page}, {offset})[0]"
+        rest = code[:m.start()] + "mem_value" + code[after:]
+        lines += ["try:", f"    mem_value = {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
+                  f"    mem_value = ld{width}({addr})", rest]
+    else:
+        value = args[1] if width == 8 else f"{args[1]} & {hex((1 << (8 * width)) - 1)}"
+        fast = (f"writable_pages{page}[{offset}] = {value}" if width == 1
+                else f"pack{width}(writable_pages{page}, {offset}, {value})")
+        lines += ["try:", f"    {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
+                  f"    st{width}({addr}, {args[1]})"]
+        assert not code[:m.start()].strip() and not code[after:].strip(), code
+    return "\n".join(lines)
+
+
+def _registers(d: Decoded, ops: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(locals the instruction reads, locals it writes)."""
+    tokens = set(_TOKEN.findall(d.insn.template))
+    reads = [ops[t] for t in ("X1", "X2", "F1", "F2", "F3") if t in tokens and ops[t] != "(0)"]
+    writes = [ops[t] for t in ("XD", "FD") if t in tokens and ops[t] != "_"]
+    return reads, writes
+
+
+def _loop_end(insns: list[tuple[int, Decoded]]) -> int | None:
+    """Index of the first branch (or jal) back to the block's entry: the block is then a loop up to there."""
+    entry = insns[0][0]
+    for k, (pc, d) in enumerate(insns):
+        if (d.insn.kind == KIND_BRANCH or d.insn.name == "jal") and (pc + d.imm) & 0xFFFFFFFFFFFFFFFF == entry:
+            return k
+    return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, list[str], list[str]]:
+    """(source, locals read, locals written) of one instruction: its template with operands resolved."""
+    ops = _operands(d, pc, k)
+    code = _TOKEN.sub(lambda m: ops[m.group(1)], d.insn.template)
+    for pattern, replacement in _SIMPLIFY:
+        code = pattern.sub(replacement, code)
+    if inline:
+        code = inline_memory(code)
+    reads, writes = _registers(d, ops)
+    return code, reads, writes
+
+
+def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Block:
+    """Generate, compile and return the function of one block (see the module's docstring)."""
+    body = _Writer()
+    inline = "readable_pages" in namespace
+    loaded: dict[str, None] = {}     # locals holding a register (loaded or written so far)
+    written: dict[str, None] = {}
+    loop_end = _loop_end(insns)
+    codes = [_instruction_code(d, pc, str(k) if loop_end is None else f"(loop_i * {loop_end + 1} + {k})", inline)
+             for k, (pc, d) in enumerate(insns)]
+    prologue: list[str] = []
+    indent = 1
+    if loop_end is not None:
+        # every register the loop touches lives in a local from the start, so that an exit from any
+        # iteration can store it back
+        for _, reads, writes in codes[:loop_end + 1]:
+            loaded.update(dict.fromkeys(reads + writes))
+            written.update(dict.fromkeys(writes))
+        prologue = [f"{name} = {'X' if name[0] == 'x' else 'F'}[{name[1:]}]" for name in loaded]
+        body_length = loop_end + 1
+        prologue.append(f"for loop_i in range({max(1, LOOP_CHUNK // body_length)}):")
+        indent = 2
+    else:
+        body_length = 0
+    retired = f"loop_i * {body_length} + " if loop_end is not None else ""
+
+    def writeback(level: int, at: InsnAt, count: int) -> None:
         stores = [f"{'X' if n[0] == 'x' else 'F'}[{n[1:]}] = {n}" for n in written]
-        stores.append(f"cpu.instret += {retired}")
-        body.emit("; ".join(stores), indent, at)
+        stores.append(f"cpu.instret += {retired}{count}")
+        body.emit("; ".join(stores), level, at)
 
     end = insns[-1][0] + insns[-1][1].length
     for k, (pc, d) in enumerate(insns):
         at = InsnAt(k, pc, d.bits, False)
-        ops = _operands(d, pc, k)
-        template = d.insn.template
-        tokens = set(_TOKEN.findall(template))
-        for token in tokens & {"X1", "X2", "F1", "F2", "F3"}:
-            if ops[token] != "0" and ops[token] not in written:
-                read[ops[token]] = None
-        for token in tokens & {"XD", "FD"}:
-            if ops[token] != "_":
-                written[ops[token]] = None
-        code = _TOKEN.sub(lambda m: ops[m.group(1)], template)
+        code, reads, writes = codes[k]
+        for name in reads:
+            if name not in loaded:
+                body.emit(f"{name} = {'X' if name[0] == 'x' else 'F'}[{name[1:]}]", indent, None)
+                loaded[name] = None
+        loaded.update(dict.fromkeys(writes))
+        written.update(dict.fromkeys(writes))
         kind = d.insn.kind
         if kind == KIND_PLAIN:
-            body.emit(code, 1, at)
-        elif kind == KIND_BRANCH:
-            body.emit(f"if {code}:", 1, at)
+            body.emit(code, indent, at)
+        elif kind == KIND_BRANCH and k == loop_end:
+            body.emit(f"if not ({code}):", indent, at)
+            body.emit("break", indent + 1, at)
+            body.emit("else:", 1, at)   # the for loop ran out: come back through the run loop
             writeback(2, at, k + 1)
-            body.emit(f"return {hex((pc + d.imm) & 0xFFFFFFFFFFFFFFFF)}", 2, at)
+            body.emit(f"return {hex(pc + d.imm & 0xFFFFFFFFFFFFFFFF)}", 2, at)
+            indent = 1
+        elif kind == KIND_BRANCH:
+            body.emit(f"if {code}:", indent, at)
+            writeback(indent + 1, at, k + 1)
+            body.emit(f"return {hex((pc + d.imm) & 0xFFFFFFFFFFFFFFFF)}", indent + 1, at)
+        elif kind == KIND_JUMP and k == loop_end:   # jal back to the entry: the for loop goes on
+            body.emit(code, indent, at)
+            body.emit("else:", 1, at)
+            writeback(2, at, k + 1)
+            body.emit("return next_pc", 2, at)
         elif kind == KIND_JUMP:
-            body.emit(code, 1, at)
-            writeback(1, at, k + 1)
-            body.emit("return next_pc", 1, at)
+            body.emit(code, indent, at)
+            writeback(indent, at, k + 1)
+            body.emit("return next_pc", indent, at)
         elif kind == KIND_TRAP:
-            writeback(1, at, k + 1)
-            body.emit(f"cpu.pc = {hex(pc)}", 1, at)
-            body.emit(code, 1, at._replace(calls_env=True))
-            body.emit("return cpu.pc", 1, at)
+            writeback(indent, at, k + 1)
+            body.emit(f"cpu.pc = {hex(pc)}", indent, at)
+            body.emit(code, indent, at._replace(calls_env=True))
+            body.emit("return cpu.pc", indent, at)
         else:
             assert kind == KIND_FENCE_I
-            writeback(1, at, k + 1)
-            body.emit(code, 1, at)
-            body.emit(f"return {hex(end)}", 1, at)
+            writeback(indent, at, k + 1)
+            body.emit(code, indent, at)
+            body.emit(f"return {hex(end)}", indent, at)
     if insns[-1][1].insn.kind in (KIND_PLAIN, KIND_BRANCH):
-        writeback(1, InsnAt(len(insns), end, 0, False), len(insns))
-        body.emit(f"return {hex(end)}", 1, None)
-    prologue = [f"    {name} = {'X' if name[0] == 'x' else 'F'}[{name[1:]}]" for name in read]
-    source = "\n".join(["def block(X, F, cpu):", *prologue, *body.lines])
-    shift = 1 + len(prologue)
+        writeback(indent, InsnAt(len(insns), end, 0, False), len(insns))
+        body.emit(f"return {hex(end)}", indent, None)
+    header = ["def block(X, F, cpu):", *("    " + line for line in prologue)]
+    source = "\n".join([*header, *body.lines])
     code = compile(source, f"<riscv block {insns[0][0]:#x}>", "exec")
     scope: dict[str, Any] = {}
     exec(code, namespace, scope)  # noqa: S102 - source generated above from the ISA table
     fn = scope["block"]
-    registers = {name: (name[0], int(name[1:])) for name in {**read, **written}}
-    fn.info = BlockInfo({line + shift: at for line, at in body.owner.items()}, registers)
+    registers = {name: (name[0], int(name[1:])) for name in loaded}
+    fn.info = BlockInfo({line + len(header): at for line, at in body.owner.items()}, registers, body_length)
     fn.source = source
     return fn

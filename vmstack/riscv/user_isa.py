@@ -131,8 +131,8 @@ def _alu() -> list[Instruction]:
         "divw": (0x3B, 4, 0x01, "XD = div_signed(X1, X2, 32)"),
         "divuw": (0x3B, 5, 0x01, f"XD = {sext32('(X1 & 0xFFFFFFFF) // (X2 & 0xFFFFFFFF)')} if X2 & 0xFFFFFFFF else {M}"),
         "remw": (0x3B, 6, 0x01, "XD = rem_signed(X1, X2, 32)"),
-        "remuw": (0x3B, 7, 0x01, f"XD = {sext32('(X1 & 0xFFFFFFFF) % (X2 & 0xFFFFFFFF)')} if X2 & 0xFFFFFFFF "
-                                 f"else {sext32('X1')}"),
+        "remuw": (0x3B, 7, 0x01, (f"XD = {sext32('(X1 & 0xFFFFFFFF) % (X2 & 0xFFFFFFFF)')} if X2 & 0xFFFFFFFF "
+                                  f"else {sext32('X1')}")),
         "add.uw": (0x3B, 0, 0x04, f"XD = ((X1 & 0xFFFFFFFF) + X2) & {M}"),
         "sh1add.uw": (0x3B, 2, 0x10, f"XD = (((X1 & 0xFFFFFFFF) << 1) + X2) & {M}"),
         "sh2add.uw": (0x3B, 4, 0x10, f"XD = (((X1 & 0xFFFFFFFF) << 2) + X2) & {M}"),
@@ -244,11 +244,12 @@ def _float_ops() -> list[Instruction]:
             Instruction(f"fl{sfx[0] if sfx == 'd' else 'w'}", f"op=07 f3={2 + fbit}", IMM_I, f"FD = ld{width}({EA}){box}"),
             Instruction(f"fs{sfx[0] if sfx == 'd' else 'w'}", f"op=27 f3={2 + fbit}", IMM_S, f"st{width}({EA}, F2)"),
         ]
-        for op in ("add", "sub", "mul", "div"):
-            out.append(Instruction(f"f{op}.{sfx}", f"op=53 f7={f7[op]:x}", IMM_NONE,
-                                   f"FD = {acc}(cpu, fpu.{op}({fmt}, {rnd}, {u('F1')}, {u('F2')}))"))
-        out.append(Instruction(f"fsqrt.{sfx}", f"op=53 f7={f7['sqrt']:x} rs2=0", IMM_NONE,
-                               f"FD = {acc}(cpu, fpu.sqrt({fmt}, {rnd}, {u('F1')}))"))
+        for op in ("add", "sub", "mul", "div", "sqrt"):   # doubles: double_* try Python floats first
+            operands = f"{u('F1')}" if op == "sqrt" else f"{u('F1')}, {u('F2')}"
+            semantics = (f"FD = double_{op}(cpu, RM, F1, {'0' if op == 'sqrt' else 'F2'})" if sfx == "d"
+                         else f"FD = {acc}(cpu, fpu.{op}({fmt}, {rnd}, {operands}))")
+            out.append(Instruction(f"f{op}.{sfx}", f"op=53 f7={f7[op]:x}" + (" rs2=0" if op == "sqrt" else ""),
+                                   IMM_NONE, semantics))
         for name, op, negate_product, negate_addend in (("fmadd", 0x43, False, False), ("fmsub", 0x47, False, True),
                                                         ("fnmsub", 0x4B, True, False), ("fnmadd", 0x4F, True, True)):
             out.append(Instruction(f"{name}.{sfx}", f"op={op:x} f2={fbit}", IMM_NONE,
@@ -412,5 +413,26 @@ def accrue_d(cpu: Any, result: tuple[int, int]) -> int:
 
 accrue_x = accrue_d
 
+
+def _double_arithmetic(op: str) -> Callable[[Any, int, int, int], int]:
+    """fadd.d ... fsqrt.d: the float fast path when rounding to nearest-even, else (or for specials,
+    subnormals, overflow) the exact one."""
+    exact = getattr(fpu, op)
+    fast_path = fpu.double_fast
+
+    def double_op(cpu: Any, rm: int, a: int, b: int) -> int:
+        if rm == 0 or (rm == 7 and not cpu.fcsr & 0xE0):
+            fast = fast_path(op, a, b)
+            if fast is not None:
+                if fast[1]:
+                    cpu.fcsr |= fast[1]
+                return fast[0]
+        result = exact(fpu.DOUBLE, rounding(cpu, rm), a) if op == "sqrt" else exact(fpu.DOUBLE, rounding(cpu, rm), a, b)
+        cpu.fcsr |= result[1]
+        return result[0]
+    return double_op
+
+
 FLOAT_HELPERS = {"fpu": fpu, "SINGLE": fpu.SINGLE, "DOUBLE": fpu.DOUBLE, "rounding": rounding, "unbox": unbox,
-                 "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x}
+                 "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x,
+                 **{f"double_{op}": _double_arithmetic(op) for op in ("add", "sub", "mul", "div", "sqrt")}}
