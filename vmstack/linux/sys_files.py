@@ -281,14 +281,14 @@ def sys_accept(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) 
     return sys_accept4(proc, thread, fd, addr, addrlen, 0)
 
 
-@syscall(204, "getsockname", "fd p p")
-def sys_getsockname(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) -> int:
-    return _with_address_out(proc, "getsockname", [fd], addr, addrlen, [])
+def _socket_address_query(name: str):
+    def handler(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) -> int:
+        return _with_address_out(proc, name, [fd], addr, addrlen, [])
+    return handler
 
 
-@syscall(205, "getpeername", "fd p p")
-def sys_getpeername(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) -> int:
-    return _with_address_out(proc, "getpeername", [fd], addr, addrlen, [])
+for _nr, _name in ((204, "getsockname"), (205, "getpeername")):
+    syscall(_nr, _name, "fd p p")(_socket_address_query(_name))
 
 
 @syscall(209, "getsockopt", "fd i i p p")
