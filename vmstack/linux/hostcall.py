@@ -36,7 +36,7 @@ HOST_NR = {
     "memfd_create": 319, "copy_file_range": 326, "statx": 332, "close_range": 436, "faccessat2": 439,
     # called by name from a variable (sockets with an address out, the waits)
     "recvfrom": 45, "getsockname": 51, "getpeername": 52, "getsockopt": 55, "wait4": 61, "waitid": 247,
-    "accept4": 288,
+    "accept4": 288, "epoll_wait": 232, "epoll_ctl": 233, "epoll_create1": 291,
 }
 
 
