@@ -396,6 +396,7 @@ class Process:
         try:
             self._schedule()
         finally:
+            self.aspace.write_back()  # as the kernel does with a dead process's dirty shared pages
             for signo, handler in saved.items():
                 signal.signal(signo, handler)
 
