@@ -218,12 +218,8 @@ def _wait_ready(proc: Process, thread: Thread, poll_now, fds: tuple, deadline: f
             return result
         return None
 
-    def interrupted() -> int:
-        thread.sigmask = thread.suspend_mask if thread.suspend_mask is not None else thread.sigmask
-        return -errno.EINTR
-
-    raise Blocked(attempt=attempt, fds=fds, deadline=deadline, restartable=False, on_interrupt=interrupted,
-                  waits_signals=True)
+    # interrupted: -EINTR, and the handler's frame saves the mask from before the call (suspend_mask)
+    raise Blocked(attempt=attempt, fds=fds, deadline=deadline, restartable=False, waits_signals=True)
 
 
 @syscall(73, "ppoll", "p u p p u")
