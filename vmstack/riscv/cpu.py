@@ -52,7 +52,8 @@ _RUNTIMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # Memory ->
 
 
 class Cpu:
-    """One hart: registers, fcsr, LR/SC reservation, and the loop running translated blocks."""
+    """One hart: registers, fcsr, LR/SC reservation, and the loop running translated blocks.
+    ``x`` and ``f`` are changed in place, never replaced (running code holds on to the lists)."""
 
     __slots__ = ("block_globals", "env", "f", "fcsr", "hot", "instret", "memory", "pc", "reservation", "steps", "stop", "x")
 

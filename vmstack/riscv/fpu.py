@@ -4,8 +4,8 @@ F and D extensions define it: canonical NaNs, tininess detected after rounding, 
 Every operation returns ``(result bits, flags)``. Finite operands are taken apart into an exact integer
 significand and exponent (value = m * 2**e), the result is computed exactly with integers (a quotient or
 square root carries a sticky bit for what it dropped) and ``round_pack`` rounds once. Round-to-nearest
-on doubles has a fast path (``double_fast``) through Python floats, IEEE binary64 arithmetic rounding to
-nearest, for normal operands and results, with the inexact flag from an exact integer test.
+has a fast path (``FAST``) through Python floats, IEEE binary64 arithmetic rounding to nearest, for
+normal operands and results, with the inexact flag from an exact test.
 """
 
 from __future__ import annotations
@@ -267,13 +267,21 @@ def to_float(fmt: Format, bits: int) -> float:
     return _UNPACK_F[fmt.bits].unpack(_PACK_I[fmt.bits].pack(bits))[0]
 
 
+_MAGNITUDE = {32: 0x7FFFFFFF, 64: 0x7FFFFFFFFFFFFFFF}
+_INFINITY = {32: 0x7F800000, 64: 0x7FF0000000000000}
+
+
 def compare(fmt: Format, op: str, a: int, b: int) -> tuple[int, int]:
-    """feq (quiet), flt and fle (signalling): (0 or 1, flags)."""
-    if is_nan(fmt, a) or is_nan(fmt, b):
+    """feq (quiet), flt and fle (signalling): (0 or 1, flags). Ordered on the patterns themselves: the
+    magnitude, negated when the sign is set (so -0 == +0)."""
+    magnitude, infinite = _MAGNITUDE[fmt.bits], _INFINITY[fmt.bits]
+    ma, mb = a & magnitude, b & magnitude
+    if ma > infinite or mb > infinite:
         signalling = op != "eq" or is_signalling(fmt, a) or is_signalling(fmt, b)
         return 0, NV if signalling else 0
-    x, y = to_float(fmt, a), to_float(fmt, b)
-    return int(x == y if op == "eq" else x < y if op == "lt" else x <= y), 0
+    ka = ma if a == ma else -ma
+    kb = mb if b == mb else -mb
+    return (1 if (ka == kb if op == "eq" else ka < kb if op == "lt" else ka <= kb) else 0), 0
 
 
 def minmax(fmt: Format, want_max: bool, a: int, b: int) -> tuple[int, int]:
@@ -353,13 +361,22 @@ def convert(src: Format, dst: Format, rm: int, a: int) -> tuple[int, int]:
     return round_pack(dst, sign, m, e, rm)
 
 
-# ------------------------------------------------------------------ the fast path: doubles, round to nearest
+# ------------------------------------------------------------------ the fast path: round to nearest-even
+#
+# FAST[fmt.bits][op](a, b) computes with Python floats (IEEE binary64, round to nearest-even) when the
+# operands and the result are normal numbers: it returns the result's bits, plus INEXACT (bit 64) when
+# rounding lost something, or -1 to send the operation to the exact path. Singles are computed in
+# double, which holds more than twice their precision, so rounding that to single rounds once.
 
+INEXACT = 1 << 64
+_DD = struct.Struct("<dd")
+_QQ = struct.Struct("<QQ")
 _D = struct.Struct("<d")
 _Q = struct.Struct("<Q")
-_EXP = 0x7FF0000000000000
-_FRAC = 0x000FFFFFFFFFFFFF
-_HIDDEN = 1 << 52
+_FF = struct.Struct("<ff")
+_II = struct.Struct("<II")
+_F = struct.Struct("<f")
+_I = struct.Struct("<I")
 
 
 def _exact_multiple(product: int, m: int) -> bool:
@@ -368,45 +385,75 @@ def _exact_multiple(product: int, m: int) -> bool:
     return shift >= 0 and product == m << shift
 
 
-def double_fast(op: str, a: int, b: int) -> tuple[int, int] | None:
-    """a op b (add, sub, mul, div; sqrt ignores b) on double patterns rounded to nearest-even, or None
-    when an operand or the result is not a normal number (the exact path handles those)."""
-    ea, eb = a & _EXP, b & _EXP
-    if not ea or ea == _EXP or ((not eb or eb == _EXP) and op != "sqrt"):
-        return None
-    x = _D.unpack(_Q.pack(a))[0]
-    y = _D.unpack(_Q.pack(b))[0]
-    if op == "add" or op == "sub":
-        if op == "sub":
-            y = -y
+def _fast_ops(fmt: Format) -> dict:
+    p = fmt.precision
+    exp_mask = ((1 << (fmt.bits - p)) - 1) << (p - 1)
+    frac, hidden = (1 << (p - 1)) - 1, 1 << (p - 1)
+    pair_float, pair_bits = (_DD, _QQ) if fmt is DOUBLE else (_FF, _II)
+    one_float, one_bits = (_D, _Q) if fmt is DOUBLE else (_F, _I)
+    to_floats, from_float = (lambda a, b: pair_float.unpack(pair_bits.pack(a, b))), one_float.pack
+    to_bits = one_bits.unpack
+    single = fmt is SINGLE
+
+    def result(r: float) -> int:
+        """The bits of r rounded to fmt, or -1 unless normal."""
+        try:
+            bits = to_bits(from_float(r))[0]
+        except OverflowError:
+            return -1
+        e = bits & exp_mask
+        return -1 if not e or e == exp_mask else bits
+
+    def add(a: int, b: int) -> int:
+        ea, eb = a & exp_mask, b & exp_mask
+        if not ea or not eb or ea == exp_mask or eb == exp_mask:
+            return -1
+        x, y = to_floats(a, b)
         r = x + y
-        if r - r != 0.0:        # overflow
-            return None
+        bits = result(r)
+        if bits < 0:
+            return bits
         t = r - x
-        exact = (x - (r - t)) + (y - t) == 0.0
-        bits = _Q.unpack(_D.pack(r))[0]
-    else:
-        if op == "mul":
-            r = x * y
-        elif op == "div":
-            r = x / y
-        elif x < 0:
-            return None
-        else:
-            r = math.sqrt(x)
-        bits = _Q.unpack(_D.pack(r))[0]
-        er = bits & _EXP
-        if not er or er == _EXP:
-            return None
-        ma, mr = a & _FRAC | _HIDDEN, bits & _FRAC | _HIDDEN
-        if op == "mul":
-            product = ma * (b & _FRAC | _HIDDEN)
-            exact = product & ((1 << (product.bit_length() - 53)) - 1) == 0
-        elif op == "div":
-            exact = _exact_multiple(mr * (b & _FRAC | _HIDDEN), ma)
-        else:
-            exact = _exact_multiple(mr * mr, ma)
-    er = bits & _EXP
-    if not er or er == _EXP:
-        return None
-    return bits, 0 if exact else NX
+        exact = (x - (r - t)) + (y - t) == 0.0 and (not single or to_floats(bits, 0)[0] == r)
+        return bits if exact else bits | INEXACT
+
+    def sub(a: int, b: int) -> int:
+        return add(a, b ^ fmt.sign)
+
+    def mul(a: int, b: int) -> int:
+        ea, eb = a & exp_mask, b & exp_mask
+        if not ea or not eb or ea == exp_mask or eb == exp_mask:
+            return -1
+        x, y = to_floats(a, b)
+        bits = result(x * y)
+        if bits < 0:
+            return bits
+        product = (a & frac | hidden) * (b & frac | hidden)
+        exact = not product & ((1 << (product.bit_length() - p)) - 1)
+        return bits if exact else bits | INEXACT
+
+    def div(a: int, b: int) -> int:
+        ea, eb = a & exp_mask, b & exp_mask
+        if not ea or not eb or ea == exp_mask or eb == exp_mask:
+            return -1
+        x, y = to_floats(a, b)
+        bits = result(x / y)
+        if bits < 0:
+            return bits
+        exact = _exact_multiple((bits & frac | hidden) * (b & frac | hidden), a & frac | hidden)
+        return bits if exact else bits | INEXACT
+
+    def sqrt_(a: int, _: int) -> int:
+        ea = a & exp_mask
+        if not ea or ea == exp_mask or a & fmt.sign:
+            return -1
+        bits = result(math.sqrt(to_floats(a, 0)[0]))
+        if bits < 0:
+            return bits
+        root = bits & frac | hidden
+        return bits if _exact_multiple(root * root, a & frac | hidden) else bits | INEXACT
+
+    return {"add": add, "sub": sub, "mul": mul, "div": div, "sqrt": sqrt_}
+
+
+FAST = {32: _fast_ops(SINGLE), 64: _fast_ops(DOUBLE)}

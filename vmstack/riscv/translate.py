@@ -100,9 +100,11 @@ def translate(cpu: Any, pc: int) -> Block:
     return fn
 
 
-_SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero needs no mask
-    (re.compile(r"\((x\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
-    (re.compile(r"\(\(0\) \+ (x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+_SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero changes nothing, needs no mask
+    (re.compile(r"\((x\d+) \+ \(0\)\)"), r"\1"),
+    (re.compile(r"\(\(0\) \+ (x\d+)\)"), r"\1"),
+    (re.compile(r"\((x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+    (re.compile(r"(?:(?<=\()|(?<=, )|(?<== )|^)(x\d+) & 0xFFFFFFFFFFFFFFFF(?=[,)]|$)"), r"\1"),
 ]
 LOOP_CHUNK = 20000   # a block looping on itself comes back to the run loop after about this many instructions
 
@@ -145,9 +147,12 @@ def inline_memory(code: str) -> str:
     page, offset = f"[{addr} >> 12]", f"{addr} & 4095"
     if kind == "ld":
         fast = f"readable_pages{page}[{offset}]" if width == 1 else f"unpack{width}(readable_pages{page}, {offset})[0]"
-        rest = code[:m.start()] + "mem_value" + code[after:]
-        lines += ["try:", f"    mem_value = {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
-                  f"    mem_value = ld{width}({addr})", rest]
+        prefix, suffix = code[:m.start()], code[after:]
+        target = prefix[:-3] if not suffix and re.fullmatch(r"(x\d+|f\d+|_) = ", prefix) else "mem_value"
+        lines += ["try:", f"    {target} = {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
+                  f"    {target} = ld{width}({addr})"]
+        if target == "mem_value":
+            lines.append(prefix + "mem_value" + suffix)
     else:
         value = args[1] if width == 8 else f"{args[1]} & {hex((1 << (8 * width)) - 1)}"
         fast = (f"writable_pages{page}[{offset}] = {value}" if width == 1
