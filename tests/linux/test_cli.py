@@ -63,3 +63,15 @@ def test_truncated_elf_is_refused(tmp_path) -> None:
 def test_missing_interpreter_is_refused(tmp_path) -> None:
     got = run_vmstack(build("hello", "dynamic"), extra=("-L", str(tmp_path)))
     _one_line_error(got, "its interpreter /lib/ld-linux-riscv64-lp64d.so.1 does not exist")
+
+
+@needs_qemu
+def test_static_pie_the_dynamic_loader_run_as_a_program() -> None:
+    """ld.so is an ET_DYN file without PT_INTERP (what a static-pie is): vmstack places it itself, and it
+    then maps the program named on its command line through mmap."""
+    loader = "/usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1"
+    args = ("--library-path", "/usr/riscv64-linux-gnu/lib", str(build("hello", "dynamic")), "as", "static-pie")
+    expected = run_qemu(loader, *args)
+    got = run_vmstack(loader, *args)
+    assert (got.status, got.stdout, got.stderr) == (expected.status, expected.stdout, expected.stderr)
+    assert got.status == 3 and got.stdout == "as static-pie\n"
