@@ -11,7 +11,8 @@ import fcntl as host_fcntl
 import os
 import select
 import struct
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
 
 from .hostcall import host_syscall
 from .process import Blocked, fd_ready
@@ -92,14 +93,14 @@ def _is_blocking(fd: int) -> bool:
         return False  # a bad descriptor: the call itself reports it
 
 
-def wait_for_fd(fd: int, events: int, attempt, restartable: bool = True) -> int:
+def wait_for_fd(fd: int, events: int, attempt: Callable[[], int], restartable: bool = True) -> int:
     """Run ``attempt`` now if ``fd`` is ready (or non-blocking); otherwise park until it is."""
     if not _is_blocking(fd) or fd_ready(fd, events):
         return attempt()
     return _park_on_fd(fd, events, attempt, restartable)
 
 
-def _park_on_fd(fd: int, events: int, attempt, restartable: bool):
+def _park_on_fd(fd: int, events: int, attempt: Callable[[], int], restartable: bool) -> NoReturn:
     raise Blocked(attempt=lambda: attempt() if fd_ready(fd, events) else None, fds=((fd, events),),
                   restartable=restartable)
 
@@ -286,7 +287,7 @@ def sys_accept(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) 
     return sys_accept4(proc, thread, fd, addr, addrlen, 0)
 
 
-def _socket_address_query(name: str):
+def _socket_address_query(name: str) -> Callable[..., int]:
     def handler(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) -> int:
         return _with_address_out(proc, name, [fd], addr, addrlen, [])
     return handler
