@@ -3,9 +3,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import shutil
+import struct
+import subprocess
+import sys
+import termios
 
-from .riscv_programs import build, needs_qemu, needs_toolchain, run_qemu, run_vmstack
+from .riscv_programs import ROOT, SYSROOT, build, needs_qemu, needs_toolchain, run_qemu, run_vmstack
 
 pytestmark = needs_toolchain
 
@@ -75,3 +82,32 @@ def test_static_pie_the_dynamic_loader_run_as_a_program() -> None:
     got = run_vmstack(loader, *args)
     assert (got.status, got.stdout, got.stderr) == (expected.status, expected.stdout, expected.stderr)
     assert got.status == 3 and got.stdout == "as static-pie\n"
+
+
+def _on_a_terminal(command: list[str], env: dict | None = None) -> str:
+    """Run ``command`` with a pseudo-terminal of 33 rows and 101 columns as stdin and stdout."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    return b"".join(chunks).decode()
+
+
+@needs_qemu
+def test_terminal_ioctls_same_as_qemu() -> None:
+    program = str(build("tty", "static"))
+    expected = _on_a_terminal(["qemu-riscv64", "-L", SYSROOT, program])
+    got = _on_a_terminal([sys.executable, "-m", "vmstack", "run", program], {**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "TIOCGWINSZ: 0 rows=33 cols=101" in expected and "isatty: 1 1" in expected
+    assert got == expected
