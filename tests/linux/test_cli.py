@@ -111,3 +111,23 @@ def test_terminal_ioctls_same_as_qemu() -> None:
     got = _on_a_terminal([sys.executable, "-m", "vmstack", "run", program], {**os.environ, "PYTHONPATH": str(ROOT)})
     assert "TIOCGWINSZ: 0 rows=33 cols=101" in expected and "isatty: 1 1" in expected
     assert got == expected
+
+
+def _until_reader_leaves(command: list[str], env: dict | None = None) -> tuple[int, str]:
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout.readline() == b"y\n"
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    return (proc.returncode if proc.returncode >= 0 else 128 - proc.returncode), err
+
+
+@needs_qemu
+def test_broken_pipe_same_as_qemu() -> None:
+    program = str(build("yes", "static"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for mode in ("default", "ignore"):
+        expected = _until_reader_leaves(["qemu-riscv64", "-L", SYSROOT, program, mode])
+        got = _until_reader_leaves([sys.executable, "-m", "vmstack", "run", program, mode], env)
+        assert got == expected
+        assert expected == ((141, "") if mode == "default" else (2, "write failed: Broken pipe\n"))
