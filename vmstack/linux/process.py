@@ -26,7 +26,7 @@ from ..riscv.memory import Memory, MemoryFault
 from . import signals as sig
 from .addrspace import AddressSpace
 from .hostcall import host_syscall
-from .loader import in_sysroot, start_program
+from .loader import in_sysroot, read_program, start_program
 from .strace import format_call
 from .table import SYSCALLS
 
@@ -101,16 +101,14 @@ class Process:
 
     def __init__(self, path: str, argv: list[str], env: list[str], *, sysroot: str | None = None,
                  strace: bool = False, max_insns: int | None = None, top_level: bool = True,
-                 exe_path: str | None = None, execfn: str | None = None) -> None:
-        from .loader import read_program
-
+                 execfn: str | None = None) -> None:
         self.sysroot = sysroot
         self.strace = strace
         self.max_insns = max_insns
         self.top_level = top_level
         self.insns = 0
         self.host_pid = os.getpid()
-        self.exe_path = exe_path or os.path.realpath(path)
+        self.exe_path = os.path.realpath(path)  # what /proc/self/exe names
         self.memory = Memory()
         self.aspace = AddressSpace(self.memory)
         data = read_program(path)
@@ -118,7 +116,6 @@ class Process:
         self.started = start_program(self.aspace, execfn or path, data,
                                      [a.encode(fs, "surrogateescape") for a in argv],
                                      [e.encode(fs, "surrogateescape") for e in env], sysroot, os.urandom(16))
-        self.argv, self.env = argv, env
         cpu = Cpu(self.memory, self)
         cpu.pc = self.started.pc
         cpu.x[2] = self.started.sp
