@@ -259,43 +259,37 @@ def fused_multiply_add(fmt: Format, rm: int, a: int, b: int, c: int, negate_prod
 
 # ------------------------------------------------------------------ comparisons, min/max, class
 
-_UNPACK_F = {32: struct.Struct("<f"), 64: struct.Struct("<d")}
-_PACK_I = {32: struct.Struct("<I"), 64: struct.Struct("<Q")}
-
-
-def to_float(fmt: Format, bits: int) -> float:
-    return _UNPACK_F[fmt.bits].unpack(_PACK_I[fmt.bits].pack(bits))[0]
-
-
 _MAGNITUDE = {32: 0x7FFFFFFF, 64: 0x7FFFFFFFFFFFFFFF}
-_INFINITY = {32: 0x7F800000, 64: 0x7FF0000000000000}
+
+
+def _order_key(fmt: Format, bits: int) -> int:
+    """An integer ordered as the (non-NaN) value: the magnitude, negated when the sign is set; -0 and
+    +0 both 0."""
+    magnitude = bits & _MAGNITUDE[fmt.bits]
+    return magnitude if bits == magnitude else -magnitude
 
 
 def compare(fmt: Format, op: str, a: int, b: int) -> tuple[int, int]:
-    """feq (quiet), flt and fle (signalling): (0 or 1, flags). Ordered on the patterns themselves: the
-    magnitude, negated when the sign is set (so -0 == +0)."""
-    magnitude, infinite = _MAGNITUDE[fmt.bits], _INFINITY[fmt.bits]
-    ma, mb = a & magnitude, b & magnitude
-    if ma > infinite or mb > infinite:
+    """feq (quiet), flt and fle (signalling): (0 or 1, flags)."""
+    if is_nan(fmt, a) or is_nan(fmt, b):
         signalling = op != "eq" or is_signalling(fmt, a) or is_signalling(fmt, b)
         return 0, NV if signalling else 0
-    ka = ma if a == ma else -ma
-    kb = mb if b == mb else -mb
+    ka, kb = _order_key(fmt, a), _order_key(fmt, b)
     return (1 if (ka == kb if op == "eq" else ka < kb if op == "lt" else ka <= kb) else 0), 0
 
 
 def minmax(fmt: Format, want_max: bool, a: int, b: int) -> tuple[int, int]:
+    """fmin/fmax: a NaN operand yields the other one (two NaNs the canonical NaN), -0 < +0."""
     flags = NV if is_signalling(fmt, a) or is_signalling(fmt, b) else 0
     a_nan, b_nan = is_nan(fmt, a), is_nan(fmt, b)
     if a_nan and b_nan:
         return CANONICAL_NAN[fmt.bits], flags
     if a_nan or b_nan:
         return (b if a_nan else a), flags
-    x, y = to_float(fmt, a), to_float(fmt, b)
-    if x == y:  # equal values: only the zeros differ, -0 < +0
-        a_neg = a >> (fmt.bits - 1)
-        return (a if a_neg != want_max else b), flags
-    return (a if (x > y) == want_max else b), flags
+    ka, kb = _order_key(fmt, a), _order_key(fmt, b)
+    if ka == kb:  # equal values: only the zeros differ
+        return (a if (a >> (fmt.bits - 1)) != want_max else b), flags
+    return (a if (ka > kb) == want_max else b), flags
 
 
 def classify(fmt: Format, a: int) -> int:
