@@ -39,7 +39,8 @@ CHILD_POLL_SECONDS = 0.05  # how often a parked wait4 looks for a child that exi
 # host signals the guest may handle: caught here, then delivered to the guest by its own rules
 FORWARDED_SIGNALS = [sig.SIGHUP, sig.SIGINT, sig.SIGQUIT, sig.SIGUSR1, sig.SIGUSR2, sig.SIGALRM, sig.SIGTERM,
                      sig.SIGCHLD, sig.SIGCONT, sig.SIGTSTP, sig.SIGTTIN, sig.SIGTTOU, sig.SIGURG, sig.SIGXCPU,
-                     sig.SIGVTALRM, sig.SIGPROF, sig.SIGWINCH, sig.SIGIO, sig.SIGPWR]
+                     sig.SIGVTALRM, sig.SIGPROF, sig.SIGWINCH, sig.SIGIO, sig.SIGPWR,
+                     *range(34, sig.NSIG + 1)]  # real-time signals (glibc keeps 32 and 33 for itself)
 
 FAULT_SIGNALS = {  # mcause -> (signal, si_code)
     0: (sig.SIGBUS, sig.BUS_ADRALN), 1: (sig.SIGSEGV, sig.SEGV_ACCERR), 2: (sig.SIGILL, sig.ILL_ILLOPC),
