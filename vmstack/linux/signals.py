@@ -17,12 +17,10 @@ SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR, SIGSYS = 24, 25, 
 NSIG = 64
 
 SIG_DFL, SIG_IGN = 0, 1
-SA_NOCLDSTOP, SA_NOCLDWAIT, SA_SIGINFO, SA_ONSTACK = 1, 2, 4, 0x08000000
-SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER = 0x10000000, 0x40000000, 0x80000000, 0x04000000
+SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x08000000, 0x10000000, 0x40000000, 0x80000000
 SS_ONSTACK, SS_DISABLE = 1, 2
-SI_USER, SI_TKILL, SI_KERNEL = 0, -6, 0x80
+SI_USER, SI_TKILL = 0, -6
 SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPC, BUS_ADRALN, TRAP_BRKPT = 1, 2, 1, 1, 1
-CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
 
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 IGNORED_BY_DEFAULT = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH}
@@ -74,8 +72,7 @@ def default_action(signo: int) -> str:
 # ---------------------------------------------------------------- the signal frame
 
 SIGINFO_SIZE = 128
-UC_STACK = 16                 # ucontext: uc_flags, uc_link, then stack_t
-UC_SIGMASK = 40
+UC_SIGMASK = 40               # ucontext: uc_flags, uc_link, stack_t, then the mask
 UC_MCONTEXT = 176             # struct sigcontext is 16-byte aligned
 MC_FPREGS = UC_MCONTEXT + 256  # after pc and x1..x31
 MC_FCSR = MC_FPREGS + 256

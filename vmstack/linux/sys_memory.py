@@ -51,6 +51,8 @@ def sys_mmap(proc: Process, thread: Thread, addr: int, length: int, prot: int, f
             return -errno.ENODEV
         data = os.pread(fd, length, offset)
     aspace.map(start, size, prot)
+    if data and flags & MAP_SHARED:
+        aspace.share_file(start, data, fd, offset)
     if data:
         if prot:
             proc.memory.poke(start, data)
@@ -125,14 +127,16 @@ def sys_madvise(proc: Process, thread: Thread, addr: int, length: int, advice: i
 
 @syscall(227, "msync", "p u x")
 def sys_msync(proc: Process, thread: Thread, addr: int, length: int, flags: int) -> int:
-    return 0 if proc.aspace.covered(addr, addr + page_up(length)) else -errno.ENOMEM
-
-
-@syscall(228, "mlock", "p u")
-def sys_mlock(proc: Process, thread: Thread, addr: int, length: int) -> int:
+    if not proc.aspace.covered(addr, addr + page_up(length)):
+        return -errno.ENOMEM
+    proc.aspace.write_back(addr, addr + page_up(length))
     return 0
 
 
-@syscall(229, "munlock", "p u")
-def sys_munlock(proc: Process, thread: Thread, addr: int, length: int) -> int:
+def sys_memory_lock(proc: Process, thread: Thread, addr: int, length: int) -> int:
+    """mlock and munlock: guest memory is never paged out, so there is nothing to do."""
     return 0
+
+
+syscall(228, "mlock", "p u")(sys_memory_lock)
+syscall(229, "munlock", "p u")(sys_memory_lock)

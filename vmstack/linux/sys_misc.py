@@ -9,6 +9,7 @@ import errno
 import os
 import struct
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .hostcall import host_syscall
@@ -71,6 +72,24 @@ def sys_setitimer(proc: Process, thread: Thread, which: int, new: int, old: int)
     new_buf = ctypes.create_string_buffer(proc.memory.read(new, 32), 32) if new else None
     old_buf = ctypes.create_string_buffer(32) if old else None
     result = host_syscall("setitimer", which, new_buf, old_buf)
+    if result >= 0:
+        proc.timers_armed = True
+        if old:
+            proc.memory.write(old, old_buf.raw)
+    return result
+
+
+passthrough(107, "timer_create", "clock in64 out4")
+passthrough(108, "timer_gettime", "i out32")
+passthrough(109, "timer_getoverrun", "i")
+passthrough(111, "timer_delete", "i")
+
+
+@syscall(110, "timer_settime", "i i in32 out32")
+def sys_timer_settime(proc: Process, thread: Thread, timer: int, flags: int, new: int, old: int) -> int:
+    new_buf = ctypes.create_string_buffer(proc.memory.read(new, 32), 32) if new else None
+    old_buf = ctypes.create_string_buffer(32) if old else None
+    result = host_syscall("timer_settime", timer, flags, new_buf, old_buf)
     if result >= 0:
         proc.timers_armed = True
         if old:
@@ -189,7 +208,7 @@ def _poll_deadline(proc: Process, timeout: int) -> float | None:
     return None if not timeout else time.monotonic() + _timespec(proc, timeout)
 
 
-def _with_mask(proc: Process, thread: Thread, sigmask: int):
+def _with_mask(proc: Process, thread: Thread, sigmask: int) -> Callable[[], None]:
     """Install ppoll's/pselect's temporary signal mask; return the function that restores it."""
     if not sigmask:
         return lambda: None
@@ -204,7 +223,7 @@ def _with_mask(proc: Process, thread: Thread, sigmask: int):
     return restore
 
 
-def _wait_ready(proc: Process, thread: Thread, poll_now, fds: tuple, deadline: float | None,
+def _wait_ready(proc: Process, thread: Thread, poll_now: Callable[[], int], fds: tuple, deadline: float | None,
                 sigmask: int) -> int:
     result = poll_now()
     if result != 0 or (deadline is not None and time.monotonic() >= deadline):
@@ -218,12 +237,8 @@ def _wait_ready(proc: Process, thread: Thread, poll_now, fds: tuple, deadline: f
             return result
         return None
 
-    def interrupted() -> int:
-        thread.sigmask = thread.suspend_mask if thread.suspend_mask is not None else thread.sigmask
-        return -errno.EINTR
-
-    raise Blocked(attempt=attempt, fds=fds, deadline=deadline, restartable=False, on_interrupt=interrupted,
-                  waits_signals=True)
+    # interrupted: -EINTR, and the handler's frame saves the mask from before the call (suspend_mask)
+    raise Blocked(attempt=attempt, fds=fds, deadline=deadline, restartable=False, waits_signals=True)
 
 
 @syscall(73, "ppoll", "p u p p u")
@@ -271,3 +286,43 @@ def sys_pselect6(proc: Process, thread: Thread, nfds: int, readfds: int, writefd
             bits = int.from_bytes(data, "little")
             waits += [(fd, events) for fd in range(nfds) if bits >> fd & 1]
     return _wait_ready(proc, thread, poll_now, tuple(waits), _poll_deadline(proc, timeout), sigmask)
+
+
+# ---------------------------------------------------------------- epoll
+# riscv64's struct epoll_event is {u32 events; u64 data} with natural alignment (16 bytes); the x86-64
+# host's is packed (12 bytes), so events are converted on the way in and out.
+
+GUEST_EPOLL_EVENT = struct.Struct("<I4xQ")
+HOST_EPOLL_EVENT = struct.Struct("<IQ")
+EPOLL_CTL_DEL = 2
+MAX_EPOLL_EVENTS = 4096
+
+passthrough(20, "epoll_create1", "oflags")
+
+
+@syscall(21, "epoll_ctl", "fd i fd p")
+def sys_epoll_ctl(proc: Process, thread: Thread, epfd: int, op: int, fd: int, event: int) -> int:
+    host_event = None
+    if event and op != EPOLL_CTL_DEL:
+        events, data = GUEST_EPOLL_EVENT.unpack(proc.memory.read(event, GUEST_EPOLL_EVENT.size))
+        host_event = ctypes.create_string_buffer(HOST_EPOLL_EVENT.pack(events, data), HOST_EPOLL_EVENT.size)
+    return host_syscall("epoll_ctl", epfd, op, fd, host_event)
+
+
+@syscall(22, "epoll_pwait", "fd p i i p u")
+def sys_epoll_pwait(proc: Process, thread: Thread, epfd: int, events: int, maxevents: int, timeout: int,
+                    sigmask: int, size: int) -> int:
+    if not 0 < maxevents <= MAX_EPOLL_EVENTS:
+        return -errno.EINVAL
+
+    def poll_now() -> int:
+        buf = ctypes.create_string_buffer(HOST_EPOLL_EVENT.size * maxevents)
+        result = host_syscall("epoll_wait", epfd, buf, maxevents, 0)
+        if result > 0:
+            out = b"".join(GUEST_EPOLL_EVENT.pack(*HOST_EPOLL_EVENT.unpack_from(buf.raw, HOST_EPOLL_EVENT.size * i))
+                           for i in range(result))
+            proc.memory.write(events, out)
+        return result
+
+    deadline = None if timeout < 0 else time.monotonic() + timeout / 1000
+    return _wait_ready(proc, thread, poll_now, ((epfd, 1),), deadline, sigmask)
