@@ -71,19 +71,21 @@ def _outcome(command: list[str], environment: dict[str, str], stdin: Path | None
     return Outcome(result.returncode, result.stdout.decode(errors="replace"), result.stderr.decode(errors="replace"))
 
 
-def run_qemu(program: Path, args: list[str], stdin: Path | None = None, cwd: Path | None = None) -> Outcome:
-    """`program` under qemu-riscv64, with the riscv64 sysroot for dynamic programs."""
+def run_qemu(program: Path, args: list[str], stdin: Path | None = None, cwd: Path | None = None,
+             environment: dict[str, str] | None = None) -> Outcome:
+    """`program` under qemu-riscv64, with the riscv64 sysroot for dynamic programs; `environment` is
+    added to the guests' minimal one."""
     if QEMU is None:
         pytest.fail("qemu-riscv64 not found: install the Debian package qemu-user (scripts/setup.sh does)")
-    reversed_environment = dict(reversed(_environment().items()))  # qemu reverses it back: see above
+    reversed_environment = dict(reversed(_environment(environment).items()))  # qemu reverses it: see above
     return _outcome([QEMU, "-L", SYSROOT, str(program), *args], reversed_environment, stdin, cwd)
 
 
-def run_vmstack(program: Path, args: list[str], stdin: Path | None = None, cwd: Path | None = None) -> Outcome:
-    """`program` under `python3 -m vmstack run` from this checkout."""
-    environment = _environment({"PYTHONPATH": str(ROOT)})
-    return _outcome([sys.executable, "-m", "vmstack", "run", "-L", SYSROOT, str(program), *args], environment,
-                    stdin, cwd)
+def run_vmstack(program: Path, args: list[str], stdin: Path | None = None, cwd: Path | None = None,
+                environment: dict[str, str] | None = None) -> Outcome:
+    """`program` under `python3 -m vmstack run` from this checkout; `environment` as for run_qemu."""
+    return _outcome([sys.executable, "-m", "vmstack", "run", "-L", SYSROOT, str(program), *args],
+                    _environment({**(environment or {}), "PYTHONPATH": str(ROOT)}), stdin, cwd)
 
 
 QEMU_ERRATA = {
