@@ -8,14 +8,14 @@ qemu-riscv64, `vmstack run` and tinyrv; every run's output is checked against th
 report gives median wall times, guest MIPS and ratios: a Markdown table printed and written to
 bench/riscv/results.md, and a bar chart of MIPS (log scale) in bench/riscv/results.png.
 
-    python3 bench/riscv/run.py [--runs N] [--tinyrv-seconds S] [--kernels fib,sieve] [--runners ...]
+    python3 bench/riscv/run.py [--runs N] [--vmstack-seconds S] [--kernels fib,sieve] [--runners ...]
 
 Instruction counts come from qemu-riscv64 itself: run with one instruction per translation block and
 every block execution logged, the log has one line per guest instruction. Guest MIPS is the count
 over the run's median time less the runner's start-up (its median time on the kernel's smallest
 size, whose instructions are subtracted too), so it measures the emulator, not Python's start-up.
-Sizes are calibrated in the run so one tinyrv run takes about --tinyrv-seconds (default 10) beyond
-its start-up.
+Sizes are calibrated in the run so one vmstack run takes about --vmstack-seconds (default 3) beyond
+its start-up, long enough to time; the slower peers take longer.
 punxa, the other pure-Python peer, is listed but cannot run: its PyPI wheel (2025.1) ships bus,
 memory, CSR and FPU models but no processor.
 """
@@ -96,9 +96,9 @@ class Kernel:
 
 
 def calibrate(kernel: Kernel, seconds: float, timeout: float) -> tuple[int, str]:
-    """A size for which one tinyrv run takes about `seconds` beyond its start-up (or vmstack a tenth of
-    that, if tinyrv fails)."""
-    for runner, target in (("tinyrv", seconds), ("vmstack", seconds / 10)):
+    """A size for which one vmstack run takes about `seconds` beyond its start-up (or tinyrv ten times
+    that, if vmstack fails)."""
+    for runner, target in (("vmstack", seconds), ("tinyrv", seconds * 10)):
         try:
             start_up = _seconds(kernel.measure(runner, kernel.model.minimum, 1, timeout))
             size = kernel.model.probe // 4 or 1
@@ -222,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="most runs per cell (default 5)")
     parser.add_argument("--cell-budget", type=float, default=30,
                         help="seconds of runs per cell after the first run (default 30): slow cells get fewer")
-    parser.add_argument("--tinyrv-seconds", type=float, default=10,
-                        help="target time of one tinyrv run beyond start-up, which picks the sizes (default 10, at most 120)")
+    parser.add_argument("--vmstack-seconds", type=float, default=3,
+                        help="target time of one vmstack run beyond start-up, which picks the sizes "
+                             "(default 3, at most 60)")
     parser.add_argument("--kernels", default=",".join(wasm_bench.KERNELS), help="comma-separated kernels")
     parser.add_argument("--runners", default=",".join(RUNNERS), help="comma-separated runners")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per run (default 600)")
@@ -231,15 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     kernels, runners = opts.kernels.split(","), opts.runners.split(",")
     unknown = [name for name in kernels if name not in wasm_bench.KERNELS] + \
         [name for name in runners if name not in RUNNERS]
-    if unknown or opts.runs < 1 or not 0 < opts.tinyrv_seconds <= 120:
+    if unknown or opts.runs < 1 or not 0 < opts.vmstack_seconds <= 60:
         parser.error(f"unknown kernels or runners: {unknown}" if unknown
-                     else "--runs must be at least 1 and --tinyrv-seconds in (0, 120]")
+                     else "--runs must be at least 1 and --vmstack-seconds in (0, 60]")
     builder = wasm_bench._load_guest_builder()
     notes, rows = [], []
     try:
         for name in kernels:
             kernel = Kernel(name, builder)
-            size, note = calibrate(kernel, opts.tinyrv_seconds, opts.timeout)
+            size, note = calibrate(kernel, opts.vmstack_seconds, opts.timeout)
             notes.append(f"{name}: {note}")
             print(f"{name}: {note}", flush=True)
             smallest = kernel.model.minimum
