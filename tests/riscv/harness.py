@@ -97,11 +97,14 @@ def load_elf(path: Path, memory: Memory) -> int:
         return elf.header["e_entry"]
 
 
-def run_elf(path: Path, max_insns: int = 10 ** 9) -> tuple[int, bytes, Cpu]:
-    """Run a static ELF under the core; (exit status, bytes written, cpu)."""
+def run_elf(path: Path, max_insns: int = 10 ** 9, hot: int | None = None) -> tuple[int, bytes, Cpu]:
+    """Run a static ELF under the core; (exit status, bytes written, cpu). ``hot``: entries into a block
+    before it is translated (0: translate everything at once; a huge number: interpret only)."""
     memory = Memory()
     env = MinimalEnv()
     cpu = Cpu(memory, env)
+    if hot is not None:
+        cpu.hot = hot
     cpu.pc = load_elf(path, memory)
     memory.map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE)
     cpu.x[2] = STACK_TOP - 64

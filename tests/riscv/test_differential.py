@@ -10,7 +10,8 @@ import pytest
 from tests.riscv.harness import build_elf, run_elf, run_qemu
 from tests.riscv.random_program import F_AT, FCSR_AT, RECORD, SCRATCH, X_AT, program, sequence_source
 
-PROGRAMS = 15          # ELFs, each a fresh seed
+PROGRAMS = 15          # ELFs, each a fresh seed, all run by the interpreter
+TRANSLATED = 3         # the first of them also run with every block translated at once
 SEQUENCES = 200        # sequences per ELF
 LENGTH = 20            # instructions per sequence (about)
 
@@ -27,16 +28,20 @@ def describe(expected: bytes, got: bytes) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("seed", range(PROGRAMS))
-def test_random_sequences_match_qemu(seed: int) -> None:
+TIERS = {"translator": 0, "interpreter": 10 ** 9}   # Cpu.hot: entries into a block before translation
+
+
+@pytest.mark.parametrize(("seed", "tier"), [(seed, "interpreter") for seed in range(PROGRAMS)]
+                         + [(seed, "translator") for seed in range(TRANSLATED)])
+def test_random_sequences_match_qemu(seed: int, tier: str) -> None:
     source = program(seed, SEQUENCES, LENGTH)
     elf = build_elf(source)
     qemu_status, expected = run_qemu(elf)
     assert qemu_status == 0 and len(expected) == SEQUENCES * RECORD, "qemu-riscv64 did not run the sequences"
-    status, got, _ = run_elf(elf)
+    status, got, _ = run_elf(elf, hot=TIERS[tier])
     assert status == 0
     for k in range(SEQUENCES):
         want, have = expected[k * RECORD:(k + 1) * RECORD], got[k * RECORD:(k + 1) * RECORD]
         if want != have:
-            pytest.fail(f"sequence {k} of seed {seed} differs:\n{sequence_source(source, k)}\n"
+            pytest.fail(f"sequence {k} of seed {seed} differs ({tier}):\n{sequence_source(source, k)}\n"
                         + "\n".join(describe(want, have)))

@@ -37,8 +37,9 @@ def start(source: str, env: object | None = None) -> Cpu:
     return cpu
 
 
-def test_load_fault_in_a_loop_is_exact() -> None:
-    cpu = start(WALK)
+@pytest.mark.parametrize("back", ["j loop", "bnez t0, loop"])   # a block jumping or branching to itself
+def test_load_fault_in_a_loop_is_exact(back: str) -> None:
+    cpu = start(WALK.replace("j loop", back))
     with pytest.raises(GuestFault) as fault:
         cpu.run(10 ** 7)
     walked = cpu.x[10]

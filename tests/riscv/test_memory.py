@@ -7,6 +7,7 @@ import pytest
 
 from tests.riscv.harness import MinimalEnv
 from vmstack.riscv.cpu import Cpu
+from vmstack.riscv.interpret import HOT
 from vmstack.riscv.memory import PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, Memory, MemoryFault
 
 RW = PROT_READ | PROT_WRITE
@@ -78,12 +79,24 @@ def test_writing_code_drops_its_translation() -> None:
 
     cpu = Cpu(memory, Env())
     cpu.pc = 0x10000
-    cpu.run(100)
-    assert cpu.x[10] == 1 and 0x10000 in memory.translations
+    runs = HOT + 2    # interpreted first, then translated
+    for _ in range(runs):
+        cpu.run(100)
+    assert cpu.x[10] == runs and 0x10000 in memory.translations and 0x10000 in memory.decoded
     memory.store(0x10000, 4, 0x00550513)          # addi a0, a0, 5
-    assert 0x10000 not in memory.translations
+    assert 0x10000 not in memory.translations and 0x10000 not in memory.decoded
     cpu.run(100)
-    assert cpu.x[10] == 6
+    assert cpu.x[10] == runs + 5
     memory.protect(0x10000, PAGE_SIZE, PROT_READ)   # no longer executable
     with pytest.raises(Exception, match="cause 12"):
         cpu.run(100)
+
+
+def test_large_reservations_are_cheap_until_touched() -> None:
+    memory = Memory()
+    memory.map(0x100000000, 1 << 28, 0)                 # 256 MiB reserved, inaccessible
+    memory.protect(0x100000000, 2 * PAGE_SIZE, RW)
+    assert memory.load(0x100001FF8, 8) == 0
+    memory.store(0x100000010, 2, 0xBEEF)
+    assert memory.read(0x100000010, 2) == b"\xef\xbe"
+    assert len(memory.pages) <= 2 and memory.is_mapped(0x10FFFFFFF) and not memory.is_mapped(0x110000000)

@@ -7,10 +7,12 @@ architecture for a system VM. The core knows nothing of either. ``run`` executes
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Protocol
 
 from . import user_isa
 from .faults import IllegalInstruction, MisalignedAccess
+from .interpret import HOT, build_steps, interpret
 from .memory import Memory, MemoryFault
 from .translate import INLINE_HELPERS, Block, translate
 
@@ -46,10 +48,14 @@ def block_globals(memory: Memory) -> dict[str, Any]:
     return names
 
 
-class Cpu:
-    """One hart: registers, fcsr, LR/SC reservation, and the loop running translated blocks."""
+_RUNTIMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # Memory -> (block globals, steps)
 
-    __slots__ = ("block_globals", "env", "f", "fcsr", "instret", "memory", "pc", "reservation", "stop", "x")
+
+class Cpu:
+    """One hart: registers, fcsr, LR/SC reservation, and the loop running translated blocks.
+    ``x`` and ``f`` are changed in place, never replaced (running code holds on to the lists)."""
+
+    __slots__ = ("block_globals", "env", "f", "fcsr", "hot", "instret", "memory", "pc", "reservation", "steps", "stop", "x")
 
     def __init__(self, memory: Memory, env: Environment) -> None:
         self.memory = memory
@@ -61,13 +67,18 @@ class Cpu:
         self.reservation: int | None = None
         self.instret = 0
         self.stop = False
-        self.block_globals = block_globals(memory)
+        self.hot = HOT    # entries into a block before it is translated (tests vary it to pick a tier)
+        runtime = _RUNTIMES.get(memory)
+        if runtime is None:
+            namespace = block_globals(memory)
+            runtime = _RUNTIMES[memory] = (namespace, build_steps(namespace))
+        self.block_globals, self.steps = runtime
 
     def run(self, max_insns: int) -> int:
         """Run until about max_insns retired (whole blocks) or ``stop`` is set (run clears it on entry);
         return the number retired. Exceptions from the environment propagate with the state exact."""
         x, f = self.x, self.f
-        blocks = self.memory.translations
+        blocks, heat, hot = self.memory.translations, self.memory.heat, self.hot
         start = self.instret
         limit = start + max_insns
         pc = self.pc
@@ -75,10 +86,15 @@ class Cpu:
         while not self.stop and self.instret < limit:
             block = blocks.get(pc)
             if block is None:
+                entries = heat.get(pc, 0)
                 try:
+                    if entries < hot:
+                        heat[pc] = entries + 1
+                        pc = interpret(self, pc)
+                        continue
+                    self.pc = pc
                     block = translate(self, pc)
                 except GUEST_FAULTS as fault:
-                    self.pc = pc
                     pc = self._raise_exception(fault, getattr(fault, "bits", 0))
                     continue
             try:
@@ -118,5 +134,5 @@ class Cpu:
         twin = Cpu(self.memory, self.env)
         twin.x[:] = self.x
         twin.f[:] = self.f
-        twin.pc, twin.fcsr, twin.instret = self.pc, self.fcsr, self.instret
+        twin.pc, twin.fcsr, twin.instret, twin.hot = self.pc, self.fcsr, self.instret, self.hot
         return twin

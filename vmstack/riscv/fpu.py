@@ -4,7 +4,8 @@ F and D extensions define it: canonical NaNs, tininess detected after rounding, 
 Every operation returns ``(result bits, flags)``. Finite operands are taken apart into an exact integer
 significand and exponent (value = m * 2**e), the result is computed exactly with integers (a quotient or
 square root carries a sticky bit for what it dropped) and ``round_pack`` rounds once. Round-to-nearest
-with both operands doubles has a fast path through Python floats where the result is provably exact.
+has a fast path (``double_fast``, ``single_fast``) through Python floats, IEEE binary64 arithmetic rounding
+to nearest, for normal operands and results, with the inexact flag from an exact test.
 """
 
 from __future__ import annotations
@@ -350,3 +351,106 @@ def convert(src: Format, dst: Format, rm: int, a: int) -> tuple[int, int]:
     if cls == ZERO:
         return sign << (dst.bits - 1), 0
     return round_pack(dst, sign, m, e, rm)
+
+
+# ------------------------------------------------------------------ the fast path: doubles, round to nearest
+
+_D = struct.Struct("<d")
+_Q = struct.Struct("<Q")
+_EXP = 0x7FF0000000000000
+_FRAC = 0x000FFFFFFFFFFFFF
+_HIDDEN = 1 << 52
+
+
+def _exact_multiple(product: int, m: int) -> bool:
+    """Whether product == m * 2**k for some k >= 0 (significands of an exact product or quotient)."""
+    shift = product.bit_length() - m.bit_length()
+    return shift >= 0 and product == m << shift
+
+
+def double_fast(op: str, a: int, b: int) -> tuple[int, int] | None:
+    """a op b (add, sub, mul, div; sqrt ignores b) on double patterns rounded to nearest-even, or None
+    when an operand or the result is not a normal number (the exact path handles those)."""
+    ea, eb = a & _EXP, b & _EXP
+    if not ea or ea == _EXP or ((not eb or eb == _EXP) and op != "sqrt"):
+        return None
+    x = _D.unpack(_Q.pack(a))[0]
+    y = _D.unpack(_Q.pack(b))[0]
+    if op == "add" or op == "sub":
+        if op == "sub":
+            y = -y
+        r = x + y
+        if r - r != 0.0:        # overflow
+            return None
+        t = r - x
+        exact = (x - (r - t)) + (y - t) == 0.0
+        bits = _Q.unpack(_D.pack(r))[0]
+    else:
+        if op == "mul":
+            r = x * y
+        elif op == "div":
+            r = x / y
+        elif x < 0:
+            return None
+        else:
+            r = math.sqrt(x)
+        bits = _Q.unpack(_D.pack(r))[0]
+        er = bits & _EXP
+        if not er or er == _EXP:
+            return None
+        ma, mr = a & _FRAC | _HIDDEN, bits & _FRAC | _HIDDEN
+        if op == "mul":
+            product = ma * (b & _FRAC | _HIDDEN)
+            exact = product & ((1 << (product.bit_length() - 53)) - 1) == 0
+        elif op == "div":
+            exact = _exact_multiple(mr * (b & _FRAC | _HIDDEN), ma)
+        else:
+            exact = _exact_multiple(mr * mr, ma)
+    er = bits & _EXP
+    if not er or er == _EXP:
+        return None
+    return bits, 0 if exact else NX
+
+
+_F = struct.Struct("<f")
+_I = struct.Struct("<I")
+
+
+def single_fast(op: str, a: int, b: int) -> tuple[int, int] | None:
+    """As double_fast for singles: computed in double, which holds more than twice a single's precision,
+    so rounding that result to single rounds the exact value correctly."""
+    ea, eb = a & 0x7F800000, b & 0x7F800000
+    if not ea or ea == 0x7F800000 or ((not eb or eb == 0x7F800000) and op != "sqrt"):
+        return None
+    x = _F.unpack(_I.pack(a))[0]
+    y = _F.unpack(_I.pack(b))[0]
+    exact = True
+    if op == "add" or op == "sub":
+        if op == "sub":
+            y = -y
+        r = x + y
+        t = r - x
+        exact = (x - (r - t)) + (y - t) == 0.0
+    elif op == "mul":
+        r = x * y
+    elif op == "div":
+        r = x / y
+    elif x < 0:
+        return None
+    else:
+        r = math.sqrt(x)
+    try:
+        bits = _I.unpack(_F.pack(r))[0]
+    except OverflowError:
+        return None
+    es = bits & 0x7F800000
+    if not es or es == 0x7F800000:
+        return None
+    if _F.unpack(_I.pack(bits))[0] != r:
+        exact = False
+    elif op == "div":
+        exact = _exact_multiple((bits & 0x7FFFFF | 0x800000) * (b & 0x7FFFFF | 0x800000), a & 0x7FFFFF | 0x800000)
+    elif op == "sqrt":
+        ms = bits & 0x7FFFFF | 0x800000
+        exact = _exact_multiple(ms * ms, a & 0x7FFFFF | 0x800000)
+    return bits, 0 if exact else NX

@@ -15,6 +15,7 @@ the dead frame's locals, which makes the architectural state exact at the faulti
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Callable
@@ -25,7 +26,8 @@ from .faults import IllegalInstruction
 from .memory import Memory, MemoryFault
 from .user_isa import KIND_BRANCH, KIND_FENCE_I, KIND_JUMP, KIND_PLAIN, KIND_TRAP
 
-MAX_BLOCK = 64
+MAX_BLOCK = 48        # instructions in a block
+MAX_SIDE_EXITS = 8    # conditional branches in a block (each exit stores the registers written so far)
 _TOKEN = re.compile(r"\b(X1|X2|XD|F1|F2|F3|FD|IMM|RS1|RM|PC|NPC|K|NEXT)\b")
 
 
@@ -53,11 +55,11 @@ def fetch_decode(memory: Memory, pc: int) -> Decoded:
     return decode(half)
 
 
-def _operands(d: Decoded, pc: int, k: int) -> dict[str, str]:
+def _operands(d: Decoded, pc: int, k: str) -> dict[str, str]:
     return {"X1": f"x{d.rs1}" if d.rs1 else "(0)", "X2": f"x{d.rs2}" if d.rs2 else "(0)",
             "XD": f"x{d.rd}" if d.rd else "_", "F1": f"f{d.rs1}", "F2": f"f{d.rs2}", "F3": f"f{d.rs3}",
             "FD": f"f{d.rd}", "IMM": f"({d.imm})", "RS1": str(d.rs1), "RM": str(d.rm), "PC": hex(pc),
-            "NPC": hex(pc + d.length), "K": str(k), "NEXT": "next_pc"}
+            "NPC": hex(pc + d.length), "K": k, "NEXT": "next_pc"}
 
 
 class _Writer:
@@ -79,7 +81,8 @@ def translate(cpu: Any, pc: int) -> Block:
     memory = cpu.memory
     insns: list[tuple[int, Decoded]] = []
     addr = pc
-    while len(insns) < MAX_BLOCK:
+    branches = 0
+    while len(insns) < MAX_BLOCK and branches < MAX_SIDE_EXITS:
         try:
             d = fetch_decode(memory, addr)
         except (MemoryFault, IllegalInstruction):
@@ -88,6 +91,7 @@ def translate(cpu: Any, pc: int) -> Block:
             break
         insns.append((addr, d))
         addr += d.length
+        branches += d.insn.kind == KIND_BRANCH
         if d.insn.kind not in (KIND_PLAIN, KIND_BRANCH):
             break
     fn = _compile(insns, cpu.block_globals)
@@ -96,9 +100,11 @@ def translate(cpu: Any, pc: int) -> Block:
     return fn
 
 
-_SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero needs no mask
-    (re.compile(r"\((x\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
-    (re.compile(r"\(\(0\) \+ (x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+_SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero changes nothing, needs no mask
+    (re.compile(r"\((x\d+) \+ \(0\)\)"), r"\1"),
+    (re.compile(r"\(\(0\) \+ (x\d+)\)"), r"\1"),
+    (re.compile(r"\((x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+    (re.compile(r"(?:(?<=\()|(?<=, )|(?<== )|^)(x\d+) & 0xFFFFFFFFFFFFFFFF(?=[,)]|$)"), r"\1"),
 ]
 LOOP_CHUNK = 20000   # a block looping on itself comes back to the run loop after about this many instructions
 
@@ -141,9 +147,12 @@ def inline_memory(code: str) -> str:
     page, offset = f"[{addr} >> 12]", f"{addr} & 4095"
     if kind == "ld":
         fast = f"readable_pages{page}[{offset}]" if width == 1 else f"unpack{width}(readable_pages{page}, {offset})[0]"
-        rest = code[:m.start()] + "mem_value" + code[after:]
-        lines += ["try:", f"    mem_value = {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
-                  f"    mem_value = ld{width}({addr})", rest]
+        prefix, suffix = code[:m.start()], code[after:]
+        target = prefix[:-3] if not suffix and re.fullmatch(r"(x\d+|f\d+|_) = ", prefix) else "mem_value"
+        lines += ["try:", f"    {target} = {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
+                  f"    {target} = ld{width}({addr})"]
+        if target == "mem_value":
+            lines.append(prefix + "mem_value" + suffix)
     else:
         value = args[1] if width == 8 else f"{args[1]} & {hex((1 << (8 * width)) - 1)}"
         fast = (f"writable_pages{page}[{offset}] = {value}" if width == 1
@@ -163,12 +172,25 @@ def _registers(d: Decoded, ops: dict[str, str]) -> tuple[list[str], list[str]]:
 
 
 def _loop_end(insns: list[tuple[int, Decoded]]) -> int | None:
-    """Index of the first branch back to the block's entry: the block is then a loop up to there."""
+    """Index of the first branch (or jal) back to the block's entry: the block is then a loop up to there."""
     entry = insns[0][0]
     for k, (pc, d) in enumerate(insns):
-        if d.insn.kind == KIND_BRANCH and (pc + d.imm) & 0xFFFFFFFFFFFFFFFF == entry:
+        if (d.insn.kind == KIND_BRANCH or d.insn.name == "jal") and (pc + d.imm) & 0xFFFFFFFFFFFFFFFF == entry:
             return k
     return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, list[str], list[str]]:
+    """(source, locals read, locals written) of one instruction: its template with operands resolved."""
+    ops = _operands(d, pc, k)
+    code = _TOKEN.sub(lambda m: ops[m.group(1)], d.insn.template)
+    for pattern, replacement in _SIMPLIFY:
+        code = pattern.sub(replacement, code)
+    if inline:
+        code = inline_memory(code)
+    reads, writes = _registers(d, ops)
+    return code, reads, writes
 
 
 def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Block:
@@ -178,19 +200,16 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
     loaded: dict[str, None] = {}     # locals holding a register (loaded or written so far)
     written: dict[str, None] = {}
     loop_end = _loop_end(insns)
-    operands = [_operands(d, pc, k) for k, (pc, d) in enumerate(insns)]
-    if loop_end is not None:
-        for k, ops in enumerate(operands):
-            ops["K"] = f"(loop_i * {loop_end + 1} + {k})"
+    codes = [_instruction_code(d, pc, str(k) if loop_end is None else f"(loop_i * {loop_end + 1} + {k})", inline)
+             for k, (pc, d) in enumerate(insns)]
     prologue: list[str] = []
     indent = 1
     if loop_end is not None:
         # every register the loop touches lives in a local from the start, so that an exit from any
         # iteration can store it back
-        for d, ops in zip([d for _, d in insns[:loop_end + 1]], operands, strict=False):
-            for name in (n for group in _registers(d, ops) for n in group):
-                loaded[name] = None
-            written.update(dict.fromkeys(_registers(d, ops)[1]))
+        for _, reads, writes in codes[:loop_end + 1]:
+            loaded.update(dict.fromkeys(reads + writes))
+            written.update(dict.fromkeys(writes))
         prologue = [f"{name} = {'X' if name[0] == 'x' else 'F'}[{name[1:]}]" for name in loaded]
         body_length = loop_end + 1
         prologue.append(f"for loop_i in range({max(1, LOOP_CHUNK // body_length)}):")
@@ -207,19 +226,13 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
     end = insns[-1][0] + insns[-1][1].length
     for k, (pc, d) in enumerate(insns):
         at = InsnAt(k, pc, d.bits, False)
-        ops = operands[k]
-        reads, writes = _registers(d, ops)
+        code, reads, writes = codes[k]
         for name in reads:
             if name not in loaded:
                 body.emit(f"{name} = {'X' if name[0] == 'x' else 'F'}[{name[1:]}]", indent, None)
                 loaded[name] = None
         loaded.update(dict.fromkeys(writes))
         written.update(dict.fromkeys(writes))
-        code = _TOKEN.sub(lambda m, ops=ops: ops[m.group(1)], d.insn.template)
-        for pattern, replacement in _SIMPLIFY:
-            code = pattern.sub(replacement, code)
-        if inline:
-            code = inline_memory(code)
         kind = d.insn.kind
         if kind == KIND_PLAIN:
             body.emit(code, indent, at)
@@ -234,6 +247,11 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
             body.emit(f"if {code}:", indent, at)
             writeback(indent + 1, at, k + 1)
             body.emit(f"return {hex((pc + d.imm) & 0xFFFFFFFFFFFFFFFF)}", indent + 1, at)
+        elif kind == KIND_JUMP and k == loop_end:   # jal back to the entry: the for loop goes on
+            body.emit(code, indent, at)
+            body.emit("else:", 1, at)
+            writeback(2, at, k + 1)
+            body.emit("return next_pc", 2, at)
         elif kind == KIND_JUMP:
             body.emit(code, indent, at)
             writeback(indent, at, k + 1)
