@@ -245,18 +245,19 @@ def _is_elf(path: str) -> bool:
 
 
 def run_elf(opts: argparse.Namespace) -> int:
-    from .linux import ElfError, default_sysroot, run_program
+    from .linux import ElfError, default_sysroot, host_environment, run_program, with_overrides
 
     for flag, value in (("--dir", opts.dir), ("--invoke", opts.invoke), ("--fuel", opts.fuel),
                         ("--max-memory", opts.max_memory), ("--timeout", opts.timeout)):
         if value:
             raise UsageError(f"{flag} is for WebAssembly programs, not riscv64 ELF programs")
-    env = dict(os.environ)
+    overrides = {}
     for item in opts.env:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--env expects K=V, got {item!r}")
-        env[key] = value
+        overrides[key] = value
+    env = with_overrides(host_environment(), overrides)
     if opts.sysroot is not None and not os.path.isdir(opts.sysroot):
         raise UsageError(f"-L {opts.sysroot}: not a directory")
     try:

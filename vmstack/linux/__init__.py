@@ -7,6 +7,6 @@ signals, processes and green threads, on top of the core in vmstack.riscv.
 
 from . import sys_files, sys_memory, sys_misc, sys_process, sys_signal  # noqa: F401 - register the calls
 from .elf import ElfError
-from .runner import default_sysroot, run_program
+from .runner import default_sysroot, host_environment, run_program, with_overrides
 
-__all__ = ["ElfError", "default_sysroot", "run_program"]
+__all__ = ["ElfError", "default_sysroot", "host_environment", "run_program", "with_overrides"]

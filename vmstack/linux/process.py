@@ -170,6 +170,8 @@ class Process:
             result = -(exc.errno or errno.EIO)
         except MemoryFault:
             result = -errno.EFAULT
+        except (ValueError, OverflowError, MemoryError):  # arguments no host call could take
+            result = -errno.EINVAL
         if result is NO_RESULT:
             return
         self._complete(thread, call, nr, args, result)
@@ -194,8 +196,8 @@ class Process:
 
     def exception(self, cpu: Cpu, cause: int, tval: int) -> None:
         signo, code = FAULT_SIGNALS.get(cause, (sig.SIGSEGV, sig.SEGV_MAPERR))
-        if signo == sig.SIGSEGV and code == sig.SEGV_ACCERR and self.memory.prot_at(tval) is None:
-            code = sig.SEGV_MAPERR
+        if signo == sig.SIGSEGV:  # a page that is there but forbids the access, or no page at all
+            code = sig.SEGV_MAPERR if self.memory.prot_at(tval) is None else sig.SEGV_ACCERR
         addr = cpu.pc if signo == sig.SIGILL else tval
         self.force_signal(self.current, signo, sig.pack_siginfo(signo, code, addr=addr))
 
@@ -389,7 +391,15 @@ class Process:
     # ---------------------------------------------------------------- the scheduler
     def run(self) -> None:
         """Run the guest until it exits (GuestExit), dies (GuestKilled) or is stopped (GuestStopped)."""
+        saved = {signo: signal.getsignal(signo) for signo in FORWARDED_SIGNALS}
         self._install_host_signals()
+        try:
+            self._schedule()
+        finally:
+            for signo, handler in saved.items():
+                signal.signal(signo, handler)
+
+    def _schedule(self) -> None:
         last = None
         while True:
             thread = self._next_thread()

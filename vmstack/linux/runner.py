@@ -23,19 +23,40 @@ def default_sysroot() -> str | None:
     return DEFAULT_SYSROOT if os.path.isdir(DEFAULT_SYSROOT) else None
 
 
+def host_environment() -> list[str]:
+    """This process's environment as it was exec'd, in its order (/proc/self/environ), without what
+    Python itself adds at start-up (such as LC_CTYPE for locale coercion)."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            block = f.read()
+    except OSError:
+        return [f"{k}={v}" for k, v in os.environ.items()]
+    fs = sys.getfilesystemencoding()
+    return [item.decode(fs, "surrogateescape") for item in block.split(b"\0") if item]
+
+
+def with_overrides(env: list[str], overrides: dict[str, str]) -> list[str]:
+    """``env`` with each K=V of ``overrides`` replacing K's entry, or appended when K is new."""
+    result, pending = [], dict(overrides)
+    for item in env:
+        key = item.partition("=")[0]
+        result.append(f"{key}={pending.pop(key)}" if key in pending else item)
+    return result + [f"{k}={v}" for k, v in pending.items()]
+
+
 def run_program(path: str, argv: list[str] | None = None, env: list[str] | dict[str, str] | None = None, *,
                 sysroot: str | None = None, strace: bool = False, max_insns: int | None = None,
                 top_level: bool = True, execfn: str | None = None) -> int:
     """Run the riscv64 Linux program at ``path``; return its exit status (128+N if a signal killed it).
 
-    ``argv`` defaults to [path]; ``env`` (a list of K=V or a dict) to the host's environment.
+    ``argv`` defaults to [path]; ``env`` (a list of K=V or a dict) to this process's environment.
     A death by signal is reported on stderr as a shell would ("Segmentation fault"). Raises
     ElfError (one-line message) for a file that cannot run.
     """
     if argv is None:
         argv = [path]
     if env is None:
-        env = dict(os.environ)
+        env = host_environment()
     if isinstance(env, dict):
         env = [f"{k}={v}" for k, v in env.items()]
     proc = Process(path, argv, env, sysroot=sysroot, strace=strace, max_insns=max_insns,
@@ -60,7 +81,8 @@ def _finish(proc: Process, status: int, signo: int | None) -> int:
         return status
     if signo is not None:  # die of the same signal, so the guest parent's wait4 sees it
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        signal.signal(signo, signal.SIG_DFL)
+        if signo != signal.SIGKILL:
+            signal.signal(signo, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signo])
         os.kill(os.getpid(), signo)
     os._exit(status)
@@ -92,9 +114,8 @@ def exec_entry(args: list[str]) -> int:
     options, program, argv = args[:split], args[split + 1], args[split + 2:]
     sysroot = options[options.index("--sysroot") + 1] or None
     execfn = options[options.index("--execfn") + 1]
-    env = [f"{k}={v}" for k, v in os.environ.items()]
     try:
-        return run_program(program, argv, env, sysroot=sysroot, strace="--strace" in options,
+        return run_program(program, argv, host_environment(), sysroot=sysroot, strace="--strace" in options,
                            top_level="--child" not in options, execfn=execfn)
     except Exception as exc:  # noqa: BLE001 - the exec already happened: report in one line
         os.write(2, f"vmstack: {exc}\n".encode())

@@ -6,6 +6,7 @@ the D-extension FP state) and pops again in rt_sigreturn.
 
 from __future__ import annotations
 
+import signal
 import struct
 from dataclasses import dataclass
 
@@ -16,33 +17,21 @@ SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR, SIGSYS = 24, 25, 
 NSIG = 64
 
 SIG_DFL, SIG_IGN = 0, 1
-SA_NOCLDSTOP, SA_NOCLDWAIT, SA_SIGINFO, SA_ONSTACK = 1, 2, 4, 0x08000000
-SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER = 0x10000000, 0x40000000, 0x80000000, 0x04000000
+SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x08000000, 0x10000000, 0x40000000, 0x80000000
 SS_ONSTACK, SS_DISABLE = 1, 2
-SI_USER, SI_TKILL, SI_KERNEL = 0, -6, 0x80
+SI_USER, SI_TKILL = 0, -6
 SEGV_MAPERR, SEGV_ACCERR, ILL_ILLOPC, BUS_ADRALN, TRAP_BRKPT = 1, 2, 1, 1, 1
-CLD_EXITED, CLD_KILLED, CLD_DUMPED = 1, 2, 3
 
 UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 IGNORED_BY_DEFAULT = {SIGCHLD, SIGCONT, SIGURG, SIGWINCH}
 STOP_BY_DEFAULT = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}
 CORE_BY_DEFAULT = {SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS}
 
-# what bash prints when a job dies of a signal
-SHELL_NAMES = {
-    SIGHUP: "Hangup", SIGINT: "", SIGQUIT: "Quit", SIGILL: "Illegal instruction",
-    SIGTRAP: "Trace/breakpoint trap", SIGABRT: "Aborted", SIGBUS: "Bus error",
-    SIGFPE: "Floating point exception", SIGKILL: "Killed", SIGUSR1: "User defined signal 1",
-    SIGSEGV: "Segmentation fault", SIGUSR2: "User defined signal 2", SIGPIPE: "",
-    SIGALRM: "Alarm clock", SIGTERM: "Terminated", SIGXCPU: "CPU time limit exceeded",
-    SIGXFSZ: "File size limit exceeded", SIGVTALRM: "Virtual timer expired", SIGPROF: "Profiling timer expired",
-    SIGIO: "I/O possible", SIGPWR: "Power failure", SIGSYS: "Bad system call",
-}
-
-
 def death_message(signo: int) -> str:
-    """The line a shell prints for a job killed by ``signo`` (empty for SIGINT and SIGPIPE)."""
-    return SHELL_NAMES.get(signo, f"Real-time signal {signo - 34}" if signo >= 34 else f"Signal {signo}")
+    """The line a shell prints for a job killed by ``signo`` (nothing for SIGINT and SIGPIPE)."""
+    if signo in (SIGINT, SIGPIPE):
+        return ""
+    return signal.strsignal(signo) or f"Signal {signo}"
 
 
 def bit(signo: int) -> int:
@@ -83,8 +72,7 @@ def default_action(signo: int) -> str:
 # ---------------------------------------------------------------- the signal frame
 
 SIGINFO_SIZE = 128
-UC_STACK = 16                 # ucontext: uc_flags, uc_link, then stack_t
-UC_SIGMASK = 40
+UC_SIGMASK = 40               # ucontext: uc_flags, uc_link, stack_t, then the mask
 UC_MCONTEXT = 176             # struct sigcontext is 16-byte aligned
 MC_FPREGS = UC_MCONTEXT + 256  # after pc and x1..x31
 MC_FCSR = MC_FPREGS + 256

@@ -202,6 +202,9 @@ def sys_readlinkat(proc: Process, thread: Thread, dirfd: int, path: int, buf: in
 F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 5, 6, 7, 36, 37, 38
 LOCK_COMMANDS = {F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW}
 FLOCK_SIZE = 32
+# F_DUPFD F_GETFD F_SETFD F_GETFL F_SETFL F_SETOWN F_GETOWN F_SETSIG F_GETSIG, leases, notify,
+# F_DUPFD_CLOEXEC, pipe sizes, seals: an int argument or none
+INT_COMMANDS = {0, 1, 2, 3, 4, 8, 9, 10, 11, 1024, 1025, 1026, 1030, 1031, 1032, 1033, 1034}
 
 
 @syscall(25, "fcntl", "fd i x")
@@ -212,7 +215,7 @@ def sys_fcntl(proc: Process, thread: Thread, fd: int, cmd: int, arg: int) -> int
         if result >= 0 and cmd in (F_GETLK, F_OFD_GETLK):
             proc.memory.write(arg, buf.raw)
         return result
-    if cmd in (15, 16):  # F_SETOWN_EX / F_GETOWN_EX take a struct
+    if cmd not in INT_COMMANDS:  # the rest take pointers (F_GETOWN_EX, the rw hints...)
         return -errno.EINVAL
     return host_syscall("fcntl", fd, cmd, arg)
 
@@ -246,3 +249,70 @@ def sys_ioctl(proc: Process, thread: Thread, fd: int, request: int, arg: int) ->
         proc.memory.write(arg, buf.raw)
     return result
 
+
+
+# ---------------------------------------------------------------- sockets (addresses out through a length)
+
+SOCKADDR_MAX = 128
+
+
+def _with_address_out(proc: Process, name: str, leading: list, addr: int, addrlen: int, trailing: list) -> int:
+    """A host call that writes a sockaddr (or option) and its length through guest pointers."""
+    if not addr:
+        return host_syscall(name, *leading, None, None, *trailing)
+    (room,) = struct.unpack("<I", proc.memory.read(addrlen, 4))
+    buf = ctypes.create_string_buffer(max(min(room, SOCKADDR_MAX), 1))
+    length = ctypes.c_uint32(min(room, SOCKADDR_MAX))
+    result = host_syscall(name, *leading, buf, ctypes.byref(length), *trailing)
+    if result >= 0:
+        proc.memory.write(addr, buf.raw[:min(room, length.value)])
+        proc.memory.write(addrlen, struct.pack("<I", length.value))
+    return result
+
+
+@syscall(242, "accept4", "fd p p oflags")
+def sys_accept4(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int, flags: int) -> int:
+    return wait_for_fd(fd, select.POLLIN,
+                       lambda: _with_address_out(proc, "accept4", [fd], addr, addrlen, [flags]))
+
+
+@syscall(202, "accept", "fd p p")
+def sys_accept(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) -> int:
+    return sys_accept4(proc, thread, fd, addr, addrlen, 0)
+
+
+def _socket_address_query(name: str):
+    def handler(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) -> int:
+        return _with_address_out(proc, name, [fd], addr, addrlen, [])
+    return handler
+
+
+for _nr, _name in ((204, "getsockname"), (205, "getpeername")):
+    syscall(_nr, _name, "fd p p")(_socket_address_query(_name))
+
+
+@syscall(209, "getsockopt", "fd i i p p")
+def sys_getsockopt(proc: Process, thread: Thread, fd: int, level: int, option: int, value: int,
+                   length: int) -> int:
+    return _with_address_out(proc, "getsockopt", [fd, level, option], value, length, [])
+
+
+@syscall(206, "sendto", "fd ibuf u x p u")
+def sys_sendto(proc: Process, thread: Thread, fd: int, buf: int, count: int, flags: int, addr: int,
+               addrlen: int) -> int:
+    data = proc.memory.read(buf, min(count, IO_CHUNK))
+    target = ctypes.create_string_buffer(proc.memory.read(addr, addrlen), addrlen) if addr else None
+    return wait_for_fd(fd, select.POLLOUT, lambda: host_syscall(
+        "sendto", fd, ctypes.create_string_buffer(data, len(data)), len(data), flags, target, addrlen if addr else 0))
+
+
+@syscall(207, "recvfrom", "fd obuf u x p p")
+def sys_recvfrom(proc: Process, thread: Thread, fd: int, buf: int, count: int, flags: int, addr: int,
+                 addrlen: int) -> int:
+    def attempt() -> int:
+        data = ctypes.create_string_buffer(max(min(count, IO_CHUNK), 1))
+        result = _with_address_out(proc, "recvfrom", [fd, data, min(count, IO_CHUNK), flags], addr, addrlen, [])
+        if result > 0:
+            proc.memory.write(buf, data.raw[:result])
+        return result
+    return wait_for_fd(fd, select.POLLIN, attempt)

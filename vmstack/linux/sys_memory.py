@@ -128,11 +128,10 @@ def sys_msync(proc: Process, thread: Thread, addr: int, length: int, flags: int)
     return 0 if proc.aspace.covered(addr, addr + page_up(length)) else -errno.ENOMEM
 
 
-@syscall(228, "mlock", "p u")
-def sys_mlock(proc: Process, thread: Thread, addr: int, length: int) -> int:
+def sys_memory_lock(proc: Process, thread: Thread, addr: int, length: int) -> int:
+    """mlock and munlock: guest memory is never paged out, so there is nothing to do."""
     return 0
 
 
-@syscall(229, "munlock", "p u")
-def sys_munlock(proc: Process, thread: Thread, addr: int, length: int) -> int:
-    return 0
+syscall(228, "mlock", "p u")(sys_memory_lock)
+syscall(229, "munlock", "p u")(sys_memory_lock)

@@ -271,3 +271,43 @@ def sys_pselect6(proc: Process, thread: Thread, nfds: int, readfds: int, writefd
             bits = int.from_bytes(data, "little")
             waits += [(fd, events) for fd in range(nfds) if bits >> fd & 1]
     return _wait_ready(proc, thread, poll_now, tuple(waits), _poll_deadline(proc, timeout), sigmask)
+
+
+# ---------------------------------------------------------------- epoll
+# riscv64's struct epoll_event is {u32 events; u64 data} with natural alignment (16 bytes); the x86-64
+# host's is packed (12 bytes), so events are converted on the way in and out.
+
+GUEST_EPOLL_EVENT = struct.Struct("<I4xQ")
+HOST_EPOLL_EVENT = struct.Struct("<IQ")
+EPOLL_CTL_DEL = 2
+MAX_EPOLL_EVENTS = 4096
+
+passthrough(20, "epoll_create1", "oflags")
+
+
+@syscall(21, "epoll_ctl", "fd i fd p")
+def sys_epoll_ctl(proc: Process, thread: Thread, epfd: int, op: int, fd: int, event: int) -> int:
+    host_event = None
+    if event and op != EPOLL_CTL_DEL:
+        events, data = GUEST_EPOLL_EVENT.unpack(proc.memory.read(event, GUEST_EPOLL_EVENT.size))
+        host_event = ctypes.create_string_buffer(HOST_EPOLL_EVENT.pack(events, data), HOST_EPOLL_EVENT.size)
+    return host_syscall("epoll_ctl", epfd, op, fd, host_event)
+
+
+@syscall(22, "epoll_pwait", "fd p i i p u")
+def sys_epoll_pwait(proc: Process, thread: Thread, epfd: int, events: int, maxevents: int, timeout: int,
+                    sigmask: int, size: int) -> int:
+    if not 0 < maxevents <= MAX_EPOLL_EVENTS:
+        return -errno.EINVAL
+
+    def poll_now() -> int:
+        buf = ctypes.create_string_buffer(HOST_EPOLL_EVENT.size * maxevents)
+        result = host_syscall("epoll_wait", epfd, buf, maxevents, 0)
+        if result > 0:
+            out = b"".join(GUEST_EPOLL_EVENT.pack(*HOST_EPOLL_EVENT.unpack_from(buf.raw, HOST_EPOLL_EVENT.size * i))
+                           for i in range(result))
+            proc.memory.write(events, out)
+        return result
+
+    deadline = None if timeout < 0 else time.monotonic() + timeout / 1000
+    return _wait_ready(proc, thread, poll_now, ((epfd, 1),), deadline, sigmask)

@@ -25,8 +25,7 @@ from .table import syscall
 if TYPE_CHECKING:
     from .process import Process, Thread
 
-CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
-CLONE_VFORK, CLONE_PARENT, CLONE_THREAD = 0x4000, 0x8000, 0x10000
+CLONE_VM, CLONE_SIGHAND, CLONE_THREAD = 0x100, 0x800, 0x10000
 CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x80000, 0x100000, 0x200000
 CLONE_CHILD_SETTID = 0x1000000
 WNOHANG = 1
@@ -58,6 +57,16 @@ def sys_set_robust_list(proc: Process, thread: Thread, head: int, size: int) -> 
     if size != 24:
         return -errno.EINVAL
     thread.robust_list = head
+    return 0
+
+
+@syscall(100, "get_robust_list", "i p p")
+def sys_get_robust_list(proc: Process, thread: Thread, tid: int, head: int, size: int) -> int:
+    target = thread if tid == 0 else next((t for t in proc.threads if t.tid == tid), None)
+    if target is None:
+        return -errno.ESRCH
+    proc.memory.store(head, 8, target.robust_list)
+    proc.memory.store(size, 8, 24)
     return 0
 
 

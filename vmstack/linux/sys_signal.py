@@ -5,6 +5,7 @@ queued here and delivered by the Process; signals to other processes go to the h
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import struct
@@ -180,6 +181,36 @@ def _signal_self(proc: Process, signo: int, info: bytes, thread: Thread | None) 
         os.kill(os.getpid(), sig.SIGSTOP)
         return
     proc.queue_signal(signo, info, thread)
+
+
+@syscall(138, "rt_sigqueueinfo", "i sig p")
+def sys_rt_sigqueueinfo(proc: Process, thread: Thread, pid: int, signo: int, info: int) -> int:
+    return _queue_info(proc, pid, None, signo, info)
+
+
+@syscall(240, "rt_tgsigqueueinfo", "i i sig p")
+def sys_rt_tgsigqueueinfo(proc: Process, thread: Thread, tgid: int, tid: int, signo: int, info: int) -> int:
+    return _queue_info(proc, tgid, tid, signo, info)
+
+
+def _queue_info(proc: Process, pid: int, tid: int | None, signo: int, info: int) -> int:
+    """sigqueue(3): a signal with the caller's siginfo (its value) to this process, or to another one."""
+    if not _valid(signo):
+        return -errno.EINVAL
+    data = bytearray(proc.memory.read(info, sig.SIGINFO_SIZE))
+    code = struct.unpack_from("<i", data, 8)[0]
+    if pid != os.getpid():
+        if code >= 0:
+            return -errno.EPERM
+        buf = ctypes.create_string_buffer(bytes(data), sig.SIGINFO_SIZE)
+        return host_syscall("rt_sigqueueinfo" if tid is None else "rt_tgsigqueueinfo",
+                            *([pid] if tid is None else [pid, tid]), signo, buf)
+    target = None if tid is None else _thread_by_tid(proc, tid)
+    if tid is not None and target is None:
+        return -errno.ESRCH
+    struct.pack_into("<i", data, 0, signo)
+    _signal_self(proc, signo, bytes(data), target)
+    return 0
 
 
 def _thread_by_tid(proc: Process, tid: int) -> Thread | None:

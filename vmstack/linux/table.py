@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[..., Any]
 SIGNED32 = {"i", "fd", "dirfd", "sig"}
+MAX_BUFFER = 1 << 24  # the most one call moves through a host buffer (short counts are allowed)
 
 
 @dataclass
@@ -73,17 +74,22 @@ def passthrough(nr: int, name: str, spec: str = "", host_name: str | None = None
     def handler(proc: Process, thread: Thread, *args: int) -> int:
         host_args: list[Any] = []
         copy_back: list[tuple[int, Any, int | None]] = []  # (guest address, buffer, fixed size)
+        capped: dict[int, int] = {}  # index of a length argument -> the length the host buffer has
         for i, (kind, value) in enumerate(zip(kinds, args)):
             size = _struct_size(kind)
-            if kind in ("path", "str") and value == 0:
+            if i in capped:
+                host_args.append(capped[i])
+            elif kind in ("path", "str") and value == 0:
                 host_args.append(None)
             elif kind in ("path", "str"):
                 text = proc.read_string(value)
                 if kind == "path":
                     text = proc.guest_path(text, lookup)
                 host_args.append(ctypes.c_char_p(text))
+            elif kind in ("ibuf", "obuf") and value == 0:
+                host_args.append(None)
             elif kind in ("ibuf", "obuf"):
-                length = args[i + 1]
+                length = capped[i + 1] = min(args[i + 1], MAX_BUFFER)
                 if kind == "ibuf":
                     host_args.append(ctypes.create_string_buffer(proc.memory.read(value, length), length))
                 else:
