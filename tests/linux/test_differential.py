@@ -30,6 +30,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from elftools.elf.elffile import ELFFile
 
 ROOT = Path(__file__).resolve().parents[2]
 QEMU = shutil.which("qemu-riscv64")
@@ -174,3 +175,20 @@ def test_guest_agrees_with_qemu(name: str, args: list[str], target: str, tmp_pat
 
 def test_every_linux_guest_is_covered() -> None:
     assert {name for name, _ in CASES} == set(guest_build.LINUX_GUESTS)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_riscv64_builds_link_as_their_target_says(target: str) -> None:
+    with open(guest_build.build("startup", target), "rb") as file:
+        elf = ELFFile(file)
+        interpreters = [segment for segment in elf.iter_segments() if segment["p_type"] == "PT_INTERP"]
+        assert elf["e_machine"] == "EM_RISCV"
+        if "-dynamic" in target:
+            assert interpreters and interpreters[0].get_interp_name() == "/lib/ld-linux-riscv64-lp64d.so.1"
+        else:
+            assert not interpreters and elf["e_type"] == "ET_EXEC"
+
+
+def test_linux_guests_are_built_for_riscv64_only() -> None:
+    with pytest.raises(guest_build.BuildError, match="not built for wasm32-wasi"):
+        guest_build.build("files", "wasm32-wasi")
