@@ -140,3 +140,26 @@ def test_conversions_saturate() -> None:
 def test_classify() -> None:
     assert [fpu.classify(S, v) for v in (0xFF800000, 0xBF800000, 0x80000001, 0x80000000, 0, 1, 0x3F800000,
                                          0x7F800000, 0x7F800001, 0x7FC00000)] == [1 << i for i in range(10)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["add", "sub", "mul", "div", "sqrt"]), st.sampled_from([32, 64]), st.data())
+def test_fast_path_agrees_with_the_exact_one(op: str, bits: int, data: st.DataObject) -> None:
+    fmt, pack = (S, "<f") if bits == 32 else (D, "<d")
+    numbers = st.floats(allow_nan=False, allow_infinity=False, width=bits)
+    a, b = (int.from_bytes(struct.pack(pack, data.draw(numbers)), "little") for _ in range(2))
+    fast = fpu.FAST[bits][op](a, b)
+    assume(fast >= 0)
+    exact = fpu.sqrt(fmt, fpu.RNE, a) if op == "sqrt" else getattr(fpu, op)(fmt, fpu.RNE, a, b)
+    assert (fast & ((1 << 64) - 1), fpu.NX if fast >> 64 else 0) == exact
+
+
+@settings(max_examples=300, deadline=None)
+@given(doubles, doubles)
+def test_comparisons_follow_cpython(a: int, b: int) -> None:
+    x, y = as_double(a), as_double(b)
+    nan = math.isnan(x) or math.isnan(y)
+    signalling = fpu.is_signalling(D, a) or fpu.is_signalling(D, b)
+    assert fpu.compare(D, "eq", a, b) == (int(x == y), fpu.NV if signalling else 0)
+    assert fpu.compare(D, "lt", a, b) == (int(x < y), fpu.NV if nan else 0)
+    assert fpu.compare(D, "le", a, b) == (int(x <= y), fpu.NV if nan else 0)

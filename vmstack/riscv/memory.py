@@ -112,9 +112,10 @@ class Memory:
     def invalidate_page(self, page: int) -> None:
         pcs = self.code_pages.pop(page, None)
         if pcs:
-            for pc in pcs:
+            for pc in pcs:   # code that gets rewritten is interpreted a while before it is translated again
                 self.translations.pop(pc, None)
                 self.decoded.pop(pc, None)
+                self.heat.pop(pc, None)
             if page in self.pages:
                 self._publish(page)
 

@@ -1,10 +1,15 @@
-"""Tier 1: a guest block, on its first execution, becomes one Python function, which CPython then runs.
+"""Tier 1, the translator: a guest block entered often enough (``interpret.HOT``) becomes one Python
+function, which CPython then runs.
 
 A block runs from its entry pc through up to MAX_BLOCK instructions; it ends after a jump, an ecall or
 ebreak, or a fence.i. A conditional branch does not end it: a taken branch leaves through a side exit.
-Guest register xN read in the block becomes the Python local ``xN`` (fN for FP registers), loaded once
-at entry; writes stay in locals and are stored back at each exit. The semantics are the templates of
-``user_isa``, pasted in with their operands resolved (an immediate becomes a literal, x0 the literal 0).
+A block whose branch (or jal) goes back to its own entry is a Python ``for`` loop up to there, so a
+tight guest loop stays inside one call (for at most LOOP_CHUNK instructions, or what is left of run()'s
+budget).
+Guest register xN read in the block becomes the Python local ``xN`` (fN for FP registers), loaded at
+its first use; writes stay in locals and are stored back at each exit. The semantics are the templates
+of ``user_isa``, pasted in with their operands resolved (an immediate becomes a literal, x0 the literal
+0), and loads and stores expanded into the page-dict fast path when the memory offers its page dicts.
 The function takes (X, F, cpu), counts the retired instructions into ``cpu.instret`` and returns the
 next pc.
 
@@ -212,7 +217,8 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
             written.update(dict.fromkeys(writes))
         prologue = [f"{name} = {'X' if name[0] == 'x' else 'F'}[{name[1:]}]" for name in loaded]
         body_length = loop_end + 1
-        prologue.append(f"for loop_i in range({max(1, LOOP_CHUNK // body_length)}):")
+        chunk = max(1, LOOP_CHUNK // body_length)   # iterations, fewer when run()'s budget ends sooner
+        prologue.append(f"for loop_i in range(min({chunk}, (cpu.limit - cpu.instret) // {body_length} + 1)):")
         indent = 2
     else:
         body_length = 0

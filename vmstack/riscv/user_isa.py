@@ -418,18 +418,19 @@ def _arithmetic(op: str, fmt: fpu.Format) -> Callable[[Any, int, int, int], int]
     subnormals, overflow, underflow) the exact one. Singles are unboxed and boxed here."""
     exact = getattr(fpu, op)
     single = fmt is fpu.SINGLE
-    fast_path = fpu.single_fast if single else fpu.double_fast
+    fast_path = fpu.FAST[fmt.bits][op]
     box = 0xFFFFFFFF00000000 if single else 0
 
     def arithmetic(cpu: Any, rm: int, a: int, b: int) -> int:
         if single:
             a, b = unbox(a), unbox(b)
         if rm == 0 or (rm == 7 and not cpu.fcsr & 0xE0):
-            fast = fast_path(op, a, b)
-            if fast is not None:
-                if fast[1]:
-                    cpu.fcsr |= fast[1]
-                return fast[0] | box
+            bits = fast_path(a, b)
+            if bits >= 0:
+                if bits >> 64:
+                    cpu.fcsr |= fpu.NX
+                    return bits & 0xFFFFFFFFFFFFFFFF | box
+                return bits | box
         mode = rounding(cpu, rm)
         result = exact(fmt, mode, a) if op == "sqrt" else exact(fmt, mode, a, b)
         cpu.fcsr |= result[1]
