@@ -24,13 +24,12 @@ needs_toolchain = pytest.mark.skipif(not shutil.which(CC) or not os.path.isdir(S
 needs_qemu = pytest.mark.skipif(not shutil.which("qemu-riscv64"), reason="qemu-user is needed")
 
 
-def build(name: str, link: str = "static", opt: str = "-O2") -> Path:
-    """The program tests/linux/programs/NAME.c compiled for riscv64 (``link`` static or dynamic)."""
+def build(name: str, link: str = "static") -> Path:
+    """The program tests/linux/programs/NAME.c compiled for riscv64 at -O2 (``link`` static or dynamic)."""
     source = SOURCES / f"{name}.c"
-    flags = [opt, "-Wall", "-pthread", "-static" if link == "static" else "-no-pie" if link == "nopie" else ""]
-    flags = [f for f in flags if f]
+    flags = ["-O2", "-Wall", "-pthread", *(["-static"] if link == "static" else [])]
     key = hashlib.sha256(source.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
-    out = CACHE / f"{name}-{link}{opt}-{key}"
+    out = CACHE / f"{name}-{link}-{key}"
     if not out.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")

@@ -3,9 +3,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
 import shutil
+import struct
+import subprocess
+import sys
+import termios
 
-from .riscv_programs import build, needs_qemu, needs_toolchain, run_qemu, run_vmstack
+from .riscv_programs import ROOT, SYSROOT, build, needs_qemu, needs_toolchain, run_qemu, run_vmstack
 
 pytestmark = needs_toolchain
 
@@ -63,3 +70,64 @@ def test_truncated_elf_is_refused(tmp_path) -> None:
 def test_missing_interpreter_is_refused(tmp_path) -> None:
     got = run_vmstack(build("hello", "dynamic"), extra=("-L", str(tmp_path)))
     _one_line_error(got, "its interpreter /lib/ld-linux-riscv64-lp64d.so.1 does not exist")
+
+
+@needs_qemu
+def test_static_pie_the_dynamic_loader_run_as_a_program() -> None:
+    """ld.so is an ET_DYN file without PT_INTERP (what a static-pie is): vmstack places it itself, and it
+    then maps the program named on its command line through mmap."""
+    loader = "/usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1"
+    args = ("--library-path", "/usr/riscv64-linux-gnu/lib", str(build("hello", "dynamic")), "as", "static-pie")
+    expected = run_qemu(loader, *args)
+    got = run_vmstack(loader, *args)
+    assert (got.status, got.stdout, got.stderr) == (expected.status, expected.stdout, expected.stderr)
+    assert got.status == 3 and got.stdout == "as static-pie\n"
+
+
+def _on_a_terminal(command: list[str], env: dict | None = None) -> str:
+    """Run ``command`` with a pseudo-terminal of 33 rows and 101 columns as stdin and stdout."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    return b"".join(chunks).decode()
+
+
+@needs_qemu
+def test_terminal_ioctls_same_as_qemu() -> None:
+    program = str(build("tty", "static"))
+    expected = _on_a_terminal(["qemu-riscv64", "-L", SYSROOT, program])
+    got = _on_a_terminal([sys.executable, "-m", "vmstack", "run", program], {**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "TIOCGWINSZ: 0 rows=33 cols=101" in expected and "isatty: 1 1" in expected
+    assert got == expected
+
+
+def _until_reader_leaves(command: list[str], env: dict | None = None) -> tuple[int, str]:
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout.readline() == b"y\n"
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    return (proc.returncode if proc.returncode >= 0 else 128 - proc.returncode), err
+
+
+@needs_qemu
+def test_broken_pipe_same_as_qemu() -> None:
+    program = str(build("yes", "static"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for mode in ("default", "ignore"):
+        expected = _until_reader_leaves(["qemu-riscv64", "-L", SYSROOT, program, mode])
+        got = _until_reader_leaves([sys.executable, "-m", "vmstack", "run", program, mode], env)
+        assert got == expected
+        assert expected == ((141, "") if mode == "default" else (2, "write failed: Broken pipe\n"))

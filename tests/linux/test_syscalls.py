@@ -9,7 +9,7 @@ from .riscv_programs import build, needs_qemu, needs_toolchain, run_qemu, run_vm
 
 pytestmark = [needs_toolchain, needs_qemu]
 
-PROGRAMS = ["basics", "files", "memory", "signals", "procs", "threads", "sockets", "epoll"]
+PROGRAMS = ["basics", "files", "memory", "signals", "procs", "threads", "sockets", "epoll", "messages"]
 
 
 @pytest.mark.parametrize("link", ["static", "dynamic"])

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import bisect
 import errno
+import fcntl
+import os
+from dataclasses import dataclass
 
-from ..riscv.memory import PAGE_SIZE, PROT_READ, PROT_WRITE, Memory
+from ..riscv.memory import PAGE_SIZE, PROT_READ, PROT_WRITE, Memory, MemoryFault
 
 TASK_SIZE = 1 << 38
 STACK_TOP = TASK_SIZE
@@ -16,6 +19,19 @@ STACK_SIZE = 8 << 20                         # RLIMIT_STACK's default
 MMAP_BASE = TASK_SIZE - (128 << 20)          # the kernel's minimum gap below the stack
 ELF_ET_DYN_BASE = (TASK_SIZE // 3 * 2) & -PAGE_SIZE
 MMAP_MIN_ADDR = 0x10000
+PRIVATE_FD_BASE = 1000  # descriptors vmstack keeps for itself sit above the guest's usual numbers
+
+
+@dataclass
+class SharedFile:
+    """A MAP_SHARED file mapping: a private copy whose changed pages are written back to the file
+    (on munmap, msync, exec and exit), compared against what was read at map time."""
+
+    start: int
+    end: int
+    fd: int        # vmstack's own duplicate of the guest's descriptor
+    offset: int
+    original: bytes
 
 
 def page_up(value: int) -> int:
@@ -30,6 +46,7 @@ class AddressSpace:
         self.starts: list[int] = []
         self.areas: dict[int, tuple[int, int]] = {}  # start -> (end, prot)
         self.brk_start = self.brk = 0
+        self.shared: list[SharedFile] = []
 
     # ---- the area list
     def overlaps(self, start: int, end: int) -> bool:
@@ -80,6 +97,7 @@ class AddressSpace:
     def map(self, start: int, length: int, prot: int) -> None:
         """Map zero-filled pages; PROT_NONE areas (reservations) get guest pages only when made accessible."""
         end = start + page_up(length)
+        self._release_shared(start, end)
         self._cut(start, end)
         self._insert(start, end, prot)
         if prot:
@@ -89,6 +107,7 @@ class AddressSpace:
 
     def unmap(self, start: int, length: int) -> None:
         end = start + page_up(length)
+        self._release_shared(start, end)
         for s, e, _ in self._cut(start, end):
             self.memory.unmap(s, e - s)
 
@@ -123,6 +142,39 @@ class AddressSpace:
         if top - length >= MMAP_MIN_ADDR:
             return top - length
         raise OSError(errno.ENOMEM, "address space exhausted")
+
+    # ---- shared file mappings
+    def share_file(self, start: int, data: bytes, fd: int, offset: int) -> None:
+        """Remember that [start, start + len(data)) maps ``fd`` at ``offset`` with MAP_SHARED."""
+        own = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, PRIVATE_FD_BASE)
+        self.shared.append(SharedFile(start, start + page_up(len(data)), own, offset, data))
+
+    def write_back(self, start: int = 0, end: int = TASK_SIZE) -> None:
+        """Write the changed pages of shared file mappings within [start, end) to their files."""
+        for shared in self.shared:
+            for page in range(max(start, shared.start), min(end, shared.end), PAGE_SIZE):
+                at = page - shared.start
+                before = shared.original[at:at + PAGE_SIZE]
+                if not before:
+                    break
+                try:
+                    now = self.memory.read(page, len(before))
+                except MemoryFault:
+                    continue
+                if now != before:
+                    os.pwrite(shared.fd, now, shared.offset + at)
+
+    def _release_shared(self, start: int, end: int) -> None:
+        if not self.shared:
+            return
+        self.write_back(start, end)
+        kept = []
+        for shared in self.shared:
+            if start <= shared.start and shared.end <= end:
+                os.close(shared.fd)
+            else:
+                kept.append(shared)
+        self.shared = kept
 
     # ---- the program break
     def set_brk_start(self, addr: int) -> None:

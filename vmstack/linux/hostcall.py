@@ -37,6 +37,7 @@ HOST_NR = {
     # called by name from a variable (sockets with an address out, the waits)
     "recvfrom": 45, "getsockname": 51, "getpeername": 52, "getsockopt": 55, "wait4": 61, "waitid": 247,
     "accept4": 288, "epoll_wait": 232, "epoll_ctl": 233, "epoll_create1": 291,
+    "sendmsg": 46, "recvmsg": 47,
 }
 
 

@@ -320,8 +320,14 @@ class Process:
         """Mirror the guest's action for a forwarded signal on the host (SIG_IGN survives an execve)."""
         if signo not in FORWARDED_SIGNALS:
             return
-        ignored = self.actions[signo].handler == sig.SIG_IGN
-        signal.signal(signo, signal.SIG_IGN if ignored else self._on_host_signal)
+        action = self.actions[signo]
+        if action.handler == sig.SIG_IGN:
+            signal.signal(signo, signal.SIG_IGN)
+            return
+        signal.signal(signo, self._on_host_signal)
+        # a host call the signal lands in is restarted, as the guest's would be, unless a guest handler
+        # without SA_RESTART must see EINTR (ppoll, the idle wait, always returns EINTR)
+        signal.siginterrupt(signo, action.handler != sig.SIG_DFL and not action.flags & sig.SA_RESTART)
 
     def _install_host_signals(self) -> None:
         for signo in FORWARDED_SIGNALS:
@@ -396,6 +402,7 @@ class Process:
         try:
             self._schedule()
         finally:
+            self.aspace.write_back()  # as the kernel does with a dead process's dirty shared pages
             for signo, handler in saved.items():
                 signal.signal(signo, handler)
 

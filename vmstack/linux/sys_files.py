@@ -11,7 +11,8 @@ import fcntl as host_fcntl
 import os
 import select
 import struct
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
 
 from .hostcall import host_syscall
 from .process import Blocked, fd_ready
@@ -92,14 +93,14 @@ def _is_blocking(fd: int) -> bool:
         return False  # a bad descriptor: the call itself reports it
 
 
-def wait_for_fd(fd: int, events: int, attempt, restartable: bool = True) -> int:
+def wait_for_fd(fd: int, events: int, attempt: Callable[[], int], restartable: bool = True) -> int:
     """Run ``attempt`` now if ``fd`` is ready (or non-blocking); otherwise park until it is."""
     if not _is_blocking(fd) or fd_ready(fd, events):
         return attempt()
     return _park_on_fd(fd, events, attempt, restartable)
 
 
-def _park_on_fd(fd: int, events: int, attempt, restartable: bool):
+def _park_on_fd(fd: int, events: int, attempt: Callable[[], int], restartable: bool) -> NoReturn:
     raise Blocked(attempt=lambda: attempt() if fd_ready(fd, events) else None, fds=((fd, events),),
                   restartable=restartable)
 
@@ -109,13 +110,18 @@ def _read_into_guest(proc: Process, fd: int, pieces: list[tuple[int, int]]) -> i
     buf = ctypes.create_string_buffer(max(total, 1))
     result = host_syscall("read", fd, buf, total)
     if result > 0:
-        data, at = buf.raw[:result], 0
-        for base, n in pieces:
-            if at >= result:
-                break
-            proc.memory.write(base, data[at:at + n])
-            at += n
+        _scatter(proc, buf.raw[:result], pieces)
     return result
+
+
+def _scatter(proc: Process, data: bytes, pieces: list[tuple[int, int]]) -> None:
+    """Spread ``data`` over the guest buffers ``pieces`` (an iovec list), in order."""
+    at = 0
+    for base, n in pieces:
+        if at >= len(data):
+            return
+        proc.memory.write(base, data[at:at + n])
+        at += n
 
 
 def _write_from_guest(fd: int, data: bytes) -> int:
@@ -281,7 +287,7 @@ def sys_accept(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) 
     return sys_accept4(proc, thread, fd, addr, addrlen, 0)
 
 
-def _socket_address_query(name: str):
+def _socket_address_query(name: str) -> Callable[..., int]:
     def handler(proc: Process, thread: Thread, fd: int, addr: int, addrlen: int) -> int:
         return _with_address_out(proc, name, [fd], addr, addrlen, [])
     return handler
@@ -314,5 +320,74 @@ def sys_recvfrom(proc: Process, thread: Thread, fd: int, buf: int, count: int, f
         result = _with_address_out(proc, "recvfrom", [fd, data, min(count, IO_CHUNK), flags], addr, addrlen, [])
         if result > 0:
             proc.memory.write(buf, data.raw[:result])
+        return result
+    return wait_for_fd(fd, select.POLLIN, attempt)
+
+
+# struct msghdr (the same on both sides): name, namelen, iov, iovlen, control, controllen, flags
+MSGHDR = struct.Struct("<QI4xQQQQi4x")
+
+
+class _HostMsghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32), ("iov", ctypes.c_void_p),
+                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+class _HostIovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _HostMessage:
+    """A host msghdr mirroring the guest's at ``msg``: one iovec holding ``data`` to send (or ``room``
+    bytes to receive into), and copies of the name and control buffers."""
+
+    def __init__(self, proc: Process, msg: int, data: bytes | None, room: int = 0) -> None:
+        self.name, namelen, _iov, _iovlen, self.control, controllen, _ = MSGHDR.unpack(
+            proc.memory.read(msg, MSGHDR.size))
+        sending = data is not None
+        namelen, controllen = min(namelen, SOCKADDR_MAX), min(controllen, 1 << 16)
+        self.name_buf = ctypes.create_string_buffer(
+            proc.memory.read(self.name, namelen) if self.name and sending else b"", max(namelen, 1))
+        self.control_buf = ctypes.create_string_buffer(
+            proc.memory.read(self.control, controllen) if self.control and sending else b"", max(controllen, 1))
+        size = len(data) if sending else room
+        self.payload = ctypes.create_string_buffer(data or b"", max(size, 1))
+        self.vector = _HostIovec(ctypes.cast(self.payload, ctypes.c_void_p), size)
+        self.header = _HostMsghdr(
+            ctypes.cast(self.name_buf, ctypes.c_void_p) if self.name else None, namelen if self.name else 0,
+            ctypes.cast(ctypes.pointer(self.vector), ctypes.c_void_p), 1,
+            ctypes.cast(self.control_buf, ctypes.c_void_p) if self.control else None,
+            controllen if self.control else 0, 0)
+
+
+def _message_pieces(proc: Process, msg: int) -> list[tuple[int, int]]:
+    _, _, iov, iovlen, *_ = MSGHDR.unpack(proc.memory.read(msg, MSGHDR.size))
+    return _iovecs(proc, iov, iovlen)
+
+
+@syscall(211, "sendmsg", "fd p x")
+def sys_sendmsg(proc: Process, thread: Thread, fd: int, msg: int, flags: int) -> int:
+    data = b"".join(proc.memory.read(base, n) for base, n in _message_pieces(proc, msg))
+    message = _HostMessage(proc, msg, data)
+    return wait_for_fd(fd, select.POLLOUT, lambda: host_syscall("sendmsg", fd, ctypes.byref(message.header), flags))
+
+
+@syscall(212, "recvmsg", "fd p x")
+def sys_recvmsg(proc: Process, thread: Thread, fd: int, msg: int, flags: int) -> int:
+    def attempt() -> int:
+        pieces = _message_pieces(proc, msg)
+        message = _HostMessage(proc, msg, None, min(sum(n for _, n in pieces), IO_CHUNK))
+        header = message.header
+        result = host_syscall("recvmsg", fd, ctypes.byref(header), flags)
+        if result >= 0:
+            _scatter(proc, message.payload.raw[:result], pieces)
+            if message.name:
+                proc.memory.write(message.name, message.name_buf.raw[:header.namelen])
+            if message.control:
+                proc.memory.write(message.control, message.control_buf.raw[:header.controllen])
+            fields = list(MSGHDR.unpack(proc.memory.read(msg, MSGHDR.size)))
+            fields[1], fields[5], fields[6] = header.namelen, header.controllen, header.flags
+            proc.memory.write(msg, MSGHDR.pack(*fields))
         return result
     return wait_for_fd(fd, select.POLLIN, attempt)

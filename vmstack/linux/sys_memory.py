@@ -51,6 +51,8 @@ def sys_mmap(proc: Process, thread: Thread, addr: int, length: int, prot: int, f
             return -errno.ENODEV
         data = os.pread(fd, length, offset)
     aspace.map(start, size, prot)
+    if data and flags & MAP_SHARED:
+        aspace.share_file(start, data, fd, offset)
     if data:
         if prot:
             proc.memory.poke(start, data)
@@ -125,7 +127,10 @@ def sys_madvise(proc: Process, thread: Thread, addr: int, length: int, advice: i
 
 @syscall(227, "msync", "p u x")
 def sys_msync(proc: Process, thread: Thread, addr: int, length: int, flags: int) -> int:
-    return 0 if proc.aspace.covered(addr, addr + page_up(length)) else -errno.ENOMEM
+    if not proc.aspace.covered(addr, addr + page_up(length)):
+        return -errno.ENOMEM
+    proc.aspace.write_back(addr, addr + page_up(length))
+    return 0
 
 
 def sys_memory_lock(proc: Process, thread: Thread, addr: int, length: int) -> int:

@@ -9,6 +9,7 @@ import errno
 import os
 import struct
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .hostcall import host_syscall
@@ -189,7 +190,7 @@ def _poll_deadline(proc: Process, timeout: int) -> float | None:
     return None if not timeout else time.monotonic() + _timespec(proc, timeout)
 
 
-def _with_mask(proc: Process, thread: Thread, sigmask: int):
+def _with_mask(proc: Process, thread: Thread, sigmask: int) -> Callable[[], None]:
     """Install ppoll's/pselect's temporary signal mask; return the function that restores it."""
     if not sigmask:
         return lambda: None
@@ -204,7 +205,7 @@ def _with_mask(proc: Process, thread: Thread, sigmask: int):
     return restore
 
 
-def _wait_ready(proc: Process, thread: Thread, poll_now, fds: tuple, deadline: float | None,
+def _wait_ready(proc: Process, thread: Thread, poll_now: Callable[[], int], fds: tuple, deadline: float | None,
                 sigmask: int) -> int:
     result = poll_now()
     if result != 0 or (deadline is not None and time.monotonic() >= deadline):
@@ -218,12 +219,8 @@ def _wait_ready(proc: Process, thread: Thread, poll_now, fds: tuple, deadline: f
             return result
         return None
 
-    def interrupted() -> int:
-        thread.sigmask = thread.suspend_mask if thread.suspend_mask is not None else thread.sigmask
-        return -errno.EINTR
-
-    raise Blocked(attempt=attempt, fds=fds, deadline=deadline, restartable=False, on_interrupt=interrupted,
-                  waits_signals=True)
+    # interrupted: -EINTR, and the handler's frame saves the mask from before the call (suspend_mask)
+    raise Blocked(attempt=attempt, fds=fds, deadline=deadline, restartable=False, waits_signals=True)
 
 
 @syscall(73, "ppoll", "p u p p u")

@@ -321,6 +321,7 @@ def sys_execve(proc: Process, thread: Thread, path: int, argv: int, envp: int) -
         interp = proc.guest_path(script[0], lookup=True)
         if is_riscv_elf(interp):
             program, program_args = interp, [script[0], *script[1:], name, *args[1:]]
+    proc.aspace.write_back()
     if not is_riscv_elf(program):
         os.execve(target, args, dict(_env_pairs(env)))  # the host kernel runs it (raises OSError)
     from .runner import exec_vmstack

@@ -37,6 +37,25 @@ int main(void) {
     close(fd);
     unlink(path);
 
+    char spath[] = "/tmp/vmstack-shared-XXXXXX";
+    int sfd = mkstemp(spath);
+    char page[8192];
+    memset(page, '.', sizeof page);
+    write(sfd, page, sizeof page);
+    char *s = mmap(NULL, sizeof page, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+    memcpy(s + 10, "written through the mapping", 27);
+    printf("msync: %d\n", msync(s, 4096, MS_SYNC));
+    char back[40] = {0};
+    pread(sfd, back, 27, 10);
+    printf("file after msync: [%s]\n", back);
+    pwrite(sfd, "by write(2)", 11, 5000);
+    printf("munmap shared: %d\n", munmap(s, sizeof page));
+    memset(back, 0, sizeof back);
+    pread(sfd, back, 11, 5000);
+    printf("untouched page keeps the write: [%s]\n", back);
+    close(sfd);
+    unlink(spath);
+
     size_t total = 0;
     for (int i = 1; i <= 20; i++) {
         char *p = malloc(i * 100000);

@@ -33,6 +33,13 @@ int main(int argc, char **argv) {
     printf("pipe: [%s]\n", buf);
     printf("wait4: same=%d exited=%d status=%d\n", waited == pid, WIFEXITED(status), WEXITSTATUS(status));
     printf("no children: %d\n", wait(NULL));
+    pid = fork();
+    if (pid == 0) _exit(4);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    printf("waitid: %d", waitid(P_PID, pid, &info, WEXITED));
+    printf(" same=%d code=%d status=%d\n", info.si_pid == pid, info.si_code, info.si_status);
+    printf("waitid nohang, none left: %d\n", waitid(P_ALL, 0, &info, WEXITED | WNOHANG));
 
     pid = fork();
     if (pid == 0) {

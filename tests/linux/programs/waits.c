@@ -32,8 +32,13 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc > 1) {  /* wait for the test's signal */
         if (strcmp(argv[1], "handle") == 0) signal(SIGTERM, on_signal);
+        sigset_t term, none;  /* SIGTERM blocked until sigsuspend: no window for it to slip through */
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        sigemptyset(&none);
+        sigprocmask(SIG_BLOCK, &term, NULL);
         printf("ready\n");
-        while (!got) pause();
+        while (!got) sigsuspend(&none);
         printf("handler ran for signal %d\n", got);
         return 5;
     }
