@@ -239,8 +239,8 @@ def plot(rows: list[dict]) -> None:
         axes.bar(positions, heights, width, label=runner)
     axes.set_yscale("log")
     axes.set_xticks(range(len(rows)), [f"{row['kernel']} {row['size']}" for row in rows])
-    axes.set_ylabel("guest MIPS per CPU second beyond start-up (log scale; qemu: a lower bound)")
-    axes.set_title("riscv64 kernels: guest instructions per second (failed runs have no bar)")
+    axes.set_ylabel("guest MIPS per CPU s beyond start-up (log)")
+    axes.set_title("riscv64 kernels: guest MIPS (qemu: a lower bound; failed runs have no bar)")
     figure.legend(loc="outside lower center", ncols=len(emulators))
     figure.savefig(RISCV_BENCH_DIR / "results.png", dpi=120)
 
