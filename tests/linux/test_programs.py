@@ -58,7 +58,8 @@ BUSYBOX_CASES = [
 
 
 @pytest.mark.parametrize(("name", "target", "args", "stdin", "marker"), DEBIAN_CASES,
-                         ids=[f"{name}-{target}-{stdin.parent.name}" for name, target, _, stdin, _ in DEBIAN_CASES])
+                         ids=[f"{name}-{target}-{'small' if stdin.parent == WORKLOADS else 'full'}"
+                              for name, target, _, stdin, _ in DEBIAN_CASES])
 def test_debian_program_agrees_with_qemu(name: str, target: str, args: list[str], stdin: Path,
                                          marker: str) -> None:
     program = guest_build.build(name, target)
