@@ -15,14 +15,12 @@ pytestmark = [needs_toolchain, needs_qemu]
 
 def _qemu_child(program, *args: str) -> str:
     """The exec'd program's line, from qemu-riscv64 run with fd 20 open and the execve's environment."""
-    keep = os.open("/dev/null", os.O_RDONLY)
-    os.dup2(keep, 20)
-    try:
-        done = subprocess.run(["qemu-riscv64", "-L", SYSROOT, str(program), *args], capture_output=True,
-                              text=True, env={"EXEC_VAR": "given to execve"}, pass_fds=(20,), check=False)
-    finally:
-        os.close(20)
-        os.close(keep)
+    def open_fd_20() -> None:  # in the child only, so no descriptor of the test process is touched
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 20)
+
+    done = subprocess.run(["qemu-riscv64", "-L", SYSROOT, str(program), *args], capture_output=True, text=True,
+                          env={"EXEC_VAR": "given to execve"}, preexec_fn=open_fd_20, close_fds=False,
+                          check=False)
     assert done.returncode == 42
     return done.stdout
 

@@ -37,7 +37,8 @@ HOST_NR = {
     # called by name from a variable (sockets with an address out, the waits)
     "recvfrom": 45, "getsockname": 51, "getpeername": 52, "getsockopt": 55, "wait4": 61, "waitid": 247,
     "accept4": 288, "epoll_wait": 232, "epoll_ctl": 233, "epoll_create1": 291,
-    "sendmsg": 46, "recvmsg": 47,
+    "sendmsg": 46, "recvmsg": 47, "timer_create": 222, "timer_settime": 223, "timer_gettime": 224,
+    "timer_getoverrun": 225, "timer_delete": 226,
 }
 
 

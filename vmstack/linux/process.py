@@ -26,7 +26,7 @@ from ..riscv.memory import Memory, MemoryFault
 from . import signals as sig
 from .addrspace import AddressSpace
 from .hostcall import host_syscall
-from .loader import in_sysroot, start_program
+from .loader import in_sysroot, read_program, start_program
 from .strace import format_call
 from .table import SYSCALLS
 
@@ -39,7 +39,8 @@ CHILD_POLL_SECONDS = 0.05  # how often a parked wait4 looks for a child that exi
 # host signals the guest may handle: caught here, then delivered to the guest by its own rules
 FORWARDED_SIGNALS = [sig.SIGHUP, sig.SIGINT, sig.SIGQUIT, sig.SIGUSR1, sig.SIGUSR2, sig.SIGALRM, sig.SIGTERM,
                      sig.SIGCHLD, sig.SIGCONT, sig.SIGTSTP, sig.SIGTTIN, sig.SIGTTOU, sig.SIGURG, sig.SIGXCPU,
-                     sig.SIGVTALRM, sig.SIGPROF, sig.SIGWINCH, sig.SIGIO, sig.SIGPWR]
+                     sig.SIGVTALRM, sig.SIGPROF, sig.SIGWINCH, sig.SIGIO, sig.SIGPWR,
+                     *range(34, sig.NSIG + 1)]  # real-time signals (glibc keeps 32 and 33 for itself)
 
 FAULT_SIGNALS = {  # mcause -> (signal, si_code)
     0: (sig.SIGBUS, sig.BUS_ADRALN), 1: (sig.SIGSEGV, sig.SEGV_ACCERR), 2: (sig.SIGILL, sig.ILL_ILLOPC),
@@ -101,16 +102,14 @@ class Process:
 
     def __init__(self, path: str, argv: list[str], env: list[str], *, sysroot: str | None = None,
                  strace: bool = False, max_insns: int | None = None, top_level: bool = True,
-                 exe_path: str | None = None, execfn: str | None = None) -> None:
-        from .loader import read_program
-
+                 execfn: str | None = None) -> None:
         self.sysroot = sysroot
         self.strace = strace
         self.max_insns = max_insns
         self.top_level = top_level
         self.insns = 0
         self.host_pid = os.getpid()
-        self.exe_path = exe_path or os.path.realpath(path)
+        self.exe_path = os.path.realpath(path)  # what /proc/self/exe names
         self.memory = Memory()
         self.aspace = AddressSpace(self.memory)
         data = read_program(path)
@@ -118,7 +117,6 @@ class Process:
         self.started = start_program(self.aspace, execfn or path, data,
                                      [a.encode(fs, "surrogateescape") for a in argv],
                                      [e.encode(fs, "surrogateescape") for e in env], sysroot, os.urandom(16))
-        self.argv, self.env = argv, env
         cpu = Cpu(self.memory, self)
         cpu.pc = self.started.pc
         cpu.x[2] = self.started.sp

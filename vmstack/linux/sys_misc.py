@@ -79,6 +79,24 @@ def sys_setitimer(proc: Process, thread: Thread, which: int, new: int, old: int)
     return result
 
 
+passthrough(107, "timer_create", "clock in64 out4")
+passthrough(108, "timer_gettime", "i out32")
+passthrough(109, "timer_getoverrun", "i")
+passthrough(111, "timer_delete", "i")
+
+
+@syscall(110, "timer_settime", "i i in32 out32")
+def sys_timer_settime(proc: Process, thread: Thread, timer: int, flags: int, new: int, old: int) -> int:
+    new_buf = ctypes.create_string_buffer(proc.memory.read(new, 32), 32) if new else None
+    old_buf = ctypes.create_string_buffer(32) if old else None
+    result = host_syscall("timer_settime", timer, flags, new_buf, old_buf)
+    if result >= 0:
+        proc.timers_armed = True
+        if old:
+            proc.memory.write(old, old_buf.raw)
+    return result
+
+
 @syscall(158, "getgroups", "i p")
 def sys_getgroups(proc: Process, thread: Thread, size: int, out: int) -> int:
     groups = os.getgroups()

@@ -90,6 +90,11 @@ int main(void) {
     char exe[4096] = {0};
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     printf("/proc/self/exe ends with the program: %d\n", len > 0 && strstr(exe, "files") != NULL);
+    unsigned char head[20] = {0};
+    int self = open("/proc/self/exe", O_RDONLY);
+    printf("/proc/self/exe opens a riscv64 ELF: %d\n",
+           read(self, head, sizeof head) == 20 && memcmp(head, "\177ELF", 4) == 0 && head[18] == 243);
+    close(self);
     printf("unlink: %d %d %d\n", unlink("link"), unlink("a.txt"), unlink("sub/moved"));
     printf("rmdir: %d\n", rmdir("sub"));
     printf("chdir back: %d\n", chdir("/"));

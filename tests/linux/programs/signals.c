@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t hits, last_sig, last_code;
@@ -87,8 +88,14 @@ int main(void) {
 
     signal(SIGALRM, plain);
     hits = 0;
+    sigset_t alrm, nothing;  /* blocked until sigsuspend: the alarm cannot come before the wait */
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    sigemptyset(&nothing);
+    sigprocmask(SIG_BLOCK, &alrm, NULL);
     alarm(1);
-    pause();
+    sigsuspend(&nothing);
+    sigprocmask(SIG_UNBLOCK, &alrm, NULL);
     printf("alarm: hits=%d sig=%d\n", hits, last_sig);
 
     sigset_t wait_set;
@@ -99,6 +106,23 @@ int main(void) {
     int got = 0;
     sigwait(&wait_set, &got);
     printf("sigwait: %d\n", got);
+
+    signal(SIGRTMIN + 2, plain);
+    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 2};
+    timer_t timer;
+    printf("timer_create: %d\n", timer_create(CLOCK_MONOTONIC, &sev, &timer));
+    struct itimerspec its = {.it_value = {0, 20 * 1000 * 1000}};
+    hits = 0;
+    sigset_t rt, none;  /* blocked until sigsuspend, so the expiry cannot slip in before the wait */
+    sigemptyset(&rt);
+    sigaddset(&rt, SIGRTMIN + 2);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &rt, NULL);
+    printf("timer_settime: %d\n", timer_settime(timer, 0, &its, NULL));
+    while (!hits) sigsuspend(&none);
+    sigprocmask(SIG_UNBLOCK, &rt, NULL);
+    printf("timer fired: sig is SIGRTMIN+2: %d\n", last_sig == SIGRTMIN + 2);
+    printf("timer_delete: %d\n", timer_delete(timer));
 
     die_by(SIGSEGV);
     die_by(SIGABRT);
