@@ -8,14 +8,15 @@ qemu-riscv64, `vmstack run` and tinyrv; every run's output is checked against th
 report gives median wall times, guest MIPS and ratios: a Markdown table printed and written to
 bench/riscv/results.md, and a bar chart of MIPS (log scale) in bench/riscv/results.png.
 
-    python3 bench/riscv/run.py [--runs N] [--tinyrv-seconds S] [--kernels fib,sieve] [--runners ...]
+    python3 bench/riscv/run.py [--runs N] [--vmstack-seconds S] [--kernels fib,sieve] [--runners ...]
 
 Instruction counts come from qemu-riscv64 itself: run with one instruction per translation block and
 every block execution logged, the log has one line per guest instruction. Guest MIPS is the count
-over the run's median time less the runner's start-up (its median time on the kernel's smallest
-size, whose instructions are subtracted too), so it measures the emulator, not Python's start-up.
-Sizes are calibrated in the run so one tinyrv run takes about --tinyrv-seconds (default 10) beyond
-its start-up.
+over the run's median CPU time (user + system: the machines are shared) less the runner's start-up
+(its median CPU time on the kernel's smallest size, whose instructions are subtracted too), so it
+measures the emulator, not Python's start-up.
+Sizes are calibrated in the run so one vmstack run takes about --vmstack-seconds (default 3) beyond
+its start-up, long enough to time; the slower peers take longer.
 punxa, the other pure-Python peer, is listed but cannot run: its PyPI wheel (2025.1) ships bus,
 memory, CSR and FPU models but no processor.
 """
@@ -25,9 +26,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -49,7 +53,18 @@ def _load(name: str, path: Path) -> ModuleType:
 
 wasm_bench = _load("wasm_bench", ROOT / "bench" / "run.py")
 """bench/run.py: measure(), Measurement, the kernels' size models and the machine description are shared."""
-Measurement = wasm_bench.Measurement
+
+
+@dataclass
+class Timing(wasm_bench.Measurement):
+    """A Measurement (median wall time) that also has the median CPU time (user + system) of the runs."""
+
+    cpu_seconds: float | None = None
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 RUNNERS = {
     "native": lambda native, elf, args: [str(native), *args],
@@ -87,18 +102,29 @@ class Kernel:
     def reference(self, size: int) -> str:
         return subprocess.run([str(self.native), str(size)], capture_output=True, text=True, check=True).stdout
 
-    def measure(self, runner: str, size: int, runs: int, timeout: float, budget: float = float("inf")) -> Measurement:
+    def measure(self, runner: str, size: int, runs: int, timeout: float, budget: float = float("inf")) -> Timing:
+        """Up to `runs` runs (after the first, as many as fit in `budget` seconds), each checked by
+        bench/run.py's measure; the medians of their wall and CPU times."""
         make_command = RUNNERS[runner]
         if make_command is None:
-            return Measurement(None, PUNXA_REASON)
-        command = make_command(self.native, self.elf, [str(size)])
-        return wasm_bench.measure(command, self.reference(size), runs, timeout, budget)
+            return Timing(None, PUNXA_REASON)
+        command, reference = make_command(self.native, self.elf, [str(size)]), self.reference(size)
+        walls: list[float] = []
+        cpus: list[float] = []
+        while len(walls) < runs and (not walls or len(walls) < max(1, budget // walls[0])):
+            before = _children_cpu()
+            run = wasm_bench.measure(command, reference, 1, timeout)
+            if run.seconds is None:
+                return Timing(None, run.failure)
+            walls.append(run.seconds)
+            cpus.append(_children_cpu() - before)
+        return Timing(statistics.median(walls), runs=len(walls), cpu_seconds=statistics.median(cpus))
 
 
 def calibrate(kernel: Kernel, seconds: float, timeout: float) -> tuple[int, str]:
-    """A size for which one tinyrv run takes about `seconds` beyond its start-up (or vmstack a tenth of
-    that, if tinyrv fails)."""
-    for runner, target in (("tinyrv", seconds), ("vmstack", seconds / 10)):
+    """A size for which one vmstack run takes about `seconds` of CPU time beyond its start-up (or tinyrv ten times
+    that, if vmstack fails)."""
+    for runner, target in (("vmstack", seconds), ("tinyrv", seconds * 10)):
         try:
             start_up = _seconds(kernel.measure(runner, kernel.model.minimum, 1, timeout))
             size = kernel.model.probe // 4 or 1
@@ -112,29 +138,30 @@ def calibrate(kernel: Kernel, seconds: float, timeout: float) -> tuple[int, str]
             continue
         per_work = max(elapsed - start_up, 1e-3) / kernel.model.work(size)
         chosen = max(kernel.model.minimum, kernel.model.size_for(target / per_work))
-        return chosen, (f"{runner}: start-up {start_up:.2f} s, size {size} took {elapsed:.2f} s, "
-                        f"so size {chosen} for about {target:g} s beyond start-up")
+        return chosen, (f"{runner}: start-up {start_up:.2f} CPU s, size {size} took {elapsed:.2f} CPU s, "
+                        f"so size {chosen} for about {target:g} CPU s beyond start-up")
     raise RuntimeError(failure)
 
 
-def _seconds(measurement: Measurement) -> float:
-    if measurement.seconds is None:
+def _seconds(measurement: Timing) -> float:
+    """The CPU seconds of a run (calibration is by CPU time too: the machines are shared)."""
+    if measurement.cpu_seconds is None:
         raise RuntimeError(measurement.failure)
-    return measurement.seconds
+    return measurement.cpu_seconds
 
 
 MIN_TIMED = 0.1
-"""Seconds beyond start-up below which a run is too short to time: its MIPS is given as a lower bound."""
+"""CPU seconds beyond start-up below which a run is too short to time: its MIPS is a lower bound."""
 
 
-def mips(full: Measurement, start_up: Measurement, instructions: int, start_up_instructions: int) -> str:
-    """Guest millions of instructions per second beyond start-up; for a run too short to time beyond
-    start-up, "> N" with N from the whole run; "n/a" when a run failed."""
-    if full.seconds is None or start_up.seconds is None:
+def mips(full: Timing, start_up: Timing, instructions: int, start_up_instructions: int) -> str:
+    """Guest millions of instructions per CPU second beyond start-up; for a run too short to time
+    beyond start-up, "> N" with N from the whole run; "n/a" when a run failed."""
+    if full.cpu_seconds is None or start_up.cpu_seconds is None:
         return "n/a"
-    beyond = full.seconds - start_up.seconds
+    beyond = full.cpu_seconds - start_up.cpu_seconds
     if beyond < MIN_TIMED:
-        return f"> {instructions / full.seconds / 1e6:.1f}"
+        return f"> {instructions / max(full.cpu_seconds, 1e-3) / 1e6:.1f}"
     return f"{(instructions - start_up_instructions) / beyond / 1e6:.3f}"
 
 
@@ -180,9 +207,10 @@ def write_report(rows: list[dict], runners: list[str], runs: int, budget: float,
         f"as many as fit in {budget:g} s), process start-up included. native is the gcc -O2 x86-64 build of",
         "the kernel; the other runners run the same riscv64 build (gcc -O2 on the bare runtime: write and",
         "exit only). Every run's output was checked against the native build's. Instructions are the guest",
-        "instructions retired, counted by qemu-riscv64; MIPS is measured beyond start-up (the runner's",
-        "time and instructions on the kernel's smallest size are subtracted); '> N' is a lower bound from the",
-        f"whole run, for runs less than {MIN_TIMED:g} s longer than start-up. Ratios are of MIPS.",
+        "instructions retired, counted by qemu-riscv64; MIPS is per CPU second (user + system, median) beyond",
+        "start-up (the runner's CPU time and instructions on the kernel's smallest size are subtracted);",
+        f"'> N' is a lower bound from the whole run, for runs less than {MIN_TIMED:g} CPU s beyond start-up.",
+        "Ratios are of MIPS.",
         "",
         markdown_table(rows, runners),
         "",
@@ -211,8 +239,8 @@ def plot(rows: list[dict]) -> None:
         axes.bar(positions, heights, width, label=runner)
     axes.set_yscale("log")
     axes.set_xticks(range(len(rows)), [f"{row['kernel']} {row['size']}" for row in rows])
-    axes.set_ylabel("guest MIPS beyond start-up (log scale; qemu: a lower bound)")
-    axes.set_title("riscv64 kernels: guest instructions per second (failed runs have no bar)")
+    axes.set_ylabel("guest MIPS per CPU s beyond start-up (log)")
+    axes.set_title("riscv64 kernels: guest MIPS (qemu: a lower bound; failed runs have no bar)")
     figure.legend(loc="outside lower center", ncols=len(emulators))
     figure.savefig(RISCV_BENCH_DIR / "results.png", dpi=120)
 
@@ -222,8 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="most runs per cell (default 5)")
     parser.add_argument("--cell-budget", type=float, default=30,
                         help="seconds of runs per cell after the first run (default 30): slow cells get fewer")
-    parser.add_argument("--tinyrv-seconds", type=float, default=10,
-                        help="target time of one tinyrv run beyond start-up, which picks the sizes (default 10, at most 120)")
+    parser.add_argument("--vmstack-seconds", type=float, default=3,
+                        help="target time of one vmstack run beyond start-up, which picks the sizes "
+                             "(default 3, at most 60)")
     parser.add_argument("--kernels", default=",".join(wasm_bench.KERNELS), help="comma-separated kernels")
     parser.add_argument("--runners", default=",".join(RUNNERS), help="comma-separated runners")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per run (default 600)")
@@ -231,15 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     kernels, runners = opts.kernels.split(","), opts.runners.split(",")
     unknown = [name for name in kernels if name not in wasm_bench.KERNELS] + \
         [name for name in runners if name not in RUNNERS]
-    if unknown or opts.runs < 1 or not 0 < opts.tinyrv_seconds <= 120:
+    if unknown or opts.runs < 1 or not 0 < opts.vmstack_seconds <= 60:
         parser.error(f"unknown kernels or runners: {unknown}" if unknown
-                     else "--runs must be at least 1 and --tinyrv-seconds in (0, 120]")
+                     else "--runs must be at least 1 and --vmstack-seconds in (0, 60]")
     builder = wasm_bench._load_guest_builder()
     notes, rows = [], []
     try:
         for name in kernels:
             kernel = Kernel(name, builder)
-            size, note = calibrate(kernel, opts.tinyrv_seconds, opts.timeout)
+            size, note = calibrate(kernel, opts.vmstack_seconds, opts.timeout)
             notes.append(f"{name}: {note}")
             print(f"{name}: {note}", flush=True)
             smallest = kernel.model.minimum
