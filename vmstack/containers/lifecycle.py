@@ -359,8 +359,11 @@ class Runtime:
         """Kill everything of the container and remove its cgroup and state directory."""
         record = container.record
         pid = container.alive_pid()
+        cgroup = Cgroup(record.cgroup_path)
         if pid:
             os.kill(pid, signal.SIGKILL)
+        if cgroup.frozen():
+            cgroup.thaw()  # a frozen process cannot die
         deadline = time.monotonic() + 10
         while pid and container.alive_pid() and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -369,7 +372,7 @@ class Runtime:
             # left in the cgroup is the container's too
             own_pids = any(ns.get("type") == "pid" and not ns.get("path")
                            for ns in (container.config().get("linux") or {}).get("namespaces") or [])
-            Cgroup(record.cgroup_path).destroy(kill_all=not own_pids)
+            cgroup.destroy(kill_all=not own_pids)
         container.remove()
 
     def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions,
