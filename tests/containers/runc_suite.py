@@ -70,8 +70,10 @@ def vmstack_runc_wrapper() -> str:
     return str(wrapper)
 
 
-def run_suite(runc: str, files: list[str] | None = None, timeout: float = 1800) -> dict[str, tuple[str, str]]:
-    """Run the bats files (all when None) against the binary `runc`; results by test name."""
+def run_suite(runc: str, files: list[str] | None = None, timeout: float = 1800,
+              names: list[str] | None = None) -> dict[str, tuple[str, str]]:
+    """Run the bats files (all when None; only the tests called `names` when given) against the
+    binary `runc`; results by test name."""
     source = runc_source()
     if source is None:
         raise FileNotFoundError("runc source package missing: run scripts/setup.sh")
@@ -79,7 +81,8 @@ def run_suite(runc: str, files: list[str] | None = None, timeout: float = 1800) 
     targets = [str(integration / f) for f in files] if files else [str(integration)]
     env = dict(os.environ, RUNC=runc, PATH=f"{integration.parent.parent / 'bin'}:{os.environ['PATH']}")
     env.pop("RUNC_USE_SYSTEMD", None)
-    done = subprocess.run(["bats", "--tap", *targets], check=False, env=env, capture_output=True, text=True,
+    only = ["-f", "^(" + "|".join(re.escape(n) for n in names) + ")$"] if names else []
+    done = subprocess.run(["bats", "--tap", *only, *targets], check=False, env=env, capture_output=True, text=True,
                           timeout=timeout, cwd=integration)
     remove_suite_cgroups()
     results: dict[str, tuple[str, str]] = {}
