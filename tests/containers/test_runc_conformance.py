@@ -65,7 +65,9 @@ def test_vmstack_runc_passes_what_runc_passes(suite_results):
     summary = {"runc": counts(by_runc), "vmstack-runc": counts(by_vmstack),
                "runc passes, vmstack-runc fails (listed gaps)": sorted(runc_passes - vmstack_passes),
                "runc fails or skips here": {name: f"{outcome}: {note}" for name, (outcome, note) in by_runc.items()
-                                            if outcome != "ok"}}
+                                            if outcome != "ok"},
+               "vmstack-runc fails or skips here": {name: f"{outcome}: {note}" for name, (outcome, note)
+                                                    in by_vmstack.items() if outcome != "ok"}}
     (runc_suite.CACHE / "runc-conformance" / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"\nrunc's integration suite: runc {summary['runc']}, vmstack-runc {summary['vmstack-runc']}")
     for name in sorted(runc_passes - vmstack_passes):
