@@ -39,7 +39,7 @@ def prepare(source: Path) -> Path:
         subprocess.run(["tar", "-cJf", str(debian), "-T", "/dev/null"], check=True)
     recvtty = work / "contrib" / "cmd" / "recvtty" / "recvtty"
     recvtty.parent.mkdir(parents=True, exist_ok=True)
-    recvtty.write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).with_name('recvtty.py')} \"$@\"\n")
+    recvtty.write_text(f"#!/bin/sh\nexec {sys.executable} -S {Path(__file__).with_name('recvtty.py')} \"$@\"\n")
     recvtty.chmod(0o755)
     go = work / "bin" / "go"
     go.parent.mkdir(exist_ok=True)
