@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,11 +185,20 @@ class Cgroup:
         if pids.get("limit") not in (None, 0):
             self._set("pids", "pids.max", "max" if pids["limit"] < 0 else pids["limit"])
         cpu = resources.get("cpu") or {}
-        for key, name in (("shares", "cpu.shares"), ("period", "cpu.cfs_period_us"),
-                          ("quota", "cpu.cfs_quota_us"), ("realtimePeriod", "cpu.rt_period_us"),
-                          ("realtimeRuntime", "cpu.rt_runtime_us"), ("idle", "cpu.idle")):
+        for key, name in (("shares", "cpu.shares"), ("idle", "cpu.idle")):
             if cpu.get(key) not in (None, 0):
                 self._set("cpu", name, cpu[key])
+        # period and quota (and the realtime pair) are checked against each other and the parent's:
+        # when one order is refused, the other may be the valid transition.
+        for pair in ((("period", "cpu.cfs_period_us"), ("quota", "cpu.cfs_quota_us")),
+                     (("realtimePeriod", "cpu.rt_period_us"), ("realtimeRuntime", "cpu.rt_runtime_us"))):
+            wanted = [(name, cpu[key]) for key, name in pair if cpu.get(key) not in (None, 0)]
+            try:
+                for name, value in wanted:
+                    self._set("cpu", name, value)
+            except CgroupError:
+                for name, value in reversed(wanted):
+                    self._set("cpu", name, value)
         for key in ("cpus", "mems"):
             if cpu.get(key):
                 self._set("cpuset", f"cpuset.{key}", cpu[key])
@@ -298,7 +308,7 @@ class Cgroup:
         try:
             if self.v2:
                 return (directory / "cgroup.freeze").read_text().strip() == "1"
-            return directory is not None and (directory / "freezer.state").read_text().strip() != "THAWED"
+            return directory is not None and (directory / "freezer.state").read_text().strip() == "FROZEN"
         except OSError:
             return False
 
@@ -342,8 +352,12 @@ class Cgroup:
                 if self.frozen():
                     self.thaw()
                 time.sleep(0.01)
+        deadline = time.monotonic() + 2
+        while self.pids() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the last tasks of a dead pid namespace are still exiting
+        shared = bool(self.pids())
         for directory in self.dirs():
-            for _ in range(100):
+            for _ in range(1 if shared else 50):
                 try:
                     for sub in sorted((d for d in directory.rglob("*") if d.is_dir()), reverse=True):
                         sub.rmdir()  # sub-cgroups the container made (their files are not removable)
@@ -352,6 +366,6 @@ class Cgroup:
                 except FileNotFoundError:
                     break
                 except OSError:
-                    if not kill_all and self.pids():
-                        break  # still used by another container
                     time.sleep(0.01)
+        if shared:
+            print(f"warning: cgroup {self.path} is still used by other processes: left in place", file=sys.stderr)
