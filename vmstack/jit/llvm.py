@@ -80,12 +80,20 @@ def host_cpu() -> str:
     return f"{llvm.get_host_cpu_name()}:{llvm.get_host_cpu_features().flatten()}"
 
 
+_machines: dict[int, llvm.TargetMachine] = {}
+
+
 def target_machine(opt_level: int) -> llvm.TargetMachine:
+    """The host's target machine at an optimisation level (made once)."""
     _initialise()
-    target = llvm.Target.from_default_triple()
-    return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
-                                        features=llvm.get_host_cpu_features().flatten(),
-                                        opt=opt_level, reloc="pic", codemodel="default")
+    with _lock:
+        machine = _machines.get(opt_level)
+        if machine is None:
+            target = llvm.Target.from_default_triple()
+            machine = _machines[opt_level] = target.create_target_machine(
+                cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                opt=opt_level, reloc="pic", codemodel="default")
+    return machine
 
 
 def compile_ir(ir_text: str, opt_level: int = 2) -> bytes:

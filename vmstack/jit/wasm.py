@@ -90,12 +90,12 @@ def abi_type(valtype: str) -> ir.Type:
 
 
 class ModuleLowering:
-    """Builds the LLVM module of one wasm module, or of one of its functions (``only``: the
+    """Builds the LLVM module of one wasm module, or of some of its functions (``only``: the
     lazy way of big modules and of tiering; calls to the others then go through their function
     records). ``compiled`` lists the defined functions it lowered; the others (``Unsupported``)
     are left to the interpreter. A whole module also gets the stubs of all its types."""
 
-    def __init__(self, module: Module, fuel: bool, only: int | None = None) -> None:
+    def __init__(self, module: Module, fuel: bool, only: tuple[int, ...] | None = None) -> None:
         self.module = module
         self.fuel = fuel
         self.only = only
@@ -116,7 +116,7 @@ class ModuleLowering:
         return fn
 
     def lower(self) -> str:
-        indices = [self.only] if self.only is not None else [
+        indices = list(self.only) if self.only is not None else [
             self.n_imported + i for i in range(len(self.module.funcs))]
         for index in indices:
             self.functions[index] = ir.Function(self.ir, function_type(self.func_types[index]), f"f{index}")
@@ -130,8 +130,9 @@ class ModuleLowering:
                 fn.blocks.clear()
                 fn.linkage = "private"
                 ir.IRBuilder(fn.append_basic_block()).unreachable()
+        wanted = {self.func_types[i] for i in indices}
         for k, ty in enumerate(self.module.types):
-            if self.only is None or ty == self.func_types[self.only]:
+            if ty in wanted:
                 self.lower_entry(k, ty)
                 if is_fast(ty):
                     self.lower_fast(k, ty)
@@ -803,8 +804,8 @@ def _handler_table() -> dict:
 HANDLERS: dict = {}
 
 
-def lower_module(module: Module, fuel: bool, only: int | None = None) -> ModuleLowering:
-    """The lowering of a validated module, or of its function ``only`` (``.lower()`` gives the IR)."""
+def lower_module(module: Module, fuel: bool, only: tuple[int, ...] | None = None) -> ModuleLowering:
+    """The lowering of a validated module, or of its functions ``only`` (``.lower()`` gives the IR)."""
     if not HANDLERS:
         HANDLERS.update(_handler_table())
     return ModuleLowering(module, fuel, only)
