@@ -32,9 +32,27 @@ from ..wasm.numeric import f32_from_bits, f32_to_bits
 from ..wasm.runtime import FuncInst, GlobalInst, MemInst, ModuleInstance, TableInst, WasmFunc
 from . import llvm as backend
 from .llvm import STATE
-from .wasm import (CTX_DATAS, CTX_FUNCS, CTX_GLOBALS, CTX_MEM, CTX_SIGS, CTX_TABLES, CTX_WORDS, RT_ELEM_DROP,
-                   RT_MEMORY_GROW, RT_TABLE_COPY, RT_TABLE_FILL, RT_TABLE_GROW, RT_TABLE_INIT, RT_TABLE_SET,
-                   SLOT_BYTES, TRAP_MESSAGES, ModuleLowering, is_fast, lower_module)
+from .wasm import (
+    CTX_DATAS,
+    CTX_FUNCS,
+    CTX_GLOBALS,
+    CTX_MEM,
+    CTX_SIGS,
+    CTX_TABLES,
+    CTX_WORDS,
+    RT_ELEM_DROP,
+    RT_MEMORY_GROW,
+    RT_TABLE_COPY,
+    RT_TABLE_FILL,
+    RT_TABLE_GROW,
+    RT_TABLE_INIT,
+    RT_TABLE_SET,
+    SLOT_BYTES,
+    TRAP_MESSAGES,
+    ModuleLowering,
+    is_fast,
+    lower_module,
+)
 
 Words = ctypes.c_int64
 
