@@ -143,3 +143,19 @@ def test_exports_work_as_funcs_from_python() -> None:
     assert isinstance(exports["fac"], Func)
     with pytest.raises(TypeError):
         exports["fac"](store)
+
+
+@pytest.mark.parametrize("strategy", ["jit", "auto"])
+def test_functions_the_compiler_leaves_to_the_interpreter(strategy: str) -> None:
+    """A function with SIMD instructions stays interpreted; compiled code calls it like any other."""
+    wat = """(module
+      (func $lanes (param i32) (result i32)
+        (i32x4.extract_lane 2 (i32x4.add (i32x4.splat (local.get 0)) (v128.const i32x4 1 2 3 4))))
+      (func (export "run") (param i32) (result i32) (i32.mul (call $lanes (local.get 0)) (i32.const 10))))"""
+    module = parse_wat(wat)
+    validate_module(module)
+    store = runtime.Store()
+    store.engine = strategy
+    inst = runtime.instantiate(store, module, [])
+    for _ in range(25):
+        assert runtime.invoke(store, inst.exports["run"], [5]) == [80]

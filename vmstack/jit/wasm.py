@@ -63,10 +63,6 @@ RT_MEMORY_GROW, RT_TABLE_GROW, RT_TABLE_SET, RT_TABLE_FILL, RT_TABLE_COPY, RT_TA
     range(1, 8)
 
 
-class Unsupported(Exception):
-    """A function uses an instruction this tier does not compile: it stays with the interpreter."""
-
-
 def function_type(ty: FuncType) -> ir.FunctionType:
     return ir.FunctionType(result_type(ty), [PTR] + [LLTYPE[p] for p in ty.params])
 
@@ -92,7 +88,7 @@ def abi_type(valtype: str) -> ir.Type:
 class ModuleLowering:
     """Builds the LLVM module of one wasm module, or of some of its functions (``only``: the
     lazy way of big modules and of tiering; calls to the others then go through their function
-    records). ``compiled`` lists the defined functions it lowered; the others (``Unsupported``)
+    records). ``compiled`` lists the defined functions it lowered; the others (``skipped``)
     are left to the interpreter. A whole module also gets the stubs of all its types."""
 
     def __init__(self, module: Module, fuel: bool, only: tuple[int, ...] | None = None) -> None:
@@ -105,7 +101,7 @@ class ModuleLowering:
         self.n_imported = len(module.imports_of("func"))
         self.functions: dict[int, ir.Function] = {}
         self.compiled: list[int] = []
-        self.skipped: dict[int, str] = {}
+        self.skipped: dict[int, str] = {}  # functions using instructions not compiled (SIMD): interpreted
         self.host_call = ir.FunctionType(I32, [PTR, PTR])
         self.runtime_call = ir.FunctionType(I64, [I64, PTR, I64, I64, I64, I64])
 
@@ -120,16 +116,15 @@ class ModuleLowering:
             self.n_imported + i for i in range(len(self.module.funcs))]
         for index in indices:
             self.functions[index] = ir.Function(self.ir, function_type(self.func_types[index]), f"f{index}")
+        for index in indices:  # known before any call is lowered: calls to these go through records
+            missing = {instr[0] for instr in self.module.funcs[index - self.n_imported].body} - COMPILED_OPS
+            if missing:
+                self.skipped[index] = f"instructions not compiled: {', '.join(sorted(missing))}"
+                del self.functions[index]
         for index in indices:
-            fn = self.functions[index]
-            try:
+            if index not in self.skipped:
                 FunctionLowering(self, index, self.module.funcs[index - self.n_imported]).lower()
                 self.compiled.append(index)
-            except Unsupported as exc:
-                self.skipped[index] = str(exc)
-                fn.blocks.clear()
-                fn.linkage = "private"
-                ir.IRBuilder(fn.append_basic_block()).unreachable()
         wanted = {self.func_types[i] for i in indices}
         for k, ty in enumerate(self.module.types):
             if ty in wanted:
@@ -256,7 +251,6 @@ class Frame:
         self.vars: list[ir.Value] = []  # allocas for the label's values
         self.result_vars: list[ir.Value] = []
         self.entry_values: list[ir.Value] = []  # an if's parameters, for its else arm
-        self.branched = False
         self.else_seen = False
 
     @property
@@ -414,10 +408,7 @@ class FunctionLowering:
                 if self.do_end():
                     return
             else:
-                handler = HANDLERS.get(op)
-                if handler is None:
-                    raise Unsupported(f"instruction {op} is not compiled")
-                handler(self, instr)
+                HANDLERS[op](self, instr)
 
     def block_type(self, bt) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if bt is None:
@@ -510,7 +501,6 @@ class FunctionLowering:
 
     def store_label(self, depth: int) -> Frame:
         frame = self.frames[-1 - depth]
-        frame.branched = True
         values = self.stack[len(self.stack) - len(frame.label_types):]
         for var, value in zip(frame.vars, values):
             self.b.store(value, var)
@@ -562,7 +552,7 @@ class FunctionLowering:
         index = instr[1]
         ty = self.owner.func_types[index]
         args = self.pop(len(ty.params))
-        if index in self.owner.functions and index not in self.owner.skipped:
+        if index in self.owner.functions:
             result = self.b.call(self.owner.functions[index], [self.ctx] + args)
             self.finish_call(result, ty)
         else:
@@ -802,10 +792,12 @@ def _handler_table() -> dict:
 
 
 HANDLERS: dict = {}
+COMPILED_OPS: set[str] = set()  # every instruction this tier lowers (control included)
 
 
 def lower_module(module: Module, fuel: bool, only: tuple[int, ...] | None = None) -> ModuleLowering:
     """The lowering of a validated module, or of its functions ``only`` (``.lower()`` gives the IR)."""
     if not HANDLERS:
         HANDLERS.update(_handler_table())
+        COMPILED_OPS.update(HANDLERS, ("block", "loop", "if", "else", "end"))
     return ModuleLowering(module, fuel, only)

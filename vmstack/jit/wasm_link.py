@@ -403,10 +403,12 @@ class NativeInstance:
                             code = load_code(self.inst.module, store.fuel is not None, store.opt_level,
                                              self.batch(func.index))
                             self.install(code)
-                    if id(func) in _code_of:
-                        return func.call(*args)
                 if not interpreted:
                     interpreted.append(interp.compile_function(func))
+                if calls[0] >= threshold:
+                    if id(func) not in _code_of:  # not compilable (SIMD): the interpreter keeps it
+                        self.route(position, func, interpreted[0])
+                    return func.call(*args)
                 return interpreted[0](*args)
             self.route(position, func, first_calls)
 
