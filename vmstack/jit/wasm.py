@@ -751,6 +751,7 @@ def constant(valtype: str, value) -> ir.Constant:
 
 def _handler_table() -> dict:
     from .wasm_numeric import numeric_handlers
+    from .wasm_simd import simd_handlers
 
     h = {
         "unreachable": FunctionLowering.op_unreachable, "nop": lambda t, i: None,
@@ -788,6 +789,7 @@ def _handler_table() -> dict:
     for name, (t, bits) in stores.items():
         h[name] = lambda s, i, t=t, bits=bits: s.op_store(i, t, bits)
     h.update(numeric_handlers())
+    h.update(simd_handlers())
     return h
 
 
