@@ -176,6 +176,22 @@ def state_word(builder: ir.IRBuilder, state: ir.Value, index: int) -> ir.Value:
     return builder.gep(state, [I64(index)], inbounds=True, source_etype=I64)
 
 
+class Metadata:
+    """The metadata a module's loads and stores carry: ``invariant`` for loads of what never changes
+    while code runs (context words), and one type-based alias class per kind of storage, so that
+    LLVM knows a store to guest memory leaves a global or the state block as it was."""
+
+    def __init__(self, module: ir.Module) -> None:
+        self.invariant = module.add_metadata([])
+        root = module.add_metadata(["vmstack"])
+        self.classes = {name: module.add_metadata([module.add_metadata([name, root, I64(0)])] * 2 + [I64(0)])
+                        for name in ("memory", "global", "state", "runtime")}
+
+    def mark(self, instr: ir.Instruction, storage: str) -> ir.Instruction:
+        instr.set_metadata("tbaa", self.classes[storage])
+        return instr
+
+
 def opaque(builder: ir.IRBuilder, pointer: ir.Value) -> ir.Value:
     """The same pointer typed as ``ptr`` (llvmlite's builder would fold a cast to an equal type)."""
     cast = ir.instructions.CastInstr(builder.block, "bitcast", pointer, PTR)

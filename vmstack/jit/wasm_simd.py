@@ -178,11 +178,11 @@ def op_load(kind: str) -> Callable:
     def handler(s: FunctionLowering, instr: tuple) -> None:
         addr = s.pop()[0]
         if kind == "full":
-            s.push(s.b.load(s.address(addr, instr[2], 16), typ=I128, align=1))
+            s.push(s.memory_load(s.address(addr, instr[2], 16), I128))
             return
         shape, bits = {"8": ("i8x16", 8), "16": ("i16x8", 16), "32": ("i32x4", 32), "64": ("i64x2", 64)}[
             kind.split("_")[0]]
-        value = s.b.load(s.address(addr, instr[2], bits // 8), typ=ir.IntType(bits), align=1)
+        value = s.memory_load(s.address(addr, instr[2], bits // 8), ir.IntType(bits))
         if kind.endswith("zero"):
             s.push(s.b.zext(value, I128))
         else:
@@ -192,7 +192,7 @@ def op_load(kind: str) -> Callable:
 
 def op_store(s: FunctionLowering, instr: tuple) -> None:
     addr, value = s.pop(2)
-    s.b.store(value, s.address(addr, instr[2], 16), align=1)
+    s.memory_store(value, s.address(addr, instr[2], 16))
 
 
 def simd_handlers() -> dict[str, Callable]:
