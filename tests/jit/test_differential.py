@@ -92,6 +92,11 @@ GUEST_CASES = [("hello", ["a", "b c"], None), ("fib", ["18"], None), ("sieve", [
                *[(name, args, script) for name, (args, script) in guest_build.WORKLOADS.items()]]
 
 
+# the big Debian guests are compiled without optimisation here (LLVM's O2 on all their code would
+# take minutes); the kernels, the random modules and the spec suite cover the optimised code
+OPT_LEVELS = {"sqlite3": 0, "lua": 0}
+
+
 def _run_guest(name: str, args: list[str], stdin: Path | None, engine: str, tmp_path: Path,
                monkeypatch: pytest.MonkeyPatch) -> dict:
     # the guest's clocks and random bytes are made the same for both runs, so its memory can be compared
@@ -100,6 +105,7 @@ def _run_guest(name: str, args: list[str], stdin: Path | None, engine: str, tmp_
     monkeypatch.setattr(wasi.os, "urandom", lambda n: bytes(i % 251 for i in range(n)))
     config = Config()
     config.strategy = engine
+    config.opt_level = OPT_LEVELS.get(name, 2)
     engine_ = Engine(config)
     store = Store(engine_)
     wasi_config = WasiConfig()
