@@ -440,7 +440,6 @@ class FunctionLowering:
         frame.vars = [self.alloca(t) for t in frame.label_types]
         frame.end_block = self.new_block(f"{op}_end")
         if op == "loop":
-            frame.result_vars = []
             header = self.new_block("loop")
             frame.label_block = header
             for var, value in zip(frame.vars, self.pop(len(params))):
