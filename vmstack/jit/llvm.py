@@ -80,12 +80,20 @@ def host_cpu() -> str:
     return f"{llvm.get_host_cpu_name()}:{llvm.get_host_cpu_features().flatten()}"
 
 
+_machines: dict[int, llvm.TargetMachine] = {}
+
+
 def target_machine(opt_level: int) -> llvm.TargetMachine:
+    """The host's target machine at an optimisation level (made once)."""
     _initialise()
-    target = llvm.Target.from_default_triple()
-    return target.create_target_machine(cpu=llvm.get_host_cpu_name(),
-                                        features=llvm.get_host_cpu_features().flatten(),
-                                        opt=opt_level, reloc="pic", codemodel="default")
+    with _lock:
+        machine = _machines.get(opt_level)
+        if machine is None:
+            target = llvm.Target.from_default_triple()
+            machine = _machines[opt_level] = target.create_target_machine(
+                cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                opt=opt_level, reloc="pic", codemodel="default")
+    return machine
 
 
 def compile_ir(ir_text: str, opt_level: int = 2) -> bytes:
@@ -166,6 +174,22 @@ def declare_state(module: ir.Module) -> ir.Value:
 def state_word(builder: ir.IRBuilder, state: ir.Value, index: int) -> ir.Value:
     """A pointer to word ``index`` of the state block."""
     return builder.gep(state, [I64(index)], inbounds=True, source_etype=I64)
+
+
+class Metadata:
+    """The metadata a module's loads and stores carry: ``invariant`` for loads of what never changes
+    while code runs (context words), and one type-based alias class per kind of storage, so that
+    LLVM knows a store to guest memory leaves a global or the state block as it was."""
+
+    def __init__(self, module: ir.Module) -> None:
+        self.invariant = module.add_metadata([])
+        root = module.add_metadata(["vmstack"])
+        self.classes = {name: module.add_metadata([module.add_metadata([name, root, I64(0)])] * 2 + [I64(0)])
+                        for name in ("memory", "global", "state", "runtime")}
+
+    def mark(self, instr: ir.Instruction, storage: str) -> ir.Instruction:
+        instr.set_metadata("tbaa", self.classes[storage])
+        return instr
 
 
 def opaque(builder: ir.IRBuilder, pointer: ir.Value) -> ir.Value:

@@ -63,10 +63,6 @@ RT_MEMORY_GROW, RT_TABLE_GROW, RT_TABLE_SET, RT_TABLE_FILL, RT_TABLE_COPY, RT_TA
     range(1, 8)
 
 
-class Unsupported(Exception):
-    """A function uses an instruction this tier does not compile: it stays with the interpreter."""
-
-
 def function_type(ty: FuncType) -> ir.FunctionType:
     return ir.FunctionType(result_type(ty), [PTR] + [LLTYPE[p] for p in ty.params])
 
@@ -90,22 +86,23 @@ def abi_type(valtype: str) -> ir.Type:
 
 
 class ModuleLowering:
-    """Builds the LLVM module of one wasm module, or of one of its functions (``only``: the
+    """Builds the LLVM module of one wasm module, or of some of its functions (``only``: the
     lazy way of big modules and of tiering; calls to the others then go through their function
-    records). ``compiled`` lists the defined functions it lowered; the others (``Unsupported``)
+    records). ``compiled`` lists the defined functions it lowered; the others (``skipped``)
     are left to the interpreter. A whole module also gets the stubs of all its types."""
 
-    def __init__(self, module: Module, fuel: bool, only: int | None = None) -> None:
+    def __init__(self, module: Module, fuel: bool, only: tuple[int, ...] | None = None) -> None:
         self.module = module
         self.fuel = fuel
         self.only = only
         self.ir = ir.Module(name="wasm")
         self.state = backend.declare_state(self.ir)
+        self.md = backend.Metadata(self.ir)
         self.func_types = module.func_types()
         self.n_imported = len(module.imports_of("func"))
         self.functions: dict[int, ir.Function] = {}
         self.compiled: list[int] = []
-        self.skipped: dict[int, str] = {}
+        self.skipped: dict[int, str] = {}  # functions using instructions not compiled (SIMD): interpreted
         self.host_call = ir.FunctionType(I32, [PTR, PTR])
         self.runtime_call = ir.FunctionType(I64, [I64, PTR, I64, I64, I64, I64])
 
@@ -116,22 +113,22 @@ class ModuleLowering:
         return fn
 
     def lower(self) -> str:
-        indices = [self.only] if self.only is not None else [
+        indices = list(self.only) if self.only is not None else [
             self.n_imported + i for i in range(len(self.module.funcs))]
         for index in indices:
             self.functions[index] = ir.Function(self.ir, function_type(self.func_types[index]), f"f{index}")
+        for index in indices:  # known before any call is lowered: calls to these go through records
+            missing = {instr[0] for instr in self.module.funcs[index - self.n_imported].body} - COMPILED_OPS
+            if missing:
+                self.skipped[index] = f"instructions not compiled: {', '.join(sorted(missing))}"
+                del self.functions[index]
         for index in indices:
-            fn = self.functions[index]
-            try:
+            if index not in self.skipped:
                 FunctionLowering(self, index, self.module.funcs[index - self.n_imported]).lower()
                 self.compiled.append(index)
-            except Unsupported as exc:
-                self.skipped[index] = str(exc)
-                fn.blocks.clear()
-                fn.linkage = "private"
-                ir.IRBuilder(fn.append_basic_block()).unreachable()
+        wanted = {self.func_types[i] for i in indices}
         for k, ty in enumerate(self.module.types):
-            if self.only is None or ty == self.func_types[self.only]:
+            if ty in wanted:
                 self.lower_entry(k, ty)
                 if is_fast(ty):
                     self.lower_fast(k, ty)
@@ -255,7 +252,6 @@ class Frame:
         self.vars: list[ir.Value] = []  # allocas for the label's values
         self.result_vars: list[ir.Value] = []
         self.entry_values: list[ir.Value] = []  # an if's parameters, for its else arm
-        self.branched = False
         self.else_seen = False
 
     @property
@@ -285,13 +281,23 @@ class FunctionLowering:
     def b(self) -> ir.IRBuilder:
         return self.builder
 
+    def invariant(self, pointer: ir.Value, typ: ir.Type) -> ir.Value:
+        """A load of what stays put while compiled code runs (the context and its arrays)."""
+        load = self.runtime_load(pointer, typ)
+        load.set_metadata("invariant.load", self.owner.md.invariant)
+        return load
+
+    def runtime_load(self, pointer: ir.Value, typ: ir.Type) -> ir.Value:
+        """A load from the runtime's records (memory, tables, function records, segments)."""
+        return self.owner.md.mark(self.b.load(pointer, typ=typ), "runtime")
+
     def ctx_word(self, word: int) -> ir.Value:
         """The pointer held in word ``word`` of the instance context."""
-        return self.b.load(self.b.gep(self.ctx, [I64(word)], source_etype=PTR), typ=PTR)
+        return self.invariant(self.b.gep(self.ctx, [I64(word)], source_etype=PTR), PTR)
 
     def table_of(self, word: int, i: int) -> ir.Value:
         """Element i of the pointer array held in context word ``word``."""
-        return self.b.load(self.b.gep(self.ctx_word(word), [I64(i)], source_etype=PTR), typ=PTR)
+        return self.invariant(self.b.gep(self.ctx_word(word), [I64(i)], source_etype=PTR), PTR)
 
     def state_word(self, index: int) -> ir.Value:
         return backend.state_word(self.b, self.owner.state, index)
@@ -331,8 +337,8 @@ class FunctionLowering:
     def reload_memory(self) -> None:
         if self.memrec is None:
             return
-        self.b.store(self.b.load(self.memrec, typ=PTR), self.mem_base)
-        self.b.store(self.b.load(self.b.gep(self.memrec, [I64(1)], source_etype=I64), typ=I64), self.mem_size)
+        self.b.store(self.runtime_load(self.memrec, PTR), self.mem_base)
+        self.b.store(self.runtime_load(self.b.gep(self.memrec, [I64(1)], source_etype=I64), I64), self.mem_size)
 
     def push(self, value: ir.Value) -> None:
         self.stack.append(value)
@@ -372,20 +378,23 @@ class FunctionLowering:
         limit = self.b.load(self.state_word(backend.STACK_LIMIT), typ=I64)
         self.trap_if(self.b.icmp_unsigned("<", backend.frame_address(self.owner.ir, self.b), limit),
                      backend.TRAP_EXHAUSTED)
-        self.poll(self.scan.counts[-1])
+        self.poll(self.scan.counts[-1], interruptible=False)
         frame = Frame("func", (), self.type.results, 0)
         frame.vars = [self.alloca(t) for t in self.type.results]
         frame.label_block = frame.end_block = self.new_block("return")
         self.frames.append(frame)
         self.walk()
 
-    def poll(self, cost: int) -> None:
-        """At function entry and loop headers: charge fuel and honour an interrupt request."""
+    def poll(self, cost: int, interruptible: bool = True) -> None:
+        """At function entry and loop headers: charge fuel; at loop headers, honour an interrupt
+        request too (a recursion without loops ends by exhausting the stack)."""
         if self.owner.fuel:
             fuel_ptr = self.state_word(backend.FUEL)
             fuel = self.b.sub(self.b.load(fuel_ptr, typ=I64), I64(max(cost, 1)))
             self.b.store(fuel, fuel_ptr)
             self.trap_if(self.b.icmp_signed("<", fuel, I64(0)), backend.TRAP_OUT_OF_FUEL)
+        if not interruptible:
+            return
         # atomic, so that LLVM reads it afresh on every iteration rather than once before the loop
         flag = self.b.load_atomic(self.state_word(backend.INTERRUPT), "monotonic", 8, typ=I64)
         self.trap_if(self.b.icmp_unsigned("!=", flag, I64(0)), backend.TRAP_INTERRUPTED)
@@ -413,10 +422,7 @@ class FunctionLowering:
                 if self.do_end():
                     return
             else:
-                handler = HANDLERS.get(op)
-                if handler is None:
-                    raise Unsupported(f"instruction {op} is not compiled")
-                handler(self, instr)
+                HANDLERS[op](self, instr)
 
     def block_type(self, bt) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if bt is None:
@@ -434,7 +440,6 @@ class FunctionLowering:
         frame.vars = [self.alloca(t) for t in frame.label_types]
         frame.end_block = self.new_block(f"{op}_end")
         if op == "loop":
-            frame.result_vars = []
             header = self.new_block("loop")
             frame.label_block = header
             for var, value in zip(frame.vars, self.pop(len(params))):
@@ -509,7 +514,6 @@ class FunctionLowering:
 
     def store_label(self, depth: int) -> Frame:
         frame = self.frames[-1 - depth]
-        frame.branched = True
         values = self.stack[len(self.stack) - len(frame.label_types):]
         for var, value in zip(frame.vars, values):
             self.b.store(value, var)
@@ -552,8 +556,8 @@ class FunctionLowering:
         self.stack.extend(unpack_results(self.b, result, ty))
 
     def call_record(self, rec: ir.Value, ty: FuncType, args: list[ir.Value]) -> None:
-        code = self.b.load(rec, typ=PTR)
-        callee_ctx = self.b.load(self.b.gep(rec, [I64(2)], source_etype=I64), typ=PTR)
+        code = self.runtime_load(rec, PTR)
+        callee_ctx = self.runtime_load(self.b.gep(rec, [I64(2)], source_etype=I64), PTR)
         result = _call_pointer(self.b, code, function_type(ty), [callee_ctx] + args)
         self.finish_call(result, ty)
 
@@ -561,7 +565,7 @@ class FunctionLowering:
         index = instr[1]
         ty = self.owner.func_types[index]
         args = self.pop(len(ty.params))
-        if index in self.owner.functions and index not in self.owner.skipped:
+        if index in self.owner.functions:
             result = self.b.call(self.owner.functions[index], [self.ctx] + args)
             self.finish_call(result, ty)
         else:
@@ -574,11 +578,11 @@ class FunctionLowering:
         data, size = self.table_record(instr[2])
         idx = self.b.zext(index, I64)
         self.trap_if(self.b.icmp_unsigned(">=", idx, size), TRAP_UNDEFINED)
-        handle = self.b.load(self.b.gep(data, [idx], source_etype=I64), typ=I64)
+        handle = self.runtime_load(self.b.gep(data, [idx], source_etype=I64), I64)
         self.trap_if(self.b.icmp_unsigned("==", handle, I64(0)), TRAP_UNINITIALIZED)
         rec = self.b.inttoptr(handle, PTR)
-        sig = self.b.load(self.b.gep(rec, [I64(1)], source_etype=I64), typ=I64)
-        expected = self.b.load(self.b.gep(self.ctx_word(CTX_SIGS), [I64(instr[1])], source_etype=I64), typ=I64)
+        sig = self.runtime_load(self.b.gep(rec, [I64(1)], source_etype=I64), I64)
+        expected = self.invariant(self.b.gep(self.ctx_word(CTX_SIGS), [I64(instr[1])], source_etype=I64), I64)
         self.trap_if(self.b.icmp_unsigned("!=", sig, expected), TRAP_SIGNATURE)
         self.call_record(rec, ty, args)
 
@@ -612,10 +616,11 @@ class FunctionLowering:
         return self.module.globals[index - len(imported)].type.valtype
 
     def op_global_get(self, instr: tuple) -> None:
-        self.push(self.b.load(self.global_cell(instr[1]), typ=LLTYPE[self.global_type(instr[1])]))
+        load = self.b.load(self.global_cell(instr[1]), typ=LLTYPE[self.global_type(instr[1])])
+        self.push(self.owner.md.mark(load, "global"))
 
     def op_global_set(self, instr: tuple) -> None:
-        self.b.store(self.pop()[0], self.global_cell(instr[1]))
+        self.owner.md.mark(self.b.store(self.pop()[0], self.global_cell(instr[1])), "global")
 
     def op_drop(self, instr: tuple) -> None:
         self.pop()
@@ -639,9 +644,9 @@ class FunctionLowering:
     def op_load(self, instr: tuple, valtype: str, bits: int, signed: bool) -> None:
         ptr = self.address(self.pop()[0], instr[2], bits // 8)
         if valtype in ("f32", "f64") or bits == LLTYPE[valtype].width:
-            self.push(self.b.load(ptr, typ=LLTYPE[valtype], align=1))
+            self.push(self.memory_load(ptr, LLTYPE[valtype]))
             return
-        raw = self.b.load(ptr, typ=ir.IntType(bits), align=1)
+        raw = self.memory_load(ptr, ir.IntType(bits))
         self.push(self.b.sext(raw, LLTYPE[valtype]) if signed else self.b.zext(raw, LLTYPE[valtype]))
 
     def op_store(self, instr: tuple, valtype: str, bits: int) -> None:
@@ -649,7 +654,13 @@ class FunctionLowering:
         ptr = self.address(addr, instr[2], bits // 8)
         if valtype not in ("f32", "f64") and bits != LLTYPE[valtype].width:
             value = self.b.trunc(value, ir.IntType(bits))
-        self.b.store(value, ptr, align=1)
+        self.memory_store(value, ptr)
+
+    def memory_load(self, pointer: ir.Value, typ: ir.Type) -> ir.Value:
+        return self.owner.md.mark(self.b.load(pointer, typ=typ, align=1), "memory")
+
+    def memory_store(self, value: ir.Value, pointer: ir.Value) -> None:
+        self.owner.md.mark(self.b.store(value, pointer, align=1), "memory")
 
     def op_memory_size(self, instr: tuple) -> None:
         self.push(self.b.trunc(self.b.lshr(self.b.load(self.mem_size), I64(16)), I32))
@@ -688,23 +699,24 @@ class FunctionLowering:
     def op_memory_init(self, instr: tuple) -> None:
         dst, src, n = self.pop(3)
         rec = self.data_record(instr[1])
-        length = self.b.load(self.b.gep(rec, [I64(1)], source_etype=I64), typ=I64)
+        length = self.runtime_load(self.b.gep(rec, [I64(1)], source_etype=I64), I64)
         src = self.check_range(src, n, length, TRAP_MEMORY)
         dst = self.check_range(dst, n, self.b.load(self.mem_size), TRAP_MEMORY)
         memcpy = self.owner.intrinsic("llvm.memcpy.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64, I1])
         base = self.b.load(self.mem_base, typ=PTR)
-        segment = self.b.load(rec, typ=PTR)
+        segment = self.runtime_load(rec, PTR)
         self.b.call(memcpy, [self.b.gep(base, [dst], source_etype=I8), self.b.gep(segment, [src], source_etype=I8),
                              self.b.zext(n, I64), I1(0)])
 
     def op_data_drop(self, instr: tuple) -> None:
-        self.b.store(I64(0), self.b.gep(self.data_record(instr[1]), [I64(1)], source_etype=I64))
+        self.owner.md.mark(self.b.store(I64(0), self.b.gep(self.data_record(instr[1]), [I64(1)], source_etype=I64)),
+                           "runtime")
 
     # ---- references and tables
 
     def table_record(self, index: int) -> tuple[ir.Value, ir.Value]:
         rec = self.table_of(CTX_TABLES, index)
-        return self.b.load(rec, typ=PTR), self.b.load(self.b.gep(rec, [I64(1)], source_etype=I64), typ=I64)
+        return self.runtime_load(rec, PTR), self.runtime_load(self.b.gep(rec, [I64(1)], source_etype=I64), I64)
 
     def op_ref_null(self, instr: tuple) -> None:
         self.push(I64(0))
@@ -760,6 +772,7 @@ def constant(valtype: str, value) -> ir.Constant:
 
 def _handler_table() -> dict:
     from .wasm_numeric import numeric_handlers
+    from .wasm_simd import simd_handlers
 
     h = {
         "unreachable": FunctionLowering.op_unreachable, "nop": lambda t, i: None,
@@ -797,14 +810,17 @@ def _handler_table() -> dict:
     for name, (t, bits) in stores.items():
         h[name] = lambda s, i, t=t, bits=bits: s.op_store(i, t, bits)
     h.update(numeric_handlers())
+    h.update(simd_handlers())
     return h
 
 
 HANDLERS: dict = {}
+COMPILED_OPS: set[str] = set()  # every instruction this tier lowers (control included)
 
 
-def lower_module(module: Module, fuel: bool, only: int | None = None) -> ModuleLowering:
-    """The lowering of a validated module, or of its function ``only`` (``.lower()`` gives the IR)."""
+def lower_module(module: Module, fuel: bool, only: tuple[int, ...] | None = None) -> ModuleLowering:
+    """The lowering of a validated module, or of its functions ``only`` (``.lower()`` gives the IR)."""
     if not HANDLERS:
         HANDLERS.update(_handler_table())
+        COMPILED_OPS.update(HANDLERS, ("block", "loop", "if", "else", "end"))
     return ModuleLowering(module, fuel, only)

@@ -32,9 +32,27 @@ from ..wasm.numeric import f32_from_bits, f32_to_bits
 from ..wasm.runtime import FuncInst, GlobalInst, MemInst, ModuleInstance, TableInst, WasmFunc
 from . import llvm as backend
 from .llvm import STATE
-from .wasm import (CTX_DATAS, CTX_FUNCS, CTX_GLOBALS, CTX_MEM, CTX_SIGS, CTX_TABLES, CTX_WORDS, RT_ELEM_DROP,
-                   RT_MEMORY_GROW, RT_TABLE_COPY, RT_TABLE_FILL, RT_TABLE_GROW, RT_TABLE_INIT, RT_TABLE_SET,
-                   SLOT_BYTES, TRAP_MESSAGES, ModuleLowering, is_fast, lower_module)
+from .wasm import (
+    CTX_DATAS,
+    CTX_FUNCS,
+    CTX_GLOBALS,
+    CTX_MEM,
+    CTX_SIGS,
+    CTX_TABLES,
+    CTX_WORDS,
+    RT_ELEM_DROP,
+    RT_MEMORY_GROW,
+    RT_TABLE_COPY,
+    RT_TABLE_FILL,
+    RT_TABLE_GROW,
+    RT_TABLE_INIT,
+    RT_TABLE_SET,
+    SLOT_BYTES,
+    TRAP_MESSAGES,
+    ModuleLowering,
+    is_fast,
+    lower_module,
+)
 
 Words = ctypes.c_int64
 
@@ -235,14 +253,16 @@ def native_global(glob: GlobalInst) -> NativeGlobal:
 class CompiledModule:
     """Object code loaded into the process: a whole module's, or one function's (``only``)."""
 
-    def __init__(self, module: Module, code: backend.LoadedCode, compiled: list[int], only: int | None) -> None:
+    def __init__(self, module: Module, code: backend.LoadedCode, compiled: list[int],
+                 only: tuple[int, ...] | None) -> None:
         self.module = module
         self.code = code
         self.compiled = set(compiled)
         self.type_index: dict[FuncType, int] = {}
         types = module.func_types()
+        wanted = {types[i] for i in only} if only is not None else set(types)
         for k, ty in enumerate(module.types):
-            if only is None or ty == types[only]:
+            if ty in wanted:
                 self.type_index.setdefault(ty, k)
             if only is None:
                 _stubs.setdefault(ty, code.address(f"stub{k}"))
@@ -270,11 +290,12 @@ def module_material(module: Module) -> bytes:
     return material
 
 
-def load_code(module: Module, fuel: bool, opt_level: int, only: int | None = None) -> CompiledModule:
-    """Compile a module (or its function ``only``), or load the object code from the disk cache."""
+def load_code(module: Module, fuel: bool, opt_level: int,
+              only: tuple[int, ...] | None = None) -> CompiledModule:
+    """Compile a module (or its functions ``only``), or load the object code from the disk cache."""
     what = b"fuel" if fuel else b""
     if only is not None:
-        what += b"func%d" % only
+        what += b"funcs" + ",".join(map(str, only)).encode()
     key = backend.cache_key(module_material(module) + what, opt_level)
     obj = backend.cached_object(key)
     compiled = None
@@ -299,6 +320,7 @@ def load_code(module: Module, fuel: bool, opt_level: int, only: int | None = Non
 WHOLE_MODULE_LIMIT = 60_000
 # under the "auto" strategy, a function is compiled at its HOT_CALLS-th call
 HOT_CALLS = 20
+BATCH_INSTRUCTIONS = 20_000
 
 
 class NativeInstance:
@@ -348,6 +370,26 @@ class NativeInstance:
                 point_record(func)
                 self.route(position, func, python_entry(self, code, func))
 
+    def batch(self, index: int) -> tuple[int, ...]:
+        """The functions compiled together when ``index`` is first called under the "jit" strategy: it
+        and the not yet compiled functions it calls, directly or not, up to BATCH_INSTRUCTIONS (one
+        LLVM module for a call tree, with direct calls inside); under "auto", just the hot one."""
+        if self.inst.store.engine != "jit":
+            return (index,)
+        module = self.inst.module
+        n_imported = len(module.imports_of("func"))
+        compiled = {func.index for _, func in self.own_functions() if id(func) in _code_of}
+        chosen, todo, size = [], [index], 0
+        while todo and size < BATCH_INSTRUCTIONS:
+            current = todo.pop()
+            if current in chosen or current in compiled or current < n_imported:
+                continue
+            chosen.append(current)
+            body = module.funcs[current - n_imported].body
+            size += len(body)
+            todo.extend(instr[1] for instr in reversed(body) if instr[0] == "call")
+        return tuple(sorted(chosen))
+
     def defer(self, threshold: int) -> None:
         """Compile each function at its ``threshold``-th call; until then the interpreter runs it."""
         store = self.inst.store
@@ -359,12 +401,14 @@ class NativeInstance:
                     with _compile_lock:
                         if id(func) not in _code_of:
                             code = load_code(self.inst.module, store.fuel is not None, store.opt_level,
-                                             func.index)
+                                             self.batch(func.index))
                             self.install(code)
-                    if id(func) in _code_of:
-                        return func.call(*args)
                 if not interpreted:
                     interpreted.append(interp.compile_function(func))
+                if calls[0] >= threshold:
+                    if id(func) not in _code_of:  # not compilable (SIMD): the interpreter keeps it
+                        self.route(position, func, interpreted[0])
+                    return func.call(*args)
                 return interpreted[0](*args)
             self.route(position, func, first_calls)
 

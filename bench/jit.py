@@ -1,0 +1,222 @@
+"""Benchmark vmstack's compiled tier (vmstack.jit) side by side with native code, wasmtime and
+vmstack's interpreter, in one run.
+
+The kernels (guests/{fib,sieve,nbody,sha256}.c) and the sqlite3 shell running its query workload
+are built natively with gcc -O2 and clang -O2 and for wasm32-wasi (clang -O2). Kernel sizes are
+chosen so a gcc -O2 run takes about --native-seconds. Every runner's output is checked against the
+gcc build's. The interpreter is far too slow for those sizes: it runs each kernel at a size for
+about --interp-seconds, and its time at the full size is extrapolated from the work ratio (marked
+"~" in the table). Also measured: the compile time of each module (cold cache, whole module, O2)
+and the cost of one call of a trivial export from Python. Writes bench/jit_results.md and .png.
+
+    python3 bench/jit.py [--runs N] [--native-seconds S] [--kernels fib,sieve,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from run import BENCH_DIR, KERNELS, PYTHON, ROOT, _load_guest_builder, _machine, call_cost
+
+RUNNERS = ["gcc -O2", "clang -O2", "wasmtime", "wasm3", "vmstack jit", "vmstack interp"]
+
+
+def _clang_build(builder, name: str) -> Path:
+    """The guest built natively with clang -O2 (cached beside the gcc build)."""
+    gcc_build = builder.build(name, "host")
+    target = gcc_build.with_name(gcc_build.stem + "-clang.elf")
+    if not target.exists():
+        recipe = builder.RECIPES[name]
+        sources, flags = recipe.sources(), [*recipe.flags, *recipe.native_flags]
+        subprocess.run(["clang", "-O2", "-ffp-contract=off", "-w", *flags, *map(str, sources), "-o", str(target),
+                        "-lm"], check=True, capture_output=True)
+    return target
+
+
+def _command(runner: str, native: Path, clang: Path, wasm: Path, args: list[str]) -> list[str] | None:
+    return {
+        "gcc -O2": [str(native), *args],
+        "clang -O2": [str(clang), *args],
+        "wasmtime": [PYTHON, str(BENCH_DIR / "wasmtime_runner.py"), str(wasm), *args],
+        "vmstack jit": [PYTHON, "-m", "vmstack", "run", "--engine", "jit", str(wasm), *args],
+        "vmstack interp": [PYTHON, "-m", "vmstack", "run", str(wasm), *args],
+    }.get(runner)
+
+
+def _timed(command: list[str], stdin: Path | None, expected: str | None) -> tuple[float, str]:
+    with open(stdin or "/dev/null", "rb") as source:
+        start = time.perf_counter()
+        result = subprocess.run(command, cwd=ROOT, stdin=source, capture_output=True, timeout=1800, check=False)
+        elapsed = time.perf_counter() - start
+    output = result.stdout.decode(errors="replace")
+    if result.returncode != 0 or (expected is not None and output != expected):
+        raise RuntimeError(f"{command[0]}: status {result.returncode}, output {output[:120]!r}")
+    return elapsed, output
+
+
+def _median(command: list[str], runs: int, stdin: Path | None, expected: str) -> float:
+    return statistics.median(_timed(command, stdin, expected)[0] for _ in range(runs))
+
+
+def _size_for(builder, kernel: str, seconds: float, runner_cmd) -> int:
+    """The kernel size for which ``runner_cmd(size)`` takes about ``seconds``."""
+    spec = KERNELS[kernel]
+    size = spec.probe
+    while True:
+        elapsed, _ = _timed(runner_cmd(size), None, None)
+        if elapsed > min(0.5, seconds / 4):
+            break
+        size = spec.size_for(spec.work(size) * 4)
+    return max(spec.minimum, spec.size_for(spec.work(size) * seconds / elapsed))
+
+
+def compile_seconds(wasm: Path) -> float:
+    """Seconds to lower and compile a whole module at O2 with an empty cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        code = ("import sys, time; from vmstack.wasm.binary import decode_module;"
+                "from vmstack.jit.wasm_link import load_code;"
+                "m = decode_module(open(sys.argv[1], 'rb').read()); t = time.perf_counter();"
+                "load_code(m, False, 2); print(time.perf_counter() - t)")
+        env = {**os.environ, "VMSTACK_CACHE": cache, "PYTHONPATH": str(ROOT)}
+        result = subprocess.run([PYTHON, "-c", code, str(wasm)], env=env, capture_output=True, text=True,
+                                check=True)
+        return float(result.stdout)
+
+
+def jit_call_cost() -> float:
+    """µs per call from Python of a trivial export compiled by vmstack.jit."""
+    import vmstack.wasm as api
+
+    original = api.Engine.__init__
+
+    def jit_engine(self, config=None):
+        config = config or api.Config()
+        config.strategy = "jit"
+        original(self, config)
+    api.Engine.__init__ = jit_engine
+    try:
+        return call_cost("vmstack.wasm")
+    finally:
+        api.Engine.__init__ = original
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--native-seconds", type=float, default=1.0)
+    parser.add_argument("--interp-seconds", type=float, default=8.0)
+    parser.add_argument("--kernels", default="fib,sieve,nbody,sha256,sqlite3")
+    opts = parser.parse_args(argv)
+    builder = _load_guest_builder()
+    rows, compile_times = {}, {}
+    for kernel in opts.kernels.split(","):
+        native, wasm, clang = builder.build(kernel, "host"), builder.build(kernel, "wasm32-wasi"), \
+            _clang_build(builder, kernel)
+        compile_times[kernel] = compile_seconds(wasm)
+        subprocess.run(_command("vmstack jit", native, clang, wasm, ["1"] if kernel != "sqlite3" else []),
+                       cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, check=False)  # warm the cache
+        if kernel == "sqlite3":
+            args, stdin = builder.WORKLOADS["sqlite3"]
+            expected = _timed([str(native), *args], stdin, None)[1]
+            row = {}
+            for runner in RUNNERS:
+                command = _command(runner, native, clang, wasm, args)
+                try:
+                    row[runner] = (_median(command, 1 if "interp" in runner else opts.runs, stdin, expected), "")
+                except (RuntimeError, TypeError) as error:
+                    row[runner] = (None, "pywasm3 has no WASI" if command is None else str(error))
+            rows["sqlite3 workload"] = row
+            continue
+        size = _size_for(builder, kernel, opts.native_seconds, lambda n, native=native: [str(native), str(n)])
+        spec = KERNELS[kernel]
+        expected = _timed([str(native), str(size)], None, None)[1]
+        row = {}
+        for runner in RUNNERS:
+            command = _command(runner, native, clang, wasm, [str(size)])
+            if command is None:
+                row[runner] = (None, "pywasm3 has no WASI")
+                continue
+            if runner == "vmstack interp":
+                small = _size_for(builder, kernel, opts.interp_seconds,
+                                  lambda n, command=command: command[:-1] + [str(n)])
+                small_expected = _timed([str(native), str(small)], None, None)[1]
+                seconds = _median(command[:-1] + [str(small)], 1, None, small_expected)
+                row[runner] = (seconds * spec.work(size) / spec.work(small), f"~ from size {small}")
+                continue
+            row[runner] = (_median(command, opts.runs, None, expected), "")
+        rows[f"{kernel} {size}"] = row
+        print(kernel, size, {r: v[0] for r, v in row.items()}, flush=True)
+    calls = {"vmstack jit": jit_call_cost(), "vmstack interp": call_cost("vmstack.wasm"),
+             "wasmtime-py": call_cost("wasmtime")}
+    report = _report(rows, compile_times, calls, opts)
+    (BENCH_DIR / "jit_results.md").write_text(report)
+    _plot(rows)
+    print(report)
+    return 0
+
+
+def _cell(value: tuple[float | None, str]) -> str:
+    seconds, note = value
+    if seconds is None:
+        return f"n/a ({note})"
+    return f"~{seconds:.1f} s" if note.startswith("~") else f"{seconds:.3f} s"
+
+
+def _ratio(row: dict, top: str, bottom: str) -> str:
+    a, b = row[top][0], row[bottom][0]
+    return f"{a / b:.2f}x" if a and b else "n/a"
+
+
+def _report(rows: dict, compile_times: dict, calls: dict, opts: argparse.Namespace) -> str:
+    header = ["kernel", *RUNNERS, "jit / wasmtime", "jit / gcc", "interp / jit"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, row in rows.items():
+        lines.append("| " + " | ".join([name, *(_cell(row[r]) for r in RUNNERS),
+                                        _ratio(row, "vmstack jit", "wasmtime"), _ratio(row, "vmstack jit", "gcc -O2"),
+                                        _ratio(row, "vmstack interp", "vmstack jit")]) + " |")
+    return "\n".join([
+        "# vmstack compiled tier: benchmark results", "",
+        f"Measured by `python3 bench/jit.py` on {_machine()}.",
+        f"Median wall time of {opts.runs} runs (process start-up included; vmstack jit with its compiled",
+        "code already in the disk cache, as on a second run). `~` marks the interpreter's time",
+        "extrapolated from a smaller size. wasm3: pywasm3 (PyPI) installs but has no WASI, so it cannot",
+        "run these programs.", "",
+        *lines, "",
+        "## Compile time (whole module, O2, cold cache)", "",
+        "| module | seconds |", "|---|---|",
+        *(f"| {k} | {v:.1f} |" for k, v in compile_times.items()), "",
+        "## Calling a wasm function from Python", "",
+        "| runtime | µs per call |", "|---|---|",
+        *(f"| {k} | {v:.2f} |" for k, v in calls.items()), "",
+    ])
+
+
+def _plot(rows: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(10, 5), layout="constrained")
+    width = 0.8 / len(RUNNERS)
+    for index, runner in enumerate(RUNNERS):
+        positions = [k + (index - (len(RUNNERS) - 1) / 2) * width for k in range(len(rows))]
+        axes.bar(positions, [row[runner][0] or 0 for row in rows.values()], width, label=runner)
+    axes.set_yscale("log")
+    axes.set_xticks(range(len(rows)), list(rows))
+    axes.set_ylabel("median wall time (s, log scale)")
+    axes.set_title("vmstack jit beside native code, wasmtime and vmstack's interpreter")
+    figure.legend(loc="outside lower center", ncols=len(RUNNERS))
+    figure.savefig(BENCH_DIR / "jit_results.png", dpi=120)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(BENCH_DIR))
+    sys.exit(main())

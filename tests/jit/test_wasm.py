@@ -1,0 +1,161 @@
+"""The compiled tier through the embedding API: host functions called from compiled code (and
+calling back into it), traps with their backtrace, exceptions of host code passed through,
+memory growth seen by compiled code, stack exhaustion, interrupts, tiering and the disk cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from vmstack.jit import llvm, wasm_link
+from vmstack.wasm import Config, Engine, Func, FuncType, Linker, Module, Store, ValType, runtime
+from vmstack.wasm.errors import Exhaustion, Timeout, Trap, WasmError
+from vmstack.wasm.text import parse_wat
+from vmstack.wasm.validate import validate_module
+
+i32, i64, f64 = ValType.i32(), ValType.i64(), ValType.f64()
+
+WAT = """(module
+  (import "host" "twice" (func $twice (param i32) (result i32)))
+  (import "host" "grow" (func $host_grow (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "call_host") (param i32) (result i32) (i32.add (call $twice (local.get 0)) (i32.const 1)))
+  (func (export "store_after_host_grow") (result i32)
+    (drop (call $host_grow (i32.const 2)))
+    (i32.store (i32.const 131072) (i32.const 42))
+    (i32.add (memory.size) (i32.load (i32.const 131072))))
+  (func $fac (export "fac") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0)) (then (i64.const 1))
+      (else (i64.mul (local.get 0) (call $fac (i64.sub (local.get 0) (i64.const 1)))))))
+  (func $down (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+  (func (export "trap_below") (param i32) (result i32) (call $down (local.get 0)))
+  (func $forever (export "forever") (call $forever))
+  (func (export "spin") (loop $l (br $l)))
+  (func (export "pair") (param f64) (result f64 i64) (f64.neg (local.get 0)) (i64.const -1)))
+"""
+
+
+def _instance(strategy: str, host_twice=None):
+    config = Config()
+    config.strategy = strategy
+    engine = Engine(config)
+    store = Store(engine)
+    linker = Linker(engine)
+    memory = {}
+    linker.define_func("host", "twice", FuncType([i32], [i32]), host_twice or (lambda x: 2 * x))
+
+    def grow(caller, pages):
+        return caller["memory"].grow(caller.store, pages)
+    linker.define_func("host", "grow", FuncType([i32], [i32]), grow, access_caller=True)
+    instance = linker.instantiate(store, Module(engine, WAT))
+    memory["m"] = instance.exports(store)["memory"]
+    return store, instance.exports(store)
+
+
+@pytest.mark.parametrize("strategy", ["jit", "auto"])
+def test_host_functions_and_results(strategy: str) -> None:
+    store, exports = _instance(strategy)
+    for _ in range(30):  # past the auto strategy's threshold: compiled by then
+        assert exports["call_host"](store, 20) == 41
+    assert exports["fac"](store, 20) == 2432902008176640000
+    assert exports["pair"](store, 1.5) == [-1.5, -1]
+    assert exports["store_after_host_grow"](store) == 3 + 42
+
+
+def test_a_host_exception_reaches_the_caller_unchanged() -> None:
+    def failing(x):
+        raise KeyError("from the host")
+    store, exports = _instance("jit", failing)
+    with pytest.raises(KeyError, match="from the host"):
+        exports["call_host"](store, 1)
+    assert exports["fac"](store, 3) == 6  # and the instance still works
+
+
+def test_a_host_calling_back_into_compiled_code() -> None:
+    holder = {}
+
+    def twice(x):
+        return 2 * holder["fac"](holder["store"], x) if x < 5 else x
+    store, exports = _instance("jit", twice)
+    holder.update(fac=exports["fac"], store=store)
+    assert exports["call_host"](store, 4) == 2 * 24 + 1
+
+
+def test_a_trap_has_the_same_backtrace_as_under_the_interpreter() -> None:
+    traps = {}
+    for strategy in ("interp", "jit"):
+        store, exports = _instance(strategy)
+        with pytest.raises(Trap) as info:
+            exports["trap_below"](store, 0)
+        traps[strategy] = (info.value.message, info.value.backtrace)
+    assert traps["jit"] == traps["interp"] == ("integer divide by zero", ["down", "trap_below"])
+
+
+def test_runaway_recursion_is_a_trap_not_a_crash() -> None:
+    store, exports = _instance("jit")
+    with pytest.raises(Exhaustion, match="call stack exhausted"):
+        exports["forever"](store)
+    assert exports["fac"](store, 5) == 120
+
+
+def test_an_interrupt_stops_a_loop() -> None:
+    import threading
+
+    store, exports = _instance("jit")
+    timer = threading.Timer(0.2, lambda: wasm_link.interrupt(Timeout("stop")))
+    timer.start()
+    with pytest.raises(Timeout, match="stop"):
+        exports["spin"](store)
+    wasm_link.clear_interrupt()
+    assert exports["fac"](store, 2) == 2
+
+
+def test_unknown_strategy_is_refused() -> None:
+    with pytest.raises(WasmError, match="unknown strategy"):
+        Config().strategy = "turbo"
+
+
+def test_compiled_code_is_cached_on_disk(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("VMSTACK_CACHE", str(tmp_path))
+    module = parse_wat("(module (func (export \"f\") (result i32) (i32.const 7)))")
+    validate_module(module)
+
+    def run() -> list:
+        store = runtime.Store()
+        store.engine = "jit"
+        inst = runtime.instantiate(store, module, [])
+        return runtime.invoke(store, inst.exports["f"], [])
+    assert run() == [7]
+    assert list((tmp_path / "jit").glob("*.o"))
+
+    def no_compiling(*args):
+        raise AssertionError("compiled again")
+    monkeypatch.setattr(llvm, "compile_ir", no_compiling)
+    assert run() == [7]
+
+
+def test_cache_keys_cover_cpu_and_opt_level() -> None:
+    assert llvm.cache_key(b"m", 2) != llvm.cache_key(b"m", 1)
+    assert llvm.host_cpu().split(":")[0]
+
+
+def test_exports_work_as_funcs_from_python() -> None:
+    store, exports = _instance("jit")
+    assert isinstance(exports["fac"], Func)
+    with pytest.raises(TypeError):
+        exports["fac"](store)
+
+
+@pytest.mark.parametrize("strategy", ["jit", "auto"])
+def test_functions_the_compiler_leaves_to_the_interpreter(strategy: str) -> None:
+    """A function with SIMD instructions stays interpreted; compiled code calls it like any other."""
+    wat = """(module
+      (func $lanes (param i32) (result i32)
+        (i32x4.extract_lane 2 (i32x4.add (i32x4.splat (local.get 0)) (v128.const i32x4 1 2 3 4))))
+      (func (export "run") (param i32) (result i32) (i32.mul (call $lanes (local.get 0)) (i32.const 10))))"""
+    module = parse_wat(wat)
+    validate_module(module)
+    store = runtime.Store()
+    store.engine = strategy
+    inst = runtime.instantiate(store, module, [])
+    for _ in range(25):
+        assert runtime.invoke(store, inst.exports["run"], [5]) == [80]

@@ -1,0 +1,258 @@
+"""SIMD instructions lowered to LLVM vector operations: memory, lanes, bitwise and integer
+lane-wise arithmetic (the float lane operations, whose NaNs need tier 1's care lane by lane, are
+not compiled yet: a function using one stays with the interpreter). A v128 is an i128 between
+instructions and is bitcast to its shape's vector type for each operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llvmlite import ir
+
+from .llvm import I8, I32, I64
+from .wasm import I128, FunctionLowering
+
+SHAPES = {"i8x16": (8, 16), "i16x8": (16, 8), "i32x4": (32, 4), "i64x2": (64, 2)}
+I1 = ir.IntType(1)
+
+
+def vector(shape: str) -> ir.VectorType:
+    bits, lanes = SHAPES[shape]
+    return ir.VectorType(ir.IntType(bits), lanes)
+
+
+def as_vector(s: FunctionLowering, value: ir.Value, shape: str) -> ir.Value:
+    return s.b.bitcast(value, vector(shape))
+
+
+def as_v128(s: FunctionLowering, value: ir.Value) -> ir.Value:
+    return s.b.bitcast(value, I128)
+
+
+def splat_value(s: FunctionLowering, shape: str, scalar: ir.Value) -> ir.Value:
+    bits, lanes = SHAPES[shape]
+    lane = s.b.trunc(scalar, ir.IntType(bits)) if scalar.type.width > bits else scalar
+    vec = ir.Constant(vector(shape), None)
+    for i in range(lanes):
+        vec = s.b.insert_element(vec, lane, I32(i))
+    return vec
+
+
+def lanewise(shape: str, build: Callable) -> Callable:
+    def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+        return as_v128(s, build(s, as_vector(s, a, shape), as_vector(s, b, shape)))
+    return lower
+
+
+def saturating(shape: str, name: str) -> Callable:
+    def build(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+        fn = s.owner.intrinsic(f"llvm.{name}.v{SHAPES[shape][1]}i{SHAPES[shape][0]}", vector(shape),
+                               [vector(shape)] * 2)
+        return s.b.call(fn, [a, b])
+    return lanewise(shape, build)
+
+
+def compare(shape: str, pred: str, signed: bool) -> Callable:
+    def build(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+        mask = (s.b.icmp_signed if signed else s.b.icmp_unsigned)(pred, a, b)
+        return s.b.sext(mask, vector(shape))
+    return lanewise(shape, build)
+
+
+def minmax(shape: str, pred: str, signed: bool) -> Callable:
+    def build(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+        return s.b.select((s.b.icmp_signed if signed else s.b.icmp_unsigned)(pred, a, b), a, b)
+    return lanewise(shape, build)
+
+
+def average(shape: str) -> Callable:
+    bits, lanes = SHAPES[shape]
+    wide = ir.VectorType(ir.IntType(bits * 2), lanes)
+
+    def build(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+        total = s.b.add(s.b.add(s.b.zext(a, wide), s.b.zext(b, wide)), splat_const(wide, 1))
+        return s.b.trunc(s.b.lshr(total, splat_const(wide, 1)), vector(shape))
+    return lanewise(shape, build)
+
+
+def splat_const(vtype: ir.VectorType, value: int) -> ir.Constant:
+    return ir.Constant(vtype, [ir.Constant(vtype.element, value)] * vtype.count)
+
+
+def shift(shape: str, op: str) -> Callable:
+    bits, _ = SHAPES[shape]
+
+    def lower(s: FunctionLowering, a: ir.Value, count: ir.Value) -> ir.Value:
+        masked = s.b.and_(count, I32(bits - 1))
+        amount = splat_value(s, shape, s.b.zext(masked, I64) if bits == 64 else masked)
+        method = {"shl": s.b.shl, "shr_s": s.b.ashr, "shr_u": s.b.lshr}[op]
+        return as_v128(s, method(as_vector(s, a, shape), amount))
+    return lower
+
+
+def unary(shape: str, op: str) -> Callable:
+    def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
+        v = as_vector(s, a, shape)
+        zero = ir.Constant(vector(shape), None)
+        if op == "neg":
+            return as_v128(s, s.b.sub(zero, v))
+        negative = s.b.icmp_signed("<", v, zero)  # abs
+        return as_v128(s, s.b.select(negative, s.b.sub(zero, v), v))
+    return lower
+
+
+def all_true(shape: str) -> Callable:
+    def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
+        v = as_vector(s, a, shape)
+        _, lanes = SHAPES[shape]
+        result = I1(1)
+        for i in range(lanes):
+            lane = s.b.extract_element(v, I32(i))
+            result = s.b.and_(result, s.b.icmp_unsigned("!=", lane, ir.Constant(lane.type, 0)))
+        return s.b.zext(result, I32)
+    return lower
+
+
+def bitmask(shape: str) -> Callable:
+    def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
+        v = as_vector(s, a, shape)
+        _, lanes = SHAPES[shape]
+        result = I32(0)
+        for i in range(lanes):
+            lane = s.b.extract_element(v, I32(i))
+            sign = s.b.zext(s.b.icmp_signed("<", lane, ir.Constant(lane.type, 0)), I32)
+            result = s.b.or_(result, s.b.shl(sign, I32(i)))
+        return result
+    return lower
+
+
+def swizzle(s: FunctionLowering, a: ir.Value, indices: ir.Value) -> ir.Value:
+    data = as_vector(s, a, "i8x16")
+    index = as_vector(s, indices, "i8x16")
+    out = ir.Constant(vector("i8x16"), None)
+    for i in range(16):
+        k = s.b.extract_element(index, I32(i))
+        inside = s.b.icmp_unsigned("<", k, I8(16))
+        lane = s.b.extract_element(data, s.b.zext(s.b.and_(k, I8(15)), I32))
+        out = s.b.insert_element(out, s.b.select(inside, lane, I8(0)), I32(i))
+    return as_v128(s, out)
+
+
+# ---------------------------------------------------------------- instructions with immediates
+
+
+def op_shuffle(s: FunctionLowering, instr: tuple) -> None:
+    a, b = s.pop(2)
+    mask = ir.Constant(ir.VectorType(I32, 16), [I32(k) for k in instr[1]])
+    s.push(as_v128(s, s.b.shuffle_vector(as_vector(s, a, "i8x16"), as_vector(s, b, "i8x16"), mask)))
+
+
+def op_extract(shape: str, sign: str) -> Callable:
+    def handler(s: FunctionLowering, instr: tuple) -> None:
+        lane = s.b.extract_element(as_vector(s, s.pop()[0], shape), I32(instr[1]))
+        target = I64 if shape == "i64x2" else I32
+        if lane.type.width < 32:
+            lane = s.b.sext(lane, target) if sign == "s" else s.b.zext(lane, target)
+        s.push(lane)
+    return handler
+
+
+def op_replace(shape: str) -> Callable:
+    bits, _ = SHAPES[shape]
+
+    def handler(s: FunctionLowering, instr: tuple) -> None:
+        vec, scalar = s.pop(2)
+        lane = s.b.trunc(scalar, ir.IntType(bits)) if scalar.type.width > bits else scalar
+        s.push(as_v128(s, s.b.insert_element(as_vector(s, vec, shape), lane, I32(instr[1]))))
+    return handler
+
+
+def op_splat(shape: str) -> Callable:
+    def handler(s: FunctionLowering, instr: tuple) -> None:
+        s.push(as_v128(s, splat_value(s, shape, s.pop()[0])))
+    return handler
+
+
+def op_load(kind: str) -> Callable:
+    def handler(s: FunctionLowering, instr: tuple) -> None:
+        addr = s.pop()[0]
+        if kind == "full":
+            s.push(s.memory_load(s.address(addr, instr[2], 16), I128))
+            return
+        shape, bits = {"8": ("i8x16", 8), "16": ("i16x8", 16), "32": ("i32x4", 32), "64": ("i64x2", 64)}[
+            kind.split("_")[0]]
+        value = s.memory_load(s.address(addr, instr[2], bits // 8), ir.IntType(bits))
+        if kind.endswith("zero"):
+            s.push(s.b.zext(value, I128))
+        else:
+            s.push(as_v128(s, splat_value(s, shape, value)))
+    return handler
+
+
+def op_store(s: FunctionLowering, instr: tuple) -> None:
+    addr, value = s.pop(2)
+    s.memory_store(value, s.address(addr, instr[2], 16))
+
+
+def simd_handlers() -> dict[str, Callable]:
+    binary: dict[str, Callable] = {
+        "v128.and": lambda s, a, b: s.b.and_(a, b), "v128.or": lambda s, a, b: s.b.or_(a, b),
+        "v128.xor": lambda s, a, b: s.b.xor(a, b), "v128.andnot": lambda s, a, b: s.b.and_(a, s.b.not_(b)),
+        "i8x16.swizzle": swizzle,
+    }
+    unary_ops: dict[str, Callable] = {
+        "v128.not": lambda s, a: s.b.not_(a),
+        "v128.any_true": lambda s, a: s.b.zext(s.b.icmp_unsigned("!=", a, I128(0)), I32),
+    }
+    for shape in SHAPES:
+        binary[f"{shape}.add"] = lanewise(shape, lambda s, a, b: s.b.add(a, b))
+        binary[f"{shape}.sub"] = lanewise(shape, lambda s, a, b: s.b.sub(a, b))
+        if shape != "i8x16":
+            binary[f"{shape}.mul"] = lanewise(shape, lambda s, a, b: s.b.mul(a, b))
+        binary[f"{shape}.eq"] = compare(shape, "==", False)
+        binary[f"{shape}.ne"] = compare(shape, "!=", False)
+        for name, pred in (("lt", "<"), ("gt", ">"), ("le", "<="), ("ge", ">=")):
+            binary[f"{shape}.{name}_s"] = compare(shape, pred, True)
+            if shape != "i64x2":
+                binary[f"{shape}.{name}_u"] = compare(shape, pred, False)
+        for op in ("shl", "shr_s", "shr_u"):
+            binary[f"{shape}.{op}"] = shift(shape, op)
+        unary_ops[f"{shape}.neg"] = unary(shape, "neg")
+        unary_ops[f"{shape}.abs"] = unary(shape, "abs")
+        unary_ops[f"{shape}.all_true"] = all_true(shape)
+        unary_ops[f"{shape}.bitmask"] = bitmask(shape)
+        if shape in ("i8x16", "i16x8"):
+            binary[f"{shape}.add_sat_s"] = saturating(shape, "sadd.sat")
+            binary[f"{shape}.add_sat_u"] = saturating(shape, "uadd.sat")
+            binary[f"{shape}.sub_sat_s"] = saturating(shape, "ssub.sat")
+            binary[f"{shape}.sub_sat_u"] = saturating(shape, "usub.sat")
+            binary[f"{shape}.avgr_u"] = average(shape)
+        if shape != "i64x2":
+            for name, pred, signed in (("min_s", "<", True), ("min_u", "<", False), ("max_s", ">", True),
+                                       ("max_u", ">", False)):
+                binary[f"{shape}.{name}"] = minmax(shape, pred, signed)
+    handlers: dict[str, Callable] = {}
+    for name, fn in binary.items():
+        handlers[name] = lambda s, i, fn=fn: s.push(fn(s, *s.pop(2)))
+    for name, fn in unary_ops.items():
+        handlers[name] = lambda s, i, fn=fn: s.push(fn(s, s.pop()[0]))
+
+    def bitselect(s: FunctionLowering, instr: tuple) -> None:
+        a, b, mask = s.pop(3)
+        s.push(s.b.or_(s.b.and_(a, mask), s.b.and_(b, s.b.not_(mask))))
+    handlers["v128.bitselect"] = bitselect
+    handlers["i8x16.shuffle"] = op_shuffle
+    handlers["v128.load"] = op_load("full")
+    for kind in ("8_splat", "16_splat", "32_splat", "64_splat", "32_zero", "64_zero"):
+        handlers[f"v128.load{kind}"] = op_load(kind)
+    handlers["v128.store"] = op_store
+    for shape in SHAPES:
+        handlers[f"{shape}.splat"] = op_splat(shape)
+        handlers[f"{shape}.replace_lane"] = op_replace(shape)
+        if shape in ("i8x16", "i16x8"):
+            handlers[f"{shape}.extract_lane_s"] = op_extract(shape, "s")
+            handlers[f"{shape}.extract_lane_u"] = op_extract(shape, "u")
+        else:
+            handlers[f"{shape}.extract_lane"] = op_extract(shape, "")
+    return handlers
