@@ -31,10 +31,9 @@ CROSS_COMPILE = "riscv64-linux-gnu-"
 FRAGMENT = RECIPE_DIR / "virt.config"
 INIT_SOURCE = RECIPE_DIR / "init.c"
 # The other architectures: a riscv build never reads them (left in the tarball to save time and disk).
-SKIPPED_SOURCES = [f"--exclude=linux-source-6.1/{part}" for part in (
-    *(f"arch/{arch}" for arch in ("alpha", "arc", "arm", "arm64", "csky", "hexagon", "ia64", "loongarch",
-                                  "m68k", "microblaze", "mips", "nios2", "openrisc", "parisc", "powerpc",
-                                  "s390", "sh", "sparc", "um", "x86", "xtensa")))]
+SKIPPED_SOURCES = [f"--exclude=linux-source-6.1/arch/{arch}" for arch in (
+    "alpha", "arc", "arm", "arm64", "csky", "hexagon", "ia64", "loongarch", "m68k", "microblaze", "mips",
+    "nios2", "openrisc", "parisc", "powerpc", "s390", "sh", "sparc", "um", "x86", "xtensa")]
 
 
 class BuildError(Exception):
