@@ -15,6 +15,9 @@ PACKAGES=(
     dpkg-dev                                       # apt-get source
     wabt                                           # wat2wasm, wast2json, wasm2wat
     qemu-user                                      # qemu-riscv64, the oracle of tests/riscv
+    # system VM (tests/machines): the oracle, firmware, the kernel source and what building it needs
+    qemu-system-misc opensbi u-boot-qemu device-tree-compiler
+    linux-source-6.1 flex bison bc cpio
 )
 # binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py).
 SOURCE_PACKAGES=(binaryen sqlite3 lua5.4)
