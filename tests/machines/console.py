@@ -9,6 +9,7 @@ import os
 import selectors
 import subprocess
 import time
+from typing import Self
 
 FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
 UBOOT_SMODE = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin"
@@ -42,6 +43,16 @@ class Console:
             self.transcript += chunk
         return True
 
+    def expect_line(self, start: bytes, timeout: float) -> bool:
+        """Read until a whole line beginning with ``start`` has arrived."""
+        deadline = time.monotonic() + timeout
+        if not self.expect(start, timeout):
+            return False
+        while b"\n" not in self.transcript.split(start, 1)[1]:
+            if not self.expect(b"\0never\0", min(0.2, deadline - time.monotonic())) and time.monotonic() > deadline:
+                return False
+        return True
+
     def type(self, line: bytes) -> None:
         for byte in line:                       # one at a time, as typed, so no UART FIFO overflows
             self.process.stdin.write(bytes([byte]))
@@ -64,7 +75,7 @@ class Console:
         self.process.stdout.close()
         self.process.stdin.close()
 
-    def __enter__(self) -> Console:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -102,6 +102,7 @@ class Image:
     entry: int
     end: int
     tohost: int | None = None
+    fromhost: int | None = None
 
 
 def load_image(ram: GuestRam, path: str, what: str, default_address: int) -> Image:
@@ -125,8 +126,9 @@ def load_image(ram: GuestRam, path: str, what: str, default_address: int) -> Ima
                 ram.write(addr, body + bytes(segment["p_memsz"] - len(body)))
                 end = max(end, addr + segment["p_memsz"])
             symbols = elf.get_section_by_name(".symtab")
-            found = symbols.get_symbol_by_name("tohost") if symbols is not None else None
-            return Image(elf["e_entry"], end, found[0]["st_value"] if found else None)
+            mailbox = [symbols.get_symbol_by_name(name) if symbols is not None else None
+                       for name in ("tohost", "fromhost")]
+            return Image(elf["e_entry"], end, *(found[0]["st_value"] if found else None for found in mailbox))
     except (ELFError, ValueError) as error:
         raise BoardError(f"{what} {path}: bad ELF file ({error})") from None
 
@@ -200,7 +202,6 @@ class Machine:
 
     def _load(self) -> None:
         config, base = self.config, board.DRAM_BASE
-        self.tohost: int | None = None
         images = []
         if config.bios is not None:
             images.append(load_image(self.ram, config.bios, "firmware", base))
@@ -208,7 +209,9 @@ class Machine:
             images.append(load_image(self.ram, config.kernel, "kernel", base + (KERNEL_OFFSET if images else 0)))
         if not images:
             raise BoardError("nothing to run: give --bios and/or --kernel")
-        self.tohost = next((image.tohost for image in images if image.tohost is not None), None)
+        with_mailbox = [image for image in images if image.tohost is not None]
+        self.tohost = with_mailbox[0].tohost if with_mailbox else None
+        self.fromhost = with_mailbox[0].fromhost if with_mailbox else None
         initrd = None
         if config.initrd is not None:
             data = _read_file(config.initrd, "initrd")
@@ -253,8 +256,8 @@ class Machine:
                            self.cpu.instret)
         if device == 1 and command == 1:
             self.console_out(bytes([value & 0xFF]))
-            if self.tohost is not None:
-                self.ram.store(self.tohost + 0x40, 8, 1 << 56 | 1 << 48)    # fromhost ack
+            if self.fromhost is not None:
+                self.ram.store(self.fromhost, 8, 1 << 56 | 1 << 48)    # the console's acknowledgement
         return None
 
     def run(self, poll_input: Callable[[], bytes] | None = None) -> Outcome:

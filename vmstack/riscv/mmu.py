@@ -82,12 +82,11 @@ class Pmp:
         """(allowed, uniform): whether the access may proceed, and whether that holds for its whole page."""
         need = {"r": PMP_R, "w": PMP_W, "x": PMP_X}[access]
         page = paddr & ~_OFFSET
-        active = overlapped = False
+        overlapped = False
         for entry in range(self.ENTRIES):
             bounds = self._range(entry)
             if bounds is None:
                 continue
-            active = True
             start, end = bounds
             if start <= paddr and paddr + size <= end:
                 cfg = self.cfg[entry]
@@ -96,7 +95,7 @@ class Pmp:
             if start < paddr + size and paddr < end:
                 return False, False                           # a partial match fails
             overlapped = overlapped or (start < page + PAGE_SIZE and page < end)
-        return mode == MODE_M or not active, not overlapped
+        return mode == MODE_M, not overlapped    # no match: only M-mode may access (entries exist)
 
 
 class TranslatingMemory(Memory):

@@ -60,6 +60,7 @@ SIMPLE_CSRS = {CSR_STVEC: "stvec", CSR_SSCRATCH: "sscratch", CSR_SEPC: "sepc", C
                CSR_STVAL: "stval", CSR_MTVEC: "mtvec", CSR_MSCRATCH: "mscratch", CSR_MEPC: "mepc",
                CSR_MCAUSE: "mcause", CSR_MTVAL: "mtval", CSR_MCOUNTEREN: "mcounteren",
                CSR_SCOUNTEREN: "scounteren", CSR_SENVCFG: "senvcfg", CSR_MENVCFG: "menvcfg"}
+INTERRUPT_CSRS = (CSR_MSTATUS, CSR_SSTATUS, CSR_MIE, CSR_SIE, CSR_MIP, CSR_SIP, CSR_MIDELEG)
 INSN_MRET, INSN_SRET, INSN_WFI = 0x30200073, 0x10200073, 0x10500073
 
 
@@ -96,6 +97,8 @@ class SystemHart:
         mask = 1 << bit
 
         def drive(level: bool) -> None:
+            if level and not self.mip_lines & mask and self.cpu is not None:
+                self.cpu.stop = True     # let the board take it at the end of the running block
             self.mip_lines = self.mip_lines | mask if level else self.mip_lines & ~mask
         return drive
 
@@ -161,7 +164,7 @@ class SystemHart:
         self.trap({MODE_U: CAUSE_ECALL_U, MODE_S: CAUSE_ECALL_S, MODE_M: CAUSE_ECALL_M}[self.mode], 0)
 
     def ebreak(self, cpu: Any) -> None:
-        self.trap(CAUSE_BREAKPOINT, cpu.pc)
+        self.trap(CAUSE_BREAKPOINT, 0)      # tval 0, as QEMU (the spec allows 0 or the pc)
 
     def read_time(self) -> int:
         return self.time()
@@ -311,6 +314,8 @@ class SystemHart:
                 value = 0              # no Svpbmt, Sstc, cache-block or fence-mode extensions
             setattr(self, SIMPLE_CSRS[csr], value)
             return True
+        if csr in INTERRUPT_CSRS and self.cpu is not None:
+            self.cpu.stop = True         # an interrupt may have become deliverable: the board checks
         if csr == CSR_MSTATUS:
             self._write_status(value, MSTATUS_WRITABLE)
         elif csr == CSR_SSTATUS:
