@@ -8,12 +8,12 @@ reports through HTIF tohost; QEMU (the oracle) must agree that it passes.
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "guests" / "baremetal"))
-import build as baremetal
+from .recipes import load_recipe
+
+baremetal = load_recipe("baremetal")
 
 pytestmark = pytest.mark.skipif(not shutil.which("riscv64-linux-gnu-gcc"), reason="needs gcc-riscv64-linux-gnu")
 

@@ -45,6 +45,13 @@ class Pmp:
     def __init__(self) -> None:
         self.cfg = [0] * self.ENTRIES
         self.addr = [0] * self.ENTRIES
+        self.rules: list[tuple[int, int, int]] = []      # (start, end, cfg) of the active entries, in order
+        self.any_locked = False
+
+    def _update_rules(self) -> None:
+        self.rules = [(*bounds, self.cfg[entry]) for entry in range(self.ENTRIES)
+                      if (bounds := self._range(entry)) is not None]
+        self.any_locked = any(cfg & PMP_L for _, _, cfg in self.rules)
 
     def write_cfg(self, index: int, value: int) -> None:
         """pmpcfg<index> (even on RV64): eight entries' bytes; locked entries keep theirs."""
@@ -55,6 +62,7 @@ class Pmp:
                 if byte & (PMP_W | PMP_R) == PMP_W:      # W without R is reserved
                     byte &= ~PMP_W
                 self.cfg[entry] = byte
+        self._update_rules()
 
     def read_cfg(self, index: int) -> int:
         return sum(self.cfg[index * 4 + n] << (8 * n) for n in range(8) if index * 4 + n < self.ENTRIES)
@@ -64,6 +72,7 @@ class Pmp:
                                              and self.cfg[entry + 1] >> 3 & 3 == PMP_TOR)
         if not locked:
             self.addr[entry] = value & ((1 << 54) - 1)
+            self._update_rules()
 
     def _range(self, entry: int) -> tuple[int, int] | None:
         kind, addr = self.cfg[entry] >> 3 & 3, self.addr[entry]
@@ -80,16 +89,13 @@ class Pmp:
 
     def check(self, paddr: int, size: int, access: str, mode: int) -> tuple[bool, bool]:
         """(allowed, uniform): whether the access may proceed, and whether that holds for its whole page."""
+        if mode == MODE_M and not self.any_locked:
+            return True, True
         need = {"r": PMP_R, "w": PMP_W, "x": PMP_X}[access]
         page = paddr & ~_OFFSET
         overlapped = False
-        for entry in range(self.ENTRIES):
-            bounds = self._range(entry)
-            if bounds is None:
-                continue
-            start, end = bounds
+        for start, end, cfg in self.rules:
             if start <= paddr and paddr + size <= end:
-                cfg = self.cfg[entry]
                 allowed = bool(cfg & need) or (mode == MODE_M and not cfg & PMP_L)
                 return allowed, not overlapped and start <= page and page + PAGE_SIZE <= end
             if start < paddr + size and paddr < end:
