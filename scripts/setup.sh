@@ -90,4 +90,8 @@ quietly python3 -m pip install "${PIP_OPTIONS[@]}" -e '.[test]'
 step "building the guests (cached in $CACHE/guests)"
 python3 guests/build.py >"$LOG" || { cat "$LOG"; exit 1; }
 step "guests built: $(wc -l <"$LOG") programs"
+# system VM (tests/machines): the bare-metal test programs, the small Linux kernel and its initramfs
+step "building the system-VM guests (cached in $CACHE/baremetal and $CACHE/kernel; the kernel takes minutes once)"
+python3 guests/baremetal/build.py >"$LOG" || { cat "$LOG"; exit 1; }
+python3 guests/kernel/build.py --jobs 2 >"$LOG" || { cat "$LOG"; exit 1; }
 step "done"
