@@ -6,7 +6,7 @@ memory the sequence touches, addressed through s11 which no sequence writes), th
 registers, the 32 f registers and fcsr. The sequence's prologue loads every register and fcsr from an
 initial-state table; its epilogue stores them into the record. After the last sequence one write(2)
 sends all records, so the output is the final state of every sequence, comparable byte for byte.
-Control flow stays inside a sequence (forward branches and jumps to a local label); memory accesses
+Control flow stays inside a sequence (forward branches, jal and jalr to a local label); memory accesses
 stay in the scratch buffer; LR/SC/AMO addresses are aligned; frm is only ever set to a valid mode.
 """
 
@@ -75,8 +75,9 @@ class SequenceWriter:
 
     def instruction(self) -> None:
         r = self.rng
-        kind = r.choices(["r", "i", "sh", "un", "lui", "ld", "st", "amo", "lrsc", "br", "jal", "fp", "fpmem",
-                          "csr", "c"], weights=[14, 6, 4, 3, 1, 4, 3, 2, 1, 2, 1, 26, 3, 2, 5])[0]
+        kind = r.choices(["r", "i", "sh", "un", "lui", "ld", "st", "amo", "lrsc", "br", "jal", "jalr", "fp",
+                          "fpmem", "csr", "c", "fence"],
+                         weights=[14, 6, 4, 3, 1, 4, 3, 2, 1, 2, 1, 1, 26, 3, 2, 5, 1])[0]
         d, a, b = self.dest(), self.reg(), self.reg()
         if kind == "r":
             self.emit(f"{r.choice(R_INT)} {d}, {a}, {b}")
@@ -116,6 +117,11 @@ class SequenceWriter:
             self.forward(f"{r.choice(BRANCHES)} {a}, {b},")
         elif kind == "jal":
             self.forward(f"jal {d},")
+        elif kind == "jalr":   # through a register holding a label's address
+            ptr = self.dest()
+            self.forward(f"la {ptr},", then=f"jalr {d}, 0({ptr})")
+        elif kind == "fence":
+            self.emit(r.choice(["fence", "fence.i", "fence rw, rw", "fence.tso", "nop", "c.nop"]))
         elif kind == "fp":
             self.float_op()
         elif kind == "fpmem":
@@ -126,11 +132,14 @@ class SequenceWriter:
         else:
             self.compressed()
 
-    def forward(self, prefix: str) -> None:
-        """A branch or jal to a label a few instructions ahead (skipped code is ordinary code)."""
+    def forward(self, prefix: str, then: str = "") -> None:
+        """A branch or jump to a label a few instructions ahead (skipped code is ordinary code); ``then``
+        follows the instruction naming the label (a jalr after the la)."""
         self.labels += 1
         label = f".L{self.name}_{self.labels}"
         self.emit(f"{prefix} {label}")
+        if then:
+            self.emit(then)
         for _ in range(self.rng.randint(0, 3)):
             self.instruction_plain()
         self.lines.append(f"{label}:")

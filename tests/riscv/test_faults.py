@@ -28,18 +28,21 @@ buf: .zero 4096
 """
 
 
-def start(source: str, env: object | None = None) -> Cpu:
+def start(source: str, env: object | None = None, hot: int | None = None) -> Cpu:
     memory = Memory()
     cpu = Cpu(memory, env or MinimalEnv())
+    if hot is not None:
+        cpu.hot = hot
     cpu.pc = load_elf(build_elf(source), memory)
     memory.map(0x7FF00000, 0x10000, PROT_READ | PROT_WRITE)
     cpu.x[2] = 0x7FF10000
     return cpu
 
 
+@pytest.mark.parametrize("hot", [0, 10 ** 9])                   # translated at once, or interpreted
 @pytest.mark.parametrize("back", ["j loop", "bnez t0, loop"])   # a block jumping or branching to itself
-def test_load_fault_in_a_loop_is_exact(back: str) -> None:
-    cpu = start(WALK.replace("j loop", back))
+def test_load_fault_in_a_loop_is_exact(back: str, hot: int) -> None:
+    cpu = start(WALK.replace("j loop", back), hot=hot)
     with pytest.raises(GuestFault) as fault:
         cpu.run(10 ** 7)
     walked = cpu.x[10]
@@ -139,3 +142,10 @@ def test_copy_state_shares_memory() -> None:
     assert twin.memory is cpu.memory and twin.x[10] == 42 and twin.pc == cpu.pc
     twin.x[10] = 1
     assert cpu.x[10] == 42
+
+
+def test_run_returns_near_its_budget_inside_a_loop() -> None:
+    cpu = start(".globl _start\n_start:\n li t0, 100000\nloop:\n addi t0, t0, -1\n addi a0, a0, 1\n"
+                " bnez t0, loop\n li a7, 93\n ecall\n", hot=0)
+    retired = cpu.run(1000)
+    assert 1000 <= retired < 1010 and cpu.x[10] == (retired - 1) // 3

@@ -90,3 +90,13 @@ def test_writing_code_drops_its_translation() -> None:
     memory.protect(0x10000, PAGE_SIZE, PROT_READ)   # no longer executable
     with pytest.raises(Exception, match="cause 12"):
         cpu.run(100)
+
+
+def test_large_reservations_are_cheap_until_touched() -> None:
+    memory = Memory()
+    memory.map(0x100000000, 1 << 28, 0)                 # 256 MiB reserved, inaccessible
+    memory.protect(0x100000000, 2 * PAGE_SIZE, RW)
+    assert memory.load(0x100001FF8, 8) == 0
+    memory.store(0x100000010, 2, 0xBEEF)
+    assert memory.read(0x100000010, 2) == b"\xef\xbe"
+    assert len(memory.pages) <= 2 and memory.is_mapped(0x10FFFFFFF) and not memory.is_mapped(0x110000000)

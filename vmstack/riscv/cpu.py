@@ -1,8 +1,9 @@
 """One RISC-V hart running the RV64GC user ISA; ecall, ebreak and faults go to an Environment.
 
 The environment is what surrounds the user ISA: the Linux ABI for a process VM, the privileged
-architecture for a system VM. The core knows nothing of either. ``run`` executes translated blocks
-(``translate``) until about ``max_insns`` instructions have retired or the environment sets ``stop``.
+architecture for a system VM. The core knows nothing of either. ``run`` interprets cold code
+(``interpret``) and runs hot code as translated blocks (``translate``) until about ``max_insns``
+instructions have retired or the environment sets ``stop``.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ _RUNTIMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # Memory ->
 
 
 class Cpu:
-    """One hart: registers, fcsr, LR/SC reservation, and the loop running translated blocks."""
+    """One hart: registers, fcsr, LR/SC reservation, and the loop running translated blocks.
+    ``x`` and ``f`` are changed in place, never replaced (running code holds on to the lists)."""
 
-    __slots__ = ("block_globals", "env", "f", "fcsr", "hot", "instret", "memory", "pc", "reservation", "steps", "stop", "x")
+    __slots__ = ("block_globals", "env", "f", "fcsr", "hot", "instret", "limit", "memory", "pc", "reservation", "steps",
+                 "stop", "x")
 
     def __init__(self, memory: Memory, env: Environment) -> None:
         self.memory = memory
@@ -67,6 +70,7 @@ class Cpu:
         self.instret = 0
         self.stop = False
         self.hot = HOT    # entries into a block before it is translated (tests vary it to pick a tier)
+        self.limit = 0    # instret at which the current run() is to return
         runtime = _RUNTIMES.get(memory)
         if runtime is None:
             namespace = block_globals(memory)
@@ -79,7 +83,7 @@ class Cpu:
         x, f = self.x, self.f
         blocks, heat, hot = self.memory.translations, self.memory.heat, self.hot
         start = self.instret
-        limit = start + max_insns
+        limit = self.limit = start + max_insns
         pc = self.pc
         self.stop = False
         while not self.stop and self.instret < limit:

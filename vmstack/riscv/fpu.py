@@ -4,7 +4,8 @@ F and D extensions define it: canonical NaNs, tininess detected after rounding, 
 Every operation returns ``(result bits, flags)``. Finite operands are taken apart into an exact integer
 significand and exponent (value = m * 2**e), the result is computed exactly with integers (a quotient or
 square root carries a sticky bit for what it dropped) and ``round_pack`` rounds once. Round-to-nearest
-with both operands doubles has a fast path through Python floats where the result is provably exact.
+has a fast path (``FAST``) through Python floats, IEEE binary64 arithmetic rounding to nearest, for
+normal operands and results, with the inexact flag from an exact test.
 """
 
 from __future__ import annotations
@@ -258,12 +259,14 @@ def fused_multiply_add(fmt: Format, rm: int, a: int, b: int, c: int, negate_prod
 
 # ------------------------------------------------------------------ comparisons, min/max, class
 
-_UNPACK_F = {32: struct.Struct("<f"), 64: struct.Struct("<d")}
-_PACK_I = {32: struct.Struct("<I"), 64: struct.Struct("<Q")}
+_MAGNITUDE = {32: 0x7FFFFFFF, 64: 0x7FFFFFFFFFFFFFFF}
 
 
-def to_float(fmt: Format, bits: int) -> float:
-    return _UNPACK_F[fmt.bits].unpack(_PACK_I[fmt.bits].pack(bits))[0]
+def _order_key(fmt: Format, bits: int) -> int:
+    """An integer ordered as the (non-NaN) value: the magnitude, negated when the sign is set; -0 and
+    +0 both 0."""
+    magnitude = bits & _MAGNITUDE[fmt.bits]
+    return magnitude if bits == magnitude else -magnitude
 
 
 def compare(fmt: Format, op: str, a: int, b: int) -> tuple[int, int]:
@@ -271,22 +274,22 @@ def compare(fmt: Format, op: str, a: int, b: int) -> tuple[int, int]:
     if is_nan(fmt, a) or is_nan(fmt, b):
         signalling = op != "eq" or is_signalling(fmt, a) or is_signalling(fmt, b)
         return 0, NV if signalling else 0
-    x, y = to_float(fmt, a), to_float(fmt, b)
-    return int(x == y if op == "eq" else x < y if op == "lt" else x <= y), 0
+    ka, kb = _order_key(fmt, a), _order_key(fmt, b)
+    return (1 if (ka == kb if op == "eq" else ka < kb if op == "lt" else ka <= kb) else 0), 0
 
 
 def minmax(fmt: Format, want_max: bool, a: int, b: int) -> tuple[int, int]:
+    """fmin/fmax: a NaN operand yields the other one (two NaNs the canonical NaN), -0 < +0."""
     flags = NV if is_signalling(fmt, a) or is_signalling(fmt, b) else 0
     a_nan, b_nan = is_nan(fmt, a), is_nan(fmt, b)
     if a_nan and b_nan:
         return CANONICAL_NAN[fmt.bits], flags
     if a_nan or b_nan:
         return (b if a_nan else a), flags
-    x, y = to_float(fmt, a), to_float(fmt, b)
-    if x == y:  # equal values: only the zeros differ, -0 < +0
-        a_neg = a >> (fmt.bits - 1)
-        return (a if a_neg != want_max else b), flags
-    return (a if (x > y) == want_max else b), flags
+    ka, kb = _order_key(fmt, a), _order_key(fmt, b)
+    if ka == kb:  # equal values: only the zeros differ
+        return (a if (a >> (fmt.bits - 1)) != want_max else b), flags
+    return (a if (ka > kb) == want_max else b), flags
 
 
 def classify(fmt: Format, a: int) -> int:
@@ -350,3 +353,101 @@ def convert(src: Format, dst: Format, rm: int, a: int) -> tuple[int, int]:
     if cls == ZERO:
         return sign << (dst.bits - 1), 0
     return round_pack(dst, sign, m, e, rm)
+
+
+# ------------------------------------------------------------------ the fast path: round to nearest-even
+#
+# FAST[fmt.bits][op](a, b) computes with Python floats (IEEE binary64, round to nearest-even) when the
+# operands and the result are normal numbers: it returns the result's bits, plus INEXACT (bit 64) when
+# rounding lost something, or -1 to send the operation to the exact path. Singles are computed in
+# double, which holds more than twice their precision, so rounding that to single rounds once.
+
+INEXACT = 1 << 64
+_DD = struct.Struct("<dd")
+_QQ = struct.Struct("<QQ")
+_D = struct.Struct("<d")
+_Q = struct.Struct("<Q")
+_FF = struct.Struct("<ff")
+_II = struct.Struct("<II")
+_F = struct.Struct("<f")
+_I = struct.Struct("<I")
+
+
+def _exact_multiple(product: int, m: int) -> bool:
+    """Whether product == m * 2**k for some k >= 0 (significands of an exact product or quotient)."""
+    shift = product.bit_length() - m.bit_length()
+    return shift >= 0 and product == m << shift
+
+
+def _fast_ops(fmt: Format) -> dict:
+    p = fmt.precision
+    exp_mask = ((1 << (fmt.bits - p)) - 1) << (p - 1)
+    frac, hidden = (1 << (p - 1)) - 1, 1 << (p - 1)
+    pair_float, pair_bits = (_DD, _QQ) if fmt is DOUBLE else (_FF, _II)
+    one_float, one_bits = (_D, _Q) if fmt is DOUBLE else (_F, _I)
+    to_floats, from_float = (lambda a, b: pair_float.unpack(pair_bits.pack(a, b))), one_float.pack
+    to_bits = one_bits.unpack
+    single = fmt is SINGLE
+
+    def result(r: float) -> int:
+        """The bits of r rounded to fmt, or -1 unless normal."""
+        try:
+            bits = to_bits(from_float(r))[0]
+        except OverflowError:
+            return -1
+        e = bits & exp_mask
+        return -1 if not e or e == exp_mask else bits
+
+    def add(a: int, b: int) -> int:
+        ea, eb = a & exp_mask, b & exp_mask
+        if not ea or not eb or ea == exp_mask or eb == exp_mask:
+            return -1
+        x, y = to_floats(a, b)
+        r = x + y
+        bits = result(r)
+        if bits < 0:
+            return bits
+        t = r - x
+        exact = (x - (r - t)) + (y - t) == 0.0 and (not single or to_floats(bits, 0)[0] == r)
+        return bits if exact else bits | INEXACT
+
+    def sub(a: int, b: int) -> int:
+        return add(a, b ^ fmt.sign)
+
+    def mul(a: int, b: int) -> int:
+        ea, eb = a & exp_mask, b & exp_mask
+        if not ea or not eb or ea == exp_mask or eb == exp_mask:
+            return -1
+        x, y = to_floats(a, b)
+        bits = result(x * y)
+        if bits < 0:
+            return bits
+        product = (a & frac | hidden) * (b & frac | hidden)
+        exact = not product & ((1 << (product.bit_length() - p)) - 1)
+        return bits if exact else bits | INEXACT
+
+    def div(a: int, b: int) -> int:
+        ea, eb = a & exp_mask, b & exp_mask
+        if not ea or not eb or ea == exp_mask or eb == exp_mask:
+            return -1
+        x, y = to_floats(a, b)
+        bits = result(x / y)
+        if bits < 0:
+            return bits
+        exact = _exact_multiple((bits & frac | hidden) * (b & frac | hidden), a & frac | hidden)
+        return bits if exact else bits | INEXACT
+
+    def sqrt_(a: int, _: int) -> int:
+        ea = a & exp_mask
+        if not ea or ea == exp_mask or a & fmt.sign:
+            return -1
+        bits = result(math.sqrt(to_floats(a, 0)[0]))
+        if bits < 0:
+            return bits
+        root = bits & frac | hidden
+        return bits if _exact_multiple(root * root, a & frac | hidden) else bits | INEXACT
+
+    return {"add": add, "sub": sub, "mul": mul, "div": div, "sqrt": sqrt_}
+
+
+FAST = {32: _fast_ops(SINGLE), 64: _fast_ops(DOUBLE)}

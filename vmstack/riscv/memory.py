@@ -1,8 +1,9 @@
 """Guest memory: a sparse 64-bit address space of 4 KiB pages with per-page protections.
 
-Each mapped page is a ``bytearray`` of PAGE_SIZE bytes. Besides the page table proper the Memory keeps
-two dicts the CPU's translated code uses as its fast path: ``readable`` (page number -> bytes of every
-readable page) and ``writable`` (the same for writable pages that hold no translated code). A store to a
+Each mapped page, once touched, is a ``bytearray`` of PAGE_SIZE bytes. Besides the page table proper the
+Memory keeps two dicts the CPU's translated code uses as its fast path: ``readable`` (page number -> bytes
+of every touched readable page) and ``writable`` (the same for writable pages that hold no translated
+code); a page missing there (untouched, protected, holding code) takes the checked path. A store to a
 page missing from ``writable`` takes the slow path, which checks protections and, when the page holds
 translated code, drops those translations first (self-modifying code, a loader's relocations). The
 translations themselves live here too (``translations``: guest pc -> translated block, and ``decoded``
@@ -39,51 +40,63 @@ def _page_range(addr: int, length: int) -> range:
 
 
 class Memory:
-    """A sparse 64-bit guest address space of 4 KiB pages with per-page protections."""
+    """A sparse 64-bit guest address space of 4 KiB pages with per-page protections. A mapped page gets
+    its (zeroed) bytes when first accessed, so reserving a large region costs little."""
 
     def __init__(self) -> None:
-        self.pages: dict[int, bytearray] = {}
-        self.prots: dict[int, int] = {}
+        self.prots: dict[int, int] = {}          # page number -> protection, for every mapped page
+        self.pages: dict[int, bytearray] = {}    # page number -> bytes, for the pages touched so far
         self.readable: dict[int, bytearray] = {}
         self.writable: dict[int, bytearray] = {}
         self.translations: dict[int, Any] = {}   # pc -> translated block
         self.decoded: dict[int, Any] = {}        # pc -> the interpreter's decoded instruction
         self.heat: dict[int, int] = {}           # pc -> times a block was interpreted from there
-        self.code_pages: dict[int, set[int]] = {}  # page number -> pcs of the blocks read from it
+        self.code_pages: dict[int, set[int]] = {}  # page number -> pcs of the code read from it
 
     # ------------------------------------------------------------ mappings
 
     def map(self, addr: int, length: int, prot: int) -> None:
         for page in _page_range(addr, length):
-            self.invalidate_page(page)
-            self.pages[page] = bytearray(PAGE_SIZE)
-            self._set_prot(page, prot)
+            self._forget(page)
+            self.prots[page] = prot
 
     def unmap(self, addr: int, length: int) -> None:
         for page in _page_range(addr, length):
-            self.invalidate_page(page)
-            self.pages.pop(page, None)
+            self._forget(page)
             self.prots.pop(page, None)
-            self.readable.pop(page, None)
-            self.writable.pop(page, None)
 
     def protect(self, addr: int, length: int, prot: int) -> None:
         for page in _page_range(addr, length):
-            if page in self.pages:
+            if page in self.prots:
                 self.invalidate_page(page)
-                self._set_prot(page, prot)
+                self.prots[page] = prot
+                if page in self.pages:
+                    self._publish(page)
 
-    def _set_prot(self, page: int, prot: int) -> None:
-        data = self.pages[page]
-        self.prots[page] = prot
+    def _forget(self, page: int) -> None:
+        self.invalidate_page(page)
+        self.pages.pop(page, None)
+        self.readable.pop(page, None)
+        self.writable.pop(page, None)
+
+    def _publish(self, page: int) -> None:
+        """Enter a page's bytes in the fast-path dicts its protection allows."""
+        data, prot = self.pages[page], self.prots[page]
         for table, bit in ((self.readable, PROT_READ), (self.writable, PROT_WRITE)):
-            if prot & bit:
+            if prot & bit and not (bit == PROT_WRITE and page in self.code_pages):
                 table[page] = data
             else:
                 table.pop(page, None)
 
+    def _data(self, page: int) -> bytearray:
+        data = self.pages.get(page)
+        if data is None:
+            data = self.pages[page] = bytearray(PAGE_SIZE)
+            self._publish(page)
+        return data
+
     def is_mapped(self, addr: int) -> bool:
-        return (addr >> PAGE_SHIFT) in self.pages
+        return (addr >> PAGE_SHIFT) in self.prots
 
     def prot_at(self, addr: int) -> int | None:
         return self.prots.get(addr >> PAGE_SHIFT)
@@ -91,7 +104,7 @@ class Memory:
     # ------------------------------------------------------------ translated code
 
     def note_code(self, pc: int, first_byte: int, last_byte: int) -> None:
-        """Record that the block translated at ``pc`` was read from these bytes."""
+        """Record that the code translated or decoded at ``pc`` was read from these bytes."""
         for page in range(first_byte >> PAGE_SHIFT, (last_byte >> PAGE_SHIFT) + 1):
             self.code_pages.setdefault(page, set()).add(pc)
             self.writable.pop(page, None)
@@ -99,11 +112,12 @@ class Memory:
     def invalidate_page(self, page: int) -> None:
         pcs = self.code_pages.pop(page, None)
         if pcs:
-            for pc in pcs:
+            for pc in pcs:   # code that gets rewritten is interpreted a while before it is translated again
                 self.translations.pop(pc, None)
                 self.decoded.pop(pc, None)
-            if self.prots.get(page, 0) & PROT_WRITE:
-                self.writable[page] = self.pages[page]
+                self.heat.pop(pc, None)
+            if page in self.pages:
+                self._publish(page)
 
     def invalidate_all(self) -> None:
         """Drop every translation (fence.i)."""
@@ -114,8 +128,8 @@ class Memory:
 
     # ------------------------------------------------------------ byte access
 
-    def _chunks(self, addr: int, n: int, need: int, access: str):
-        """(page bytes, offset, length) pieces covering [addr, addr+n), protections checked."""
+    def _chunks(self, addr: int, n: int, need: int, access: str) -> list[tuple[int, int, int]]:
+        """(page number, offset, length) pieces covering [addr, addr+n), protections checked."""
         pieces = []
         while n > 0:
             addr &= ADDRESS_MASK
@@ -130,19 +144,22 @@ class Memory:
             n -= take
         return pieces
 
+    def _get(self, pieces: list[tuple[int, int, int]]) -> bytes:
+        return b"".join(bytes(self._data(page)[offset:offset + take]) for page, offset, take in pieces)
+
     def read(self, addr: int, n: int) -> bytes:
-        return b"".join(bytes(self.pages[p][o:o + k]) for p, o, k in self._chunks(addr, n, PROT_READ, "r"))
+        return self._get(self._chunks(addr, n, PROT_READ, "r"))
 
     def fetch(self, addr: int, n: int) -> bytes:
         """Read instruction bytes: the pages must be executable."""
-        return b"".join(bytes(self.pages[p][o:o + k]) for p, o, k in self._chunks(addr, n, PROT_EXEC, "x"))
+        return self._get(self._chunks(addr, n, PROT_EXEC, "x"))
 
-    def _put(self, pieces, data: bytes) -> None:
+    def _put(self, pieces: list[tuple[int, int, int]], data: bytes) -> None:
         done = 0
         for page, offset, take in pieces:
             if page in self.code_pages:
                 self.invalidate_page(page)
-            self.pages[page][offset:offset + take] = data[done:done + take]
+            self._data(page)[offset:offset + take] = data[done:done + take]
             done += take
 
     def write(self, addr: int, data: bytes) -> None:
@@ -154,15 +171,16 @@ class Memory:
     def read_cstring(self, addr: int, limit: int = 1 << 16) -> bytes:
         out = bytearray()
         while len(out) < limit:
-            page = self.pages.get(addr >> PAGE_SHIFT)
-            if page is None or not self.prots[addr >> PAGE_SHIFT] & PROT_READ:
+            page = addr >> PAGE_SHIFT
+            if not self.prots.get(page, 0) & PROT_READ:
                 raise MemoryFault(addr, "r")
+            data = self._data(page)
             offset = addr & _OFFSET
-            end = page.find(0, offset)
+            end = data.find(0, offset)
             if end >= 0:
-                out += page[offset:end]
+                out += data[offset:end]
                 break
-            out += page[offset:]
+            out += data[offset:]
             addr += PAGE_SIZE - offset
         return bytes(out[:limit])
 

@@ -1,10 +1,15 @@
-"""Tier 1: a guest block, on its first execution, becomes one Python function, which CPython then runs.
+"""Tier 1, the translator: a guest block entered often enough (``interpret.HOT``) becomes one Python
+function, which CPython then runs.
 
 A block runs from its entry pc through up to MAX_BLOCK instructions; it ends after a jump, an ecall or
 ebreak, or a fence.i. A conditional branch does not end it: a taken branch leaves through a side exit.
-Guest register xN read in the block becomes the Python local ``xN`` (fN for FP registers), loaded once
-at entry; writes stay in locals and are stored back at each exit. The semantics are the templates of
-``user_isa``, pasted in with their operands resolved (an immediate becomes a literal, x0 the literal 0).
+A block whose branch (or jal) goes back to its own entry is a Python ``for`` loop up to there, so a
+tight guest loop stays inside one call (for at most LOOP_CHUNK instructions, or what is left of run()'s
+budget).
+Guest register xN read in the block becomes the Python local ``xN`` (fN for FP registers), loaded at
+its first use; writes stay in locals and are stored back at each exit. The semantics are the templates
+of ``user_isa``, pasted in with their operands resolved (an immediate becomes a literal, x0 the literal
+0), and loads and stores expanded into the page-dict fast path when the memory offers its page dicts.
 The function takes (X, F, cpu), counts the retired instructions into ``cpu.instret`` and returns the
 next pc.
 
@@ -100,9 +105,11 @@ def translate(cpu: Any, pc: int) -> Block:
     return fn
 
 
-_SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero needs no mask
-    (re.compile(r"\((x\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
-    (re.compile(r"\(\(0\) \+ (x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+_SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero changes nothing, needs no mask
+    (re.compile(r"\((x\d+) \+ \(0\)\)"), r"\1"),
+    (re.compile(r"\(\(0\) \+ (x\d+)\)"), r"\1"),
+    (re.compile(r"\((x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+    (re.compile(r"(?:(?<=\()|(?<=, )|(?<== )|^)(x\d+) & 0xFFFFFFFFFFFFFFFF(?=[,)]|$)"), r"\1"),
 ]
 LOOP_CHUNK = 20000   # a block looping on itself comes back to the run loop after about this many instructions
 
@@ -145,9 +152,12 @@ def inline_memory(code: str) -> str:
     page, offset = f"[{addr} >> 12]", f"{addr} & 4095"
     if kind == "ld":
         fast = f"readable_pages{page}[{offset}]" if width == 1 else f"unpack{width}(readable_pages{page}, {offset})[0]"
-        rest = code[:m.start()] + "mem_value" + code[after:]
-        lines += ["try:", f"    mem_value = {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
-                  f"    mem_value = ld{width}({addr})", rest]
+        prefix, suffix = code[:m.start()], code[after:]
+        target = prefix[:-3] if not suffix and re.fullmatch(r"(x\d+|f\d+|_) = ", prefix) else "mem_value"
+        lines += ["try:", f"    {target} = {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
+                  f"    {target} = ld{width}({addr})"]
+        if target == "mem_value":
+            lines.append(prefix + "mem_value" + suffix)
     else:
         value = args[1] if width == 8 else f"{args[1]} & {hex((1 << (8 * width)) - 1)}"
         fast = (f"writable_pages{page}[{offset}] = {value}" if width == 1
@@ -207,7 +217,8 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
             written.update(dict.fromkeys(writes))
         prologue = [f"{name} = {'X' if name[0] == 'x' else 'F'}[{name[1:]}]" for name in loaded]
         body_length = loop_end + 1
-        prologue.append(f"for loop_i in range({max(1, LOOP_CHUNK // body_length)}):")
+        chunk = max(1, LOOP_CHUNK // body_length)   # iterations, fewer when run()'s budget ends sooner
+        prologue.append(f"for loop_i in range(min({chunk}, (cpu.limit - cpu.instret) // {body_length} + 1)):")
         indent = 2
     else:
         body_length = 0

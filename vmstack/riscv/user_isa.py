@@ -57,9 +57,11 @@ def sext32(x: str) -> str:
     return f"(((({x}) & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000) & {M}"
 
 
-def sext(x: str, bits: int) -> str:
+def sext(x: str, bits: int, narrow: bool = False) -> str:
+    """Source for the low ``bits`` of x sign-extended to 64 (``narrow``: x has no higher bits set)."""
     top = 1 << (bits - 1)
-    return f"(((({x}) & {hex((1 << bits) - 1)}) ^ {hex(top)}) - {hex(top)}) & {M}"
+    low = x if narrow else f"({x}) & {hex((1 << bits) - 1)}"
+    return f"((({low}) ^ {hex(top)}) - {hex(top)}) & {M}"
 
 
 EA = f"(X1 + IMM) & {M}"
@@ -71,7 +73,7 @@ def _loads() -> list[Instruction]:
                                   ("ld", 3, 8, False), ("lbu", 4, 1, False), ("lhu", 5, 2, False),
                                   ("lwu", 6, 4, False)):
         value = f"ld{width}({EA})"
-        out.append(Instruction(name, f"op=03 f3={f3}", IMM_I, f"XD = {sext(value, 8 * width) if sign else value}"))
+        out.append(Instruction(name, f"op=03 f3={f3}", IMM_I, f"XD = {sext(value, 8 * width, narrow=True) if sign else value}"))
     for name, f3, width in (("sb", 0, 1), ("sh", 1, 2), ("sw", 2, 4), ("sd", 3, 8)):
         out.append(Instruction(name, f"op=23 f3={f3}", IMM_S, f"st{width}({EA}, X2)"))
     return out
@@ -165,7 +167,7 @@ def _alu() -> list[Instruction]:
         ("bexti", "op=13 f3=5 f6=12", IMM_SHAMT6, "XD = (X1 >> IMM) & 1"),
         ("addiw", "op=1b f3=0", IMM_I, f"XD = {sext32('X1 + IMM')}"),
         ("slliw", "op=1b f3=1 f7=00", IMM_SHAMT5, f"XD = {sext32('X1 << IMM')}"),
-        ("srliw", "op=1b f3=5 f7=00", IMM_SHAMT5, f"XD = {sext32('(X1 & 0xFFFFFFFF) >> IMM')}"),
+        ("srliw", "op=1b f3=5 f7=00", IMM_SHAMT5, f"XD = (X1 & 0xFFFFFFFF) >> IMM if IMM else {sext32('X1')}"),
         ("sraiw", "op=1b f3=5 f7=20", IMM_SHAMT5, f"XD = (({sext32('X1')}) ^ {S}) - {S} >> IMM & {M}"),
         ("slli.uw", "op=1b f3=1 f6=02", IMM_SHAMT6, f"XD = ((X1 & 0xFFFFFFFF) << IMM) & {M}"),
         ("clzw", "op=1b f3=1 f12=600", IMM_NONE, "XD = 32 - (X1 & 0xFFFFFFFF).bit_length()"),
@@ -244,11 +246,9 @@ def _float_ops() -> list[Instruction]:
             Instruction(f"fl{sfx[0] if sfx == 'd' else 'w'}", f"op=07 f3={2 + fbit}", IMM_I, f"FD = ld{width}({EA}){box}"),
             Instruction(f"fs{sfx[0] if sfx == 'd' else 'w'}", f"op=27 f3={2 + fbit}", IMM_S, f"st{width}({EA}, F2)"),
         ]
-        for op in ("add", "sub", "mul", "div"):
-            out.append(Instruction(f"f{op}.{sfx}", f"op=53 f7={f7[op]:x}", IMM_NONE,
-                                   f"FD = {acc}(cpu, fpu.{op}({fmt}, {rnd}, {u('F1')}, {u('F2')}))"))
-        out.append(Instruction(f"fsqrt.{sfx}", f"op=53 f7={f7['sqrt']:x} rs2=0", IMM_NONE,
-                               f"FD = {acc}(cpu, fpu.sqrt({fmt}, {rnd}, {u('F1')}))"))
+        for op in ("add", "sub", "mul", "div", "sqrt"):   # the helpers try Python floats first
+            out.append(Instruction(f"f{op}.{sfx}", f"op=53 f7={f7[op]:x}" + (" rs2=0" if op == "sqrt" else ""),
+                                   IMM_NONE, f"FD = {fmt.lower()}_{op}(cpu, RM, F1, {'0' if op == 'sqrt' else 'F2'})"))
         for name, op, negate_product, negate_addend in (("fmadd", 0x43, False, False), ("fmsub", 0x47, False, True),
                                                         ("fnmsub", 0x4B, True, False), ("fnmadd", 0x4F, True, True)):
             out.append(Instruction(f"{name}.{sfx}", f"op={op:x} f2={fbit}", IMM_NONE,
@@ -412,5 +412,33 @@ def accrue_d(cpu: Any, result: tuple[int, int]) -> int:
 
 accrue_x = accrue_d
 
+
+def _arithmetic(op: str, fmt: fpu.Format) -> Callable[[Any, int, int, int], int]:
+    """fadd ... fsqrt: the float fast path when rounding to nearest-even, else (or for specials,
+    subnormals, overflow, underflow) the exact one. Singles are unboxed and boxed here."""
+    exact = getattr(fpu, op)
+    single = fmt is fpu.SINGLE
+    fast_path = fpu.FAST[fmt.bits][op]
+    box = 0xFFFFFFFF00000000 if single else 0
+
+    def arithmetic(cpu: Any, rm: int, a: int, b: int) -> int:
+        if single:
+            a, b = unbox(a), unbox(b)
+        if rm == 0 or (rm == 7 and not cpu.fcsr & 0xE0):
+            bits = fast_path(a, b)
+            if bits >= 0:
+                if bits >> 64:
+                    cpu.fcsr |= fpu.NX
+                    return bits & 0xFFFFFFFFFFFFFFFF | box
+                return bits | box
+        mode = rounding(cpu, rm)
+        result = exact(fmt, mode, a) if op == "sqrt" else exact(fmt, mode, a, b)
+        cpu.fcsr |= result[1]
+        return result[0] | box
+    return arithmetic
+
+
 FLOAT_HELPERS = {"fpu": fpu, "SINGLE": fpu.SINGLE, "DOUBLE": fpu.DOUBLE, "rounding": rounding, "unbox": unbox,
-                 "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x}
+                 "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x,
+                 **{f"{name}_{op}": _arithmetic(op, fmt) for name, fmt in (("single", fpu.SINGLE), ("double", fpu.DOUBLE))
+                    for op in ("add", "sub", "mul", "div", "sqrt")}}
