@@ -289,6 +289,8 @@ def _add_boot_parser(sub: Any) -> None:
     boot.add_argument("--memory", "-m", type=_parse_size, default=256 << 20, metavar="SIZE",
                       help="guest RAM (default 256M)")
     boot.add_argument("--net", metavar="tap:NAME|none", help="a virtio-net card on a host tap device")
+    boot.add_argument("--clock", choices=["virtual", "host"], default="virtual",
+                      help="the timer: virtual (follows guest instructions, the default) or host wall time")
     boot.add_argument("--max-insns", type=_nonnegative_int, metavar="N",
                       help="stop (status 124) after about N guest instructions")
 
@@ -310,7 +312,7 @@ def run_boot(opts: argparse.Namespace) -> int:
         drives.append((path, bool(flags)))
     config = BoardConfig(machine=opts.machine, memory=opts.memory, bios=bios, kernel=opts.kernel,
                          initrd=opts.initrd, append=opts.append, drives=drives, net=opts.net,
-                         max_insns=opts.max_insns)
+                         max_insns=opts.max_insns, clock=opts.clock)
     terminal = HostTerminal()
     try:
         machine = Machine(config, terminal.write)

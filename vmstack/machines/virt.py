@@ -36,6 +36,9 @@ from . import virt_map as board
 from .fdt import BoardDescription, virt_device_tree
 
 KERNEL_OFFSET = 0x200000            # fw_jump's next address, from DRAM's start
+# The virtual clock: one 10 MHz timer tick per retired instruction (a nominal 10 MIPS hart), so a
+# slow emulator is not drowned in timer interrupts; a hart in wfi skips ahead to its next deadline.
+INSTRUCTIONS_PER_TICK = 1
 QUANTUM = 20_000                    # guest instructions between device polls
 MIN_MEMORY = 16 << 20
 ISA = "rv64imafdc_zicsr_zifencei"
@@ -56,6 +59,7 @@ class BoardConfig:
     drives: list[tuple[str, bool]] = field(default_factory=list)    # (path, read-only)
     net: str | None = None          # "tap:NAME" or None
     max_insns: int | None = None
+    clock: str = "virtual"          # "virtual": mtime follows retired instructions; "host": wall time
 
 
 @dataclass
@@ -143,7 +147,10 @@ class Machine:
         self.config = config
         self.ram = GuestRam(board.DRAM_BASE, config.memory)
         self.bus = Bus(self.ram)
-        self.clock = clock or host_ticks()
+        self.skipped_ticks = 0
+        if clock is None:
+            clock = host_ticks() if config.clock == "host" else self._virtual_ticks
+        self.clock = clock
         self.console_out = console_out
         self.power_event: tuple[str, int] | None = None
         self.hart = SystemHart(self.bus, 0, lambda: self.clint.mtime)
@@ -287,12 +294,18 @@ class Machine:
             except GuestHalted as halt:
                 return Outcome(134, str(halt), cpu.instret)
 
+    def _virtual_ticks(self) -> int:
+        return self.cpu.instret // INSTRUCTIONS_PER_TICK + self.skipped_ticks
+
     def _idle(self) -> None:
-        """wfi: sleep until the next timer deadline (or a little, for input and devices)."""
+        """wfi: on the virtual clock jump to the next timer deadline; otherwise (or with no deadline)
+        sleep until it, at most 10 ms at a time so that input and devices are polled."""
         now, deadline = self.clint.mtime, self.clint.mtimecmp[0]
-        ticks = max(0, min(deadline - now, 100_000)) if deadline > now else 0
-        if ticks:
-            time.sleep(ticks / 10_000_000)
+        ticks = deadline - now if deadline > now else 0
+        if ticks and self.clock == self._virtual_ticks and deadline < 1 << 63:
+            self.skipped_ticks += ticks
+        elif ticks:
+            time.sleep(min(ticks, 100_000) / 10_000_000)
 
     def close(self) -> None:
         for device in self.virtio:
