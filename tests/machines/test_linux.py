@@ -6,6 +6,7 @@ the test checks the console and the disk image afterwards. qemu-system-riscv64 i
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,12 @@ def test_boots_to_init_on_qemu(guest, disk):
                         "-drive", f"file={disk},format=raw,if=none,id=hd0", "-device", "virtio-blk-device,drive=hd0")
     with Console(command) as console:
         check_boot(console, disk, 120)
+
+
+def test_boots_to_init_on_vmstack(guest, disk):
+    """The same boot on vmstack (about 72 million guest instructions; minutes, not seconds, in Python)."""
+    image, initrd = guest
+    command = [sys.executable, "-m", "vmstack", "boot", "--bios", "default", "--kernel", str(image),
+               "--initrd", str(initrd), "--append", BOOTARGS, "--drive", str(disk), "--max-insns", "400000000"]
+    with Console(command) as console:
+        check_boot(console, disk, 900)
