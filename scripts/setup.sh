@@ -17,6 +17,9 @@ PACKAGES=(
     qemu-user                                      # qemu-riscv64: the oracle for riscv64 programs
     # containers: images (umoci, skopeo), the busybox rootfs, peer runtimes and real engines
     busybox-static umoci skopeo runc crun containerd podman conmon
+    # system VM (tests/machines): the oracle, firmware, the kernel source and what building it needs
+    qemu-system-misc opensbi u-boot-qemu device-tree-compiler
+    linux-source-6.1 flex bison bc cpio
 )
 # binaryen carries the WebAssembly spec tests; sqlite3 and lua5.4 are guests (guests/build.py), and
 # so is busybox (built for riscv64 only).
@@ -95,4 +98,8 @@ quietly python3 -m pip install "${PIP_OPTIONS[@]}" -e '.[test]'
 step "building the guests (cached in $CACHE/guests)"
 python3 guests/build.py >"$LOG" || { cat "$LOG"; exit 1; }
 step "guests built: $(wc -l <"$LOG") programs"
+# system VM (tests/machines): the bare-metal test programs, the small Linux kernel and its initramfs
+step "building the system-VM guests (cached in $CACHE/baremetal and $CACHE/kernel; the kernel takes minutes once)"
+python3 guests/baremetal/build.py >"$LOG" || { cat "$LOG"; exit 1; }
+python3 guests/kernel/build.py --jobs 2 >"$LOG" || { cat "$LOG"; exit 1; }
 step "done"

@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="run the bundled hello-world guest")
     _add_container_parser(sub)
+    _add_boot_parser(sub)
     return parser
 
 
@@ -404,7 +405,69 @@ def run_container(opts: argparse.Namespace) -> int:
         return image.EXIT_IMAGE_ERROR
 
 
-COMMANDS = {"run": run_any, "wast": run_wast, "inspect": run_inspect, "demo": run_demo, "container": run_container}
+# ---------------------------------------------------------------- boot (the RISC-V system VM)
+
+DEFAULT_BIOS = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+
+
+def _add_boot_parser(sub: Any) -> None:
+    boot = sub.add_parser("boot", help="boot a RISC-V board (firmware, kernel) on the emulated system VM")
+    boot.add_argument("--machine", choices=["virt", "spike"], default="virt", help="the board (default virt)")
+    boot.add_argument("--bios", default="default", metavar="FILE|default|none",
+                      help="firmware loaded at 0x80000000 (default: Debian's OpenSBI fw_jump.bin)")
+    boot.add_argument("--kernel", metavar="FILE", help="kernel or program (ELF or raw image)")
+    boot.add_argument("--initrd", metavar="FILE", help="initial ramdisk")
+    boot.add_argument("--append", default="", metavar="CMDLINE", help="kernel command line")
+    boot.add_argument("--drive", action="append", default=[], metavar="FILE[,readonly]",
+                      help="a raw disk image on virtio-blk")
+    boot.add_argument("--memory", "-m", type=_parse_size, default=256 << 20, metavar="SIZE",
+                      help="guest RAM (default 256M)")
+    boot.add_argument("--net", metavar="tap:NAME|none", help="a virtio-net card on a host tap device")
+    boot.add_argument("--clock", choices=["virtual", "host"], default="virtual",
+                      help="the timer: virtual (follows guest instructions, the default) or host wall time")
+    boot.add_argument("--max-insns", type=_nonnegative_int, metavar="N",
+                      help="stop (status 124) after about N guest instructions")
+
+
+def run_boot(opts: argparse.Namespace) -> int:
+    from .devices.terminal import HostTerminal, QuitRequested
+    from .machines.virt import BoardConfig, BoardError, Machine
+
+    bios = {"default": DEFAULT_BIOS, "none": None}.get(opts.bios, opts.bios)
+    if opts.bios == "default" and opts.machine == "spike":
+        bios = None
+    if opts.bios == "default" and not os.path.exists(DEFAULT_BIOS):
+        raise UsageError(f"--bios default: {DEFAULT_BIOS} is missing (install Debian's opensbi)")
+    drives = []
+    for spec in opts.drive:
+        path, _, flags = spec.partition(",")
+        if flags not in ("", "readonly", "readonly=on"):
+            raise UsageError(f"--drive {spec}: unknown option {flags!r} (only readonly)")
+        drives.append((path, bool(flags)))
+    config = BoardConfig(machine=opts.machine, memory=opts.memory, bios=bios, kernel=opts.kernel,
+                         initrd=opts.initrd, append=opts.append, drives=drives, net=opts.net,
+                         max_insns=opts.max_insns, clock=opts.clock)
+    terminal = HostTerminal()
+    try:
+        machine = Machine(config, terminal.write)
+    except BoardError as error:
+        raise UsageError(str(error)) from None
+    try:
+        with terminal:
+            outcome = machine.run(terminal.read_available)
+    except QuitRequested:
+        print("\nvmstack: quit (Ctrl-A x)", file=sys.stderr)
+        return 0
+    finally:
+        machine.close()
+    if outcome.status:
+        print(f"vmstack: {outcome.reason} after {outcome.instructions} instructions", file=sys.stderr)
+    return outcome.status
+
+
+
+COMMANDS = {"run": run_any, "wast": run_wast, "inspect": run_inspect, "demo": run_demo, "container": run_container,
+            "boot": run_boot}
 
 
 def _exit_status(exc: BaseException) -> tuple[int, str]:

@@ -1,0 +1,57 @@
+"""The project's bare-metal suite (guests/baremetal, riscv-tests style) on vmstack and on QEMU.
+
+Q5: U-mode attempts at mret, sret, csrw satp, csrr mstatus, wfi with TW set, sfence.vma trap as
+illegal instructions to M-mode; plus traps and delegation, interrupts, paging and PMP. Each program
+reports through HTIF tohost; QEMU (the oracle) must agree that it passes.
+"""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from .recipes import load_recipe
+
+baremetal = load_recipe("baremetal")
+
+pytestmark = pytest.mark.skipif(not shutil.which("riscv64-linux-gnu-gcc"), reason="needs gcc-riscv64-linux-gnu")
+
+BOARDS = {"illegal_in_user": "spike", "delegation": "spike", "paging": "spike", "pmp": "spike",
+          "interrupts": "virt"}
+
+
+def test_every_program_has_a_board():
+    assert sorted(BOARDS) == baremetal.NAMES
+
+
+def vmstack(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vmstack", "boot", *args], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL, check=False)
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_passes_on_vmstack(name):
+    result = vmstack("--machine", BOARDS[name], "--bios", "none", "--kernel", str(baremetal.build(name)),
+                     "--max-insns", "5000000")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(not shutil.which("qemu-system-riscv64"), reason="needs qemu-system-misc")
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_passes_on_qemu(name):
+    result = subprocess.run(["qemu-system-riscv64", "-machine", BOARDS[name], "-bios", "none", "-nographic",
+                             "-monitor", "none", "-kernel", str(baremetal.build(name))],
+                            check=False, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0
+
+
+def test_failure_status_from_tohost(tmp_path):
+    """A program writing (3 << 1) | 1 to tohost ends vmstack with status 3."""
+    source = tmp_path / "fails.S"
+    source.write_text('#include "test.h"\nTEST_START\nmain: FAIL(3)\ntrap_vector: FAIL(9)\nTEST_DATA\n')
+    program = tmp_path / "fails.elf"
+    subprocess.run([baremetal.GCC, *baremetal.FLAGS, "-I", str(baremetal.SOURCE_DIR), "-o", str(program),
+                    str(source)], check=True)
+    result = vmstack("--machine", "spike", "--bios", "none", "--kernel", str(program))
+    assert result.returncode == 3 and "tohost reports 3" in result.stderr

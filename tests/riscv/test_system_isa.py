@@ -1,0 +1,100 @@
+"""The privileged architecture unit by unit: CSR WARL rules, interrupt priority and delegation, Sv48 walks."""
+
+import pytest
+
+from vmstack.devices.bus import Bus, GuestRam
+from vmstack.riscv.cpu import Cpu
+from vmstack.riscv.mmu import MODE_M, MODE_S, MODE_U, PageFault
+from vmstack.riscv.system_isa import CSR_MSTATUS, CSR_SATP, SystemHart
+
+RAM = 0x8000_0000
+
+
+@pytest.fixture
+def hart():
+    hart = SystemHart(Bus(GuestRam(RAM, 1 << 20)), 0, lambda: 0)
+    hart.attach(Cpu(hart.memory, hart))
+    return hart
+
+
+def csr(bits_funct3: int, csr_number: int, rd: int, rs1: int) -> int:
+    return csr_number << 20 | rs1 << 15 | bits_funct3 << 12 | rd << 7 | 0x73
+
+
+def test_satp_warl_ignores_sv57_and_reserved_modes(hart):
+    assert hart.write_csr(CSR_SATP, 9 << 60 | 0x80100)
+    assert hart.satp == 9 << 60 | 0x80100
+    for mode in (10, 11, 1):
+        hart.write_csr(CSR_SATP, mode << 60 | 0x1234)
+        assert hart.satp == 9 << 60 | 0x80100
+    hart.write_csr(CSR_SATP, 0)
+    assert hart.satp == 0
+
+
+def test_mstatus_warl_fields(hart):
+    hart.write_csr(CSR_MSTATUS, 2 << 11 | 1 << 13)      # MPP = reserved 2, FS = initial
+    status = hart.read_csr(CSR_MSTATUS, hart.cpu)
+    assert status >> 11 & 3 == 0 and status >> 13 & 3 == 3 and status >> 63 == 1
+    assert status >> 32 & 0xF == 0xA                     # UXL = SXL = 64
+
+
+def test_csr_from_lower_mode_is_illegal_and_traps_to_m(hart):
+    cpu = hart.cpu
+    hart.mode, cpu.pc, hart.mtvec = MODE_U, RAM + 0x100, RAM + 0x400
+    bits = csr(2, 0x300, 5, 0)                          # csrr t0, mstatus
+    hart.exception(cpu, 2, bits)
+    assert (hart.mode, cpu.pc, hart.mcause, hart.mtval, hart.mepc) == (MODE_M, RAM + 0x400, 2, bits, RAM + 0x100)
+    assert hart.mstatus >> 11 & 3 == MODE_U
+
+
+def test_read_only_csr_write_is_illegal(hart):
+    cpu = hart.cpu
+    hart.mtvec = RAM
+    hart.exception(cpu, 2, csr(1, 0xF14, 0, 5))          # csrw mhartid, t0
+    assert hart.mcause == 2
+
+
+def test_interrupt_priority_and_delegation(hart):
+    hart.mie = (1 << 1) | (1 << 5) | (1 << 7) | (1 << 9) | (1 << 11)
+    hart.mideleg = (1 << 1) | (1 << 5) | (1 << 9)
+    hart.mip_lines = (1 << 5) | (1 << 9) | (1 << 7)
+    hart.mode = MODE_S
+    assert hart.pending_interrupt() == 7                 # M-level first, even if S's SIE is clear
+    hart.mip_lines = (1 << 5) | (1 << 9)
+    assert hart.pending_interrupt() is None              # S-mode with SIE clear: S interrupts wait
+    hart.mstatus |= 1 << 1
+    assert hart.pending_interrupt() == 9                 # SEI before STI
+    hart.mode = MODE_M
+    assert hart.pending_interrupt() is None              # delegated interrupts never preempt M-mode
+    hart.mode, hart.stvec = MODE_U, RAM | 1              # vectored
+    hart.poll_interrupts()
+    assert (hart.mode, hart.cpu.pc, hart.scause) == (MODE_S, RAM + 4 * 9, 1 << 63 | 9)
+
+
+def test_sv48_walk_with_accessed_and_dirty_bits(hart):
+    ram = hart.bus.ram
+    tables = [RAM + 0x1000 * n for n in range(1, 5)]     # levels 3..0
+    va = 0x0000_7F12_3456_7ABC
+    for level, (table, child) in enumerate(zip(tables, tables[1:] + [RAM + 0x8000])):
+        index = va >> (12 + 9 * (3 - level)) & 0x1FF
+        leaf = level == 3
+        pte = (child >> 12) << 10 | (0b10111 if leaf else 0) | 1     # leaf: R W U V
+        ram.store(table + 8 * index, 8, pte)
+    hart.write_csr(0x3B0, (1 << 54) - 1)                 # PMP entry 0: NAPOT over everything, RWX
+    hart.write_csr(0x3A0, 0x1F)
+    hart.satp = 9 << 60 | tables[0] >> 12
+    hart.mode = MODE_U
+    assert hart.memory.translate(va, "r", MODE_U) == RAM + 0x8ABC
+    leaf_addr = tables[3] + 8 * (va >> 12 & 0x1FF)
+    assert ram.load(leaf_addr, 8) & 0xC0 == 0x40         # A set, D not yet
+    hart.memory.translate(va, "w", MODE_U)
+    assert ram.load(leaf_addr, 8) & 0xC0 == 0xC0
+    with pytest.raises(PageFault):
+        hart.memory.translate(va, "x", MODE_U)           # no X
+    with pytest.raises(PageFault):
+        hart.memory.translate(va, "r", MODE_S)           # a U page from S without SUM
+    hart.mstatus |= 1 << 18
+    assert hart.memory.translate(va, "r", MODE_S) == RAM + 0x8ABC
+    with pytest.raises(PageFault):
+        hart.memory.translate(1 << 47, "r", MODE_U)      # not canonical for Sv48
+    assert hart.memory.translate(va, "r", MODE_M) == va  # M-mode is untranslated

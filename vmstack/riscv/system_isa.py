@@ -1,0 +1,371 @@
+"""The privileged architecture (RISC-V privileged spec 1.12) as the Environment of a system hart.
+
+The core hands this environment every ecall, ebreak, fault and illegal instruction; privileged
+instructions and non-user CSRs arrive as illegal instructions carrying their bits. ``SystemHart``
+emulates what the current mode may do (Zicsr on the machine and supervisor CSRs, mret, sret, wfi,
+sfence.vma) and turns everything else into a trap, delegated to S-mode by medeleg/mideleg. Interrupts
+come from lines the devices drive (``line``) and are taken between CPU quanta by ``poll_interrupts``,
+in the spec's priority order (MEI, MSI, MTI, SEI, SSI, STI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..devices.bus import Bus
+from .mmu import (
+    ACCESS_FAULT_CAUSE,
+    MODE_M,
+    MODE_S,
+    MODE_U,
+    SATP_BARE,
+    SATP_SV39,
+    SATP_SV48,
+    Pmp,
+    TranslatingMemory,
+)
+
+XLEN_MASK = (1 << 64) - 1
+CAUSE_FETCH_ACCESS, CAUSE_ILLEGAL, CAUSE_BREAKPOINT = 1, 2, 3
+CAUSE_ECALL_U, CAUSE_ECALL_S, CAUSE_ECALL_M = 8, 9, 11
+PAGE_FAULTS = (12, 13, 15)
+INTERRUPT = 1 << 63
+
+MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP = (1 << bit for bit in (1, 3, 5, 7, 9, 11))
+INTERRUPT_PRIORITY = (11, 3, 7, 9, 1, 5)
+S_INTERRUPTS = MIP_SSIP | MIP_STIP | MIP_SEIP
+ALL_INTERRUPTS = S_INTERRUPTS | MIP_MSIP | MIP_MTIP | MIP_MEIP
+
+SIE, MIE, SPIE, MPIE, SPP = 1 << 1, 1 << 3, 1 << 5, 1 << 7, 1 << 8
+MPP_SHIFT, MPP = 11, 3 << 11
+FS, MPRV, SUM, MXR, TVM, TW, TSR = 3 << 13, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22
+UXL_SXL_64, SD = 2 << 32 | 2 << 34, 1 << 63
+MSTATUS_WRITABLE = SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR
+SSTATUS_VISIBLE = SIE | SPIE | SPP | FS | SUM | MXR | 3 << 32 | SD
+TRANSLATION_BITS = MPRV | SUM | MXR | MPP
+
+MISA = 2 << 62 | sum(1 << (ord(ext) - ord("A")) for ext in "ACDFIMSU")
+MEDELEG_WRITABLE = 0xB3FF & ~(1 << CAUSE_ECALL_M)       # no delegation of M-mode ecalls
+CSR_SSTATUS, CSR_SIE, CSR_STVEC, CSR_SCOUNTEREN, CSR_SENVCFG = 0x100, 0x104, 0x105, 0x106, 0x10A
+CSR_SSCRATCH, CSR_SEPC, CSR_SCAUSE, CSR_STVAL, CSR_SIP, CSR_SATP = 0x140, 0x141, 0x142, 0x143, 0x144, 0x180
+CSR_MSTATUS, CSR_MISA, CSR_MEDELEG, CSR_MIDELEG, CSR_MIE, CSR_MTVEC, CSR_MCOUNTEREN = (
+    0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306)
+CSR_MENVCFG, CSR_MCOUNTINHIBIT, CSR_MSCRATCH, CSR_MEPC, CSR_MCAUSE, CSR_MTVAL, CSR_MIP = (
+    0x30A, 0x320, 0x340, 0x341, 0x342, 0x343, 0x344)
+CSR_PMPCFG0, CSR_PMPADDR0 = 0x3A0, 0x3B0
+CSR_MCYCLE, CSR_MINSTRET, CSR_MVENDORID, CSR_MARCHID, CSR_MIMPID, CSR_MHARTID, CSR_MCONFIGPTR = (
+    0xB00, 0xB02, 0xF11, 0xF12, 0xF13, 0xF14, 0xF15)
+SIMPLE_CSRS = {CSR_STVEC: "stvec", CSR_SSCRATCH: "sscratch", CSR_SEPC: "sepc", CSR_SCAUSE: "scause",
+               CSR_STVAL: "stval", CSR_MTVEC: "mtvec", CSR_MSCRATCH: "mscratch", CSR_MEPC: "mepc",
+               CSR_MCAUSE: "mcause", CSR_MTVAL: "mtval", CSR_MCOUNTEREN: "mcounteren",
+               CSR_SCOUNTEREN: "scounteren", CSR_SENVCFG: "senvcfg", CSR_MENVCFG: "menvcfg"}
+INTERRUPT_CSRS = (CSR_MSTATUS, CSR_SSTATUS, CSR_MIE, CSR_SIE, CSR_MIP, CSR_SIP, CSR_MIDELEG)
+INSN_MRET, INSN_SRET, INSN_WFI = 0x30200073, 0x10200073, 0x10500073
+
+
+class GuestHalted(Exception):
+    """The guest can make no progress: a trap with no handler, or a double fault in M-mode."""
+
+
+class SystemHart:
+    """The privileged state of one hart and the Environment its Cpu calls."""
+
+    def __init__(self, bus: Bus, hart_id: int, read_time: Callable[[], int], satp_modes=(SATP_SV39, SATP_SV48)):
+        self.bus, self.hart_id, self.time = bus, hart_id, read_time
+        self.satp_modes = satp_modes
+        self.mode = MODE_M
+        self.mstatus = UXL_SXL_64
+        self.medeleg = self.mideleg = self.mie = 0
+        self.mip_software = 0          # bits written by software (SSIP, STIP, SEIP)
+        self.mip_lines = 0             # bits the devices drive (MSIP, MTIP, MEIP, SEIP)
+        self.mtvec = self.stvec = self.mepc = self.sepc = self.mcause = self.scause = 0
+        self.mtval = self.stval = self.mscratch = self.sscratch = self.satp = 0
+        self.mcounteren = self.scounteren = self.menvcfg = self.senvcfg = 0
+        self.pmp = Pmp()
+        self.waiting = False            # in wfi
+        self.cpu: Any = None
+        self.memory = TranslatingMemory(bus, self)
+
+    def attach(self, cpu: Any) -> None:
+        self.cpu = cpu
+
+    # ------------------------------------------------------------ interrupt lines
+
+    def line(self, bit: int) -> Callable[[bool], None]:
+        """The interrupt line driving mip bit ``bit`` (what a CLINT or PLIC output is wired to)."""
+        mask = 1 << bit
+
+        def drive(level: bool) -> None:
+            if level and not self.mip_lines & mask and self.cpu is not None:
+                self.cpu.stop = True     # let the board take it at the end of the running block
+            self.mip_lines = self.mip_lines | mask if level else self.mip_lines & ~mask
+        return drive
+
+    @property
+    def mip(self) -> int:
+        return self.mip_lines | self.mip_software
+
+    def pending_interrupt(self) -> int | None:
+        """The interrupt the hart would take now, by priority and enables, or None."""
+        pending = self.mip & self.mie
+        if not pending:
+            return None
+        m_enabled = self.mode < MODE_M or self.mstatus & MIE
+        s_enabled = self.mode < MODE_S or (self.mode == MODE_S and self.mstatus & SIE)
+        for cause in INTERRUPT_PRIORITY:
+            if pending >> cause & 1:
+                delegated = self.mideleg >> cause & 1
+                if (m_enabled and not delegated) or (delegated and s_enabled):
+                    return cause
+        return None
+
+    def poll_interrupts(self) -> bool:
+        """Take a pending enabled interrupt (between quanta); True when one was taken."""
+        if self.mip & self.mie:
+            self.waiting = False      # wfi wakes on any pending enabled-in-mie interrupt
+        cause = self.pending_interrupt()
+        if cause is None:
+            return False
+        self.trap(cause, 0, interrupt=True)
+        return True
+
+    # ------------------------------------------------------------ traps
+
+    def trap(self, cause: int, tval: int, interrupt: bool = False) -> None:
+        cpu = self.cpu
+        deleg = self.mideleg if interrupt else self.medeleg
+        code = cause | (INTERRUPT if interrupt else 0)
+        if self.mode <= MODE_S and deleg >> cause & 1:
+            self.scause, self.sepc, self.stval = code, cpu.pc, tval
+            status = self.mstatus & ~(SPP | SPIE | SIE)
+            self.mstatus = status | (SPP if self.mode == MODE_S else 0) | (SPIE if self.mstatus & SIE else 0)
+            vector = self.stvec
+            self._set_mode(MODE_S)
+        else:
+            self.mcause, self.mepc, self.mtval = code, cpu.pc, tval
+            status = self.mstatus & ~(MPP | MPIE | MIE)
+            self.mstatus = status | self.mode << MPP_SHIFT | (MPIE if self.mstatus & MIE else 0)
+            vector = self.mtvec
+            self._set_mode(MODE_M)
+        base = vector & ~3
+        cpu.pc = base + 4 * cause if interrupt and vector & 1 else base
+        cpu.reservation = None
+
+    def _set_mode(self, mode: int) -> None:
+        self.mode = mode
+        self.memory.enter_mode(mode)
+        if self.cpu is not None:
+            self.cpu.stop = True        # run() must pick up the new mode's code cache
+
+    # ------------------------------------------------------------ the Environment protocol
+
+    def ecall(self, cpu: Any) -> None:
+        self.trap({MODE_U: CAUSE_ECALL_U, MODE_S: CAUSE_ECALL_S, MODE_M: CAUSE_ECALL_M}[self.mode], 0)
+
+    def ebreak(self, cpu: Any) -> None:
+        self.trap(CAUSE_BREAKPOINT, 0)      # tval 0, as QEMU (the spec allows 0 or the pc)
+
+    def read_time(self) -> int:
+        return self.time()
+
+    def exception(self, cpu: Any, cause: int, tval: int) -> None:
+        if cause in PAGE_FAULTS and self.memory.last_access_fault is not None:
+            addr, access = self.memory.last_access_fault
+            self.memory.last_access_fault = None
+            if addr == tval:
+                cause = ACCESS_FAULT_CAUSE[access]
+        if cause == CAUSE_ILLEGAL and self._emulate(cpu, tval):
+            cpu.instret += 1
+            return
+        if self.mode == MODE_M and cause in (CAUSE_FETCH_ACCESS, 12) and cpu.pc == self.mtvec & ~3:
+            raise GuestHalted(f"guest crashed: trap cause {self.mcause:#x} at pc {self.mepc:#x} "
+                              f"(tval {self.mtval:#x}), and the M-mode trap vector {cpu.pc:#x} cannot be fetched")
+        self.trap(cause, tval)
+
+    # ------------------------------------------------------------ privileged instructions
+
+    def _emulate(self, cpu: Any, bits: int) -> bool:
+        """Carry out a SYSTEM instruction the core left to us; False when it is illegal here."""
+        if bits & 0x7F != 0x73:
+            return False
+        funct3, rd, rs1 = bits >> 12 & 7, bits >> 7 & 0x1F, bits >> 15 & 0x1F
+        if funct3 == 0:
+            return self._privileged(cpu, bits)
+        if funct3 == 4:
+            return False
+        csr = bits >> 20
+        source = rs1 if funct3 & 4 else cpu.x[rs1]
+        op = funct3 & 3          # 1 write, 2 set, 3 clear
+        writes = op == 1 or rs1 != 0
+        if not self._csr_allowed(csr, writes):
+            return False
+        old = self.read_csr(csr, cpu) if op != 1 or rd else 0
+        if old is None:
+            return False
+        if writes:
+            value = source if op == 1 else old | source if op == 2 else old & ~source
+            if not self.write_csr(csr, value & XLEN_MASK):
+                return False
+        if rd:
+            cpu.x[rd] = old & XLEN_MASK
+        cpu.pc += 4
+        return True
+
+    def _csr_allowed(self, csr: int, writes: bool) -> bool:
+        if csr >> 8 & 3 > self.mode or (writes and csr >> 10 == 3):
+            return False
+        return not (csr == CSR_SATP and self.mode == MODE_S and self.mstatus & TVM)
+
+    def _privileged(self, cpu: Any, bits: int) -> bool:
+        mode, status = self.mode, self.mstatus
+        if bits == INSN_MRET and mode == MODE_M:
+            previous = status >> MPP_SHIFT & 3
+            status = status & ~(MPP | MIE | MPIE) | MPIE | (MIE if status & MPIE else 0)
+            if previous != MODE_M:
+                status &= ~MPRV
+            self.mstatus = status
+            cpu.pc = self.mepc
+            self._set_mode(previous)
+            return True
+        if bits == INSN_SRET and (mode == MODE_M or (mode == MODE_S and not status & TSR)):
+            previous = MODE_S if status & SPP else MODE_U
+            self.mstatus = status & ~(SPP | SIE | SPIE | MPRV) | SPIE | (SIE if status & SPIE else 0)
+            cpu.pc = self.sepc
+            self._set_mode(previous)
+            return True
+        if bits == INSN_WFI and (mode == MODE_M or (mode == MODE_S and not status & TW)):
+            cpu.pc += 4
+            if not self.mip & self.mie:
+                self.waiting = True
+                cpu.stop = True
+            return True
+        if bits >> 25 == 0x09 and bits & 0x7FFF == 0x73 and (
+                mode == MODE_M or (mode == MODE_S and not status & TVM)):      # sfence.vma
+            self.memory.flush_virtual()
+            cpu.pc += 4
+            cpu.stop = True
+            return True
+        return False
+
+    # ------------------------------------------------------------ CSRs
+
+    def read_csr(self, csr: int, cpu: Any) -> int | None:
+        """A CSR's value, or None when it does not exist."""
+        if csr in SIMPLE_CSRS:
+            return getattr(self, SIMPLE_CSRS[csr])
+        if csr == CSR_MSTATUS:
+            return self._status_with_sd()
+        if csr == CSR_SSTATUS:
+            return self._status_with_sd() & SSTATUS_VISIBLE
+        if csr == CSR_MIP:
+            return self.mip
+        if csr == CSR_SIP:
+            return self.mip & self.mideleg & S_INTERRUPTS
+        if csr == CSR_MIE:
+            return self.mie
+        if csr == CSR_SIE:
+            return self.mie & self.mideleg & S_INTERRUPTS
+        if csr == CSR_SATP:
+            return self.satp
+        if csr == CSR_MEDELEG:
+            return self.medeleg
+        if csr == CSR_MIDELEG:
+            return self.mideleg
+        if csr == CSR_MISA:
+            return MISA
+        if csr == CSR_MHARTID:
+            return self.hart_id
+        if csr in (CSR_MVENDORID, CSR_MARCHID, CSR_MIMPID, CSR_MCONFIGPTR, CSR_MCOUNTINHIBIT):
+            return 0
+        if csr in (CSR_MCYCLE, CSR_MINSTRET):
+            return cpu.instret
+        if 0xB03 <= csr <= 0xB1F or 0x323 <= csr <= 0x33F:
+            return 0                   # hpm counters and their events: present, always zero
+        if CSR_PMPCFG0 <= csr < CSR_PMPCFG0 + 4 and not csr & 1:
+            return self.pmp.read_cfg(csr - CSR_PMPCFG0)
+        if CSR_PMPADDR0 <= csr < CSR_PMPADDR0 + Pmp.ENTRIES:
+            return self.pmp.addr[csr - CSR_PMPADDR0]
+        if CSR_PMPADDR0 + Pmp.ENTRIES <= csr < CSR_PMPADDR0 + 64 or (0x3A0 <= csr < 0x3B0 and not csr & 1):
+            return 0                   # PMP entries beyond the implemented 16 read as zero
+        if 0xC03 <= csr <= 0xC1F:
+            return 0 if self._counter_enabled(csr - 0xC00) else None
+        return None
+
+    def _counter_enabled(self, index: int) -> bool:
+        if self.mode < MODE_M and not self.mcounteren >> index & 1:
+            return False
+        return not (self.mode == MODE_U and not self.scounteren >> index & 1)
+
+    def _status_with_sd(self) -> int:
+        status = self.mstatus
+        return status | SD if status & FS == FS else status
+
+    def write_csr(self, csr: int, value: int) -> bool:
+        """Write a CSR with its WARL rules; False when it does not exist."""
+        if csr in SIMPLE_CSRS:
+            if csr in (CSR_MEPC, CSR_SEPC):
+                value &= ~1
+            elif csr in (CSR_MTVEC, CSR_STVEC) and value & 3 > 1:
+                value &= ~3
+            elif csr in (CSR_MCOUNTEREN, CSR_SCOUNTEREN):
+                value &= 0xFFFFFFFF
+            elif csr in (CSR_MENVCFG, CSR_SENVCFG):
+                value = 0              # no Svpbmt, Sstc, cache-block or fence-mode extensions
+            setattr(self, SIMPLE_CSRS[csr], value)
+            return True
+        if csr in INTERRUPT_CSRS and self.cpu is not None:
+            self.cpu.stop = True         # an interrupt may have become deliverable: the board checks
+        if csr == CSR_MSTATUS:
+            self._write_status(value, MSTATUS_WRITABLE)
+        elif csr == CSR_SSTATUS:
+            self._write_status(value, SSTATUS_VISIBLE & MSTATUS_WRITABLE)
+        elif csr == CSR_MIP:
+            self.mip_software = self.mip_software & ~S_INTERRUPTS | value & S_INTERRUPTS
+        elif csr == CSR_SIP:
+            writable = MIP_SSIP & self.mideleg
+            self.mip_software = self.mip_software & ~writable | value & writable
+        elif csr == CSR_MIE:
+            self.mie = value & ALL_INTERRUPTS
+        elif csr == CSR_SIE:
+            writable = self.mideleg & S_INTERRUPTS
+            self.mie = self.mie & ~writable | value & writable
+        elif csr == CSR_MEDELEG:
+            self.medeleg = value & MEDELEG_WRITABLE
+        elif csr == CSR_MIDELEG:
+            self.mideleg = value & S_INTERRUPTS
+        elif csr == CSR_SATP:
+            self._write_satp(value)
+        elif CSR_PMPCFG0 <= csr < CSR_PMPCFG0 + 4 and not csr & 1:
+            self.pmp.write_cfg(csr - CSR_PMPCFG0, value)
+            self.memory.flush_tlb()
+        elif CSR_PMPADDR0 <= csr < CSR_PMPADDR0 + Pmp.ENTRIES:
+            self.pmp.write_addr(csr - CSR_PMPADDR0, value)
+            self.memory.flush_tlb()
+        else:
+            return self.read_csr(csr, self.cpu) is not None    # read-only-zero registers ignore writes
+        return True
+
+    def _write_status(self, value: int, writable: int) -> None:
+        old = self.mstatus
+        new = old & ~writable | value & writable
+        if new >> MPP_SHIFT & 3 == 2:
+            new &= ~MPP                # MPP is WARL: the reserved mode reads back as U
+        if new & FS:
+            new |= FS                  # FP state is always reported dirty (saved conservatively)
+        self.mstatus = new
+        if (old ^ new) & TRANSLATION_BITS:
+            self.memory.flush_tlb()
+
+    def _write_satp(self, value: int) -> None:
+        mode = value >> 60
+        if mode != SATP_BARE and mode not in self.satp_modes:
+            return                     # WARL: an unsupported mode leaves satp as it was
+        self.satp = value & (0xF << 60 | 0xFFFF << 44 | (1 << 44) - 1) if mode else 0
+        self.memory.flush_virtual()
+        if self.cpu is not None:
+            self.cpu.stop = True
+
+
+def mode_name(mode: int) -> str:
+    return {MODE_U: "U", MODE_S: "S", MODE_M: "M"}[mode]
