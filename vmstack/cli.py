@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .host.files import read_named_file
 
 EXIT_USAGE = 2
 EXIT_INVALID = 1
@@ -113,20 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------- run
 
 
-def _read_module_bytes(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror}") from None
-
-
 def _module_source(path: str) -> bytes | str:
     """A module file's contents: bytes for a binary module, str for WebAssembly text."""
-    data = _read_module_bytes(path)
+    data = read_named_file(path, UsageError)
     if data[:4] == b"\0asm":
         return data
     if data[:4] == b"\x7fELF":

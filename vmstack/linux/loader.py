@@ -10,6 +10,7 @@ import os
 import struct
 from dataclasses import dataclass
 
+from ..host.files import read_named_file
 from ..riscv.memory import PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE
 from .addrspace import ELF_ET_DYN_BASE, STACK_SIZE, STACK_TOP, AddressSpace
 from .elf import ElfError, ElfImage, LoadedImage, load_image, parse_elf
@@ -36,15 +37,7 @@ class Started:
 
 
 def read_program(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise ElfError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ElfError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise ElfError(f"{path}: {exc.strerror}") from None
+    return read_named_file(path, ElfError)
 
 
 def in_sysroot(path: str, sysroot: str | None) -> str:
