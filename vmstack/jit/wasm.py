@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..wasm.interp import _prescan
+from ..wasm.interp import _prescan, skip_unreachable
 from ..wasm.module import FuncType, Module
 from . import llvm as backend
 from .llvm import I8, I32, I64, PTR
@@ -403,17 +403,8 @@ class FunctionLowering:
         body = self.func.body
         for pc, instr in enumerate(body):
             op = instr[0]
-            if self.dead:
-                if op in ("block", "loop", "if"):
-                    self.dead_depth += 1
-                    continue
-                if op == "end" and self.dead_depth:
-                    self.dead_depth -= 1
-                    continue
-                if op == "else" and self.dead_depth:
-                    continue
-                if op not in ("end", "else"):
-                    continue
+            if self.dead and skip_unreachable(self, op):
+                continue
             if op in ("block", "loop", "if"):
                 self.structured(op, instr, pc)
             elif op == "else":

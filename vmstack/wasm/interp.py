@@ -296,6 +296,21 @@ def _prescan(body: list[tuple]) -> Scan:
     return Scan(targeted, escapes, counts, sources)
 
 
+def skip_unreachable(walker: Any, op: str) -> bool:
+    """Whether ``op``, met in unreachable code, is to be skipped by ``walker`` (a Translator or the JIT's
+    FunctionLowering); keeps ``walker.dead_depth``, the count of blocks opened inside that code, so that
+    only the ``else``/``end`` of the block that went dead is kept."""
+    if op in ("block", "loop", "if"):
+        walker.dead_depth += 1
+        return True
+    if op == "end" and walker.dead_depth:
+        walker.dead_depth -= 1
+        return True
+    if op == "else" and walker.dead_depth:
+        return True
+    return op not in ("end", "else")
+
+
 class Translator:
     """Writes the Python source of one wasm function."""
 
@@ -599,17 +614,8 @@ class Translator:
         for pc, instr in enumerate(body):
             op = instr[0]
             self.next_op = body[pc + 1][0] if pc + 1 < len(body) else ""
-            if self.dead:
-                if op in ("block", "loop", "if"):
-                    self.dead_depth += 1
-                    continue
-                if op == "end" and self.dead_depth:
-                    self.dead_depth -= 1
-                    continue
-                if op == "else" and self.dead_depth:
-                    continue
-                if op not in ("end", "else"):
-                    continue
+            if self.dead and skip_unreachable(self, op):
+                continue
             self.live_count += 1
             if op in ("block", "loop", "if"):
                 self.structured(op, instr, pc)
