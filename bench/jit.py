@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import BENCH_DIR, KERNELS, PYTHON, ROOT, _load_guest_builder, _machine, call_cost
+from run import BENCH_DIR, KERNELS, PYTHON, ROOT, _load_guest_builder, _machine, call_cost, log_bar_chart
 
 RUNNERS = ["gcc -O2", "clang -O2", "wasmtime", "wasm3", "vmstack jit", "vmstack interp"]
 
@@ -199,22 +199,10 @@ def _report(rows: dict, compile_times: dict, calls: dict, opts: argparse.Namespa
 
 
 def _plot(rows: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(10, 5), layout="constrained")
-    width = 0.8 / len(RUNNERS)
-    for index, runner in enumerate(RUNNERS):
-        positions = [k + (index - (len(RUNNERS) - 1) / 2) * width for k in range(len(rows))]
-        axes.bar(positions, [row[runner][0] or 0 for row in rows.values()], width, label=runner)
-    axes.set_yscale("log")
-    axes.set_xticks(range(len(rows)), list(rows))
-    axes.set_ylabel("median wall time (s, log scale)")
-    axes.set_title("vmstack jit beside native code, wasmtime and vmstack's interpreter")
-    figure.legend(loc="outside lower center", ncols=len(RUNNERS))
-    figure.savefig(BENCH_DIR / "jit_results.png", dpi=120)
+    log_bar_chart(BENCH_DIR / "jit_results.png", list(rows),
+                  {runner: [row[runner][0] or 0 for row in rows.values()] for runner in RUNNERS},
+                  "median wall time (s, log scale)",
+                  "vmstack jit beside native code, wasmtime and vmstack's interpreter", size=(10, 5))
 
 
 if __name__ == "__main__":

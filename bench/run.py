@@ -251,25 +251,34 @@ def write_report(table: dict[str, dict[str, Measurement]], runners: list[str], r
     return report
 
 
-def plot(table: dict[str, dict[str, Measurement]], runners: list[str]) -> None:
+def log_bar_chart(path: Path, groups: list[str], bars: dict[str, list[float]], ylabel: str, title: str,
+                  size: tuple[float, float] = (9, 5)) -> None:
+    """Write to ``path`` a PNG of bars on a log scale: one group of bars per label of ``groups``, one bar in
+    each group per series of ``bars`` (its values in the order of ``groups``; 0 for no bar)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    kernels = list(table)
-    width = 0.8 / len(runners)
-    figure, axes = plt.subplots(figsize=(9, 5), layout="constrained")
-    for index, runner in enumerate(runners):
-        positions = [k + (index - (len(runners) - 1) / 2) * width for k in range(len(kernels))]
-        seconds = [table[kernel][runner].seconds or 0 for kernel in kernels]
-        axes.bar(positions, seconds, width, label=runner)
+    width = 0.8 / max(len(bars), 1)
+    figure, axes = plt.subplots(figsize=size, layout="constrained")
+    for index, (label, heights) in enumerate(bars.items()):
+        positions = [k + (index - (len(bars) - 1) / 2) * width for k in range(len(groups))]
+        axes.bar(positions, heights, width, label=label)
     axes.set_yscale("log")
-    axes.set_xticks(range(len(kernels)), [f"{k} {' '.join(KERNEL_ARGS[k])}" for k in kernels])
-    axes.set_ylabel("median wall time (s, log scale)")
-    axes.set_title("vmstack and its peers on the guest kernels (failed runs have no bar)")
-    figure.legend(loc="outside lower center", ncols=len(runners))
-    figure.savefig(BENCH_DIR / "results.png", dpi=120)
+    axes.set_xticks(range(len(groups)), groups)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    figure.legend(loc="outside lower center", ncols=len(bars))
+    figure.savefig(path, dpi=120)
+
+
+def plot(table: dict[str, dict[str, Measurement]], runners: list[str]) -> None:
+    kernels = list(table)
+    log_bar_chart(BENCH_DIR / "results.png", [f"{k} {' '.join(KERNEL_ARGS[k])}" for k in kernels],
+                  {runner: [table[kernel][runner].seconds or 0 for kernel in kernels] for runner in runners},
+                  "median wall time (s, log scale)",
+                  "vmstack and its peers on the guest kernels (failed runs have no bar)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -225,24 +225,12 @@ def write_report(rows: list[dict], runners: list[str], runs: int, budget: float,
 
 
 def plot(rows: list[dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     emulators = [runner for runner in EMULATORS if any(runner in row["mips"] for row in rows)]
-    width = 0.8 / max(len(emulators), 1)
-    figure, axes = plt.subplots(figsize=(9, 5), layout="constrained")
-    for index, runner in enumerate(emulators):
-        positions = [k + (index - (len(emulators) - 1) / 2) * width for k in range(len(rows))]
-        heights = [_rate(row["mips"].get(runner, "").lstrip("> ")) or 0 for row in rows]
-        axes.bar(positions, heights, width, label=runner)
-    axes.set_yscale("log")
-    axes.set_xticks(range(len(rows)), [f"{row['kernel']} {row['size']}" for row in rows])
-    axes.set_ylabel("guest MIPS per CPU s beyond start-up (log)")
-    axes.set_title("riscv64 kernels: guest MIPS (qemu: a lower bound; failed runs have no bar)")
-    figure.legend(loc="outside lower center", ncols=len(emulators))
-    figure.savefig(RISCV_BENCH_DIR / "results.png", dpi=120)
+    wasm_bench.log_bar_chart(
+        RISCV_BENCH_DIR / "results.png", [f"{row['kernel']} {row['size']}" for row in rows],
+        {runner: [_rate(row["mips"].get(runner, "").lstrip("> ")) or 0 for row in rows] for runner in emulators},
+        "guest MIPS per CPU s beyond start-up (log)",
+        "riscv64 kernels: guest MIPS (qemu: a lower bound; failed runs have no bar)")
 
 
 def main(argv: list[str] | None = None) -> int:
