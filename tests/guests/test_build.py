@@ -2,26 +2,19 @@
 reference the wasm runs are compared against), the same stdout and exit status from the wasm builds
 under vmstack and under wasmtime, and clean errors."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from .builders import load_guest_builder
+
 ROOT = Path(__file__).resolve().parents[2]
 WASMTIME_RUNNER = ROOT / "bench" / "wasmtime_runner.py"
 
 
-def _load_guest_builder():
-    spec = importlib.util.spec_from_file_location("guest_build", ROOT / "guests" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-guest_build = _load_guest_builder()
+guest_build = load_guest_builder()
 
 # (guest, arguments, stdin, expected stdout): the reference outputs of the guests.
 EXPECTED = [

@@ -5,8 +5,6 @@ same fuel left, run by the interpreter and by the compiled tier."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from vmstack.wasm.numeric import f32_to_bits, f32r, f64_to_bits
 from vmstack.wasm.text import parse_wat
 from vmstack.wasm.validate import validate_module
 
+from ..guests.builders import load_guest_builder
 from .random_modules import random_args, random_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,15 +76,7 @@ def test_random_module_spends_fuel_alike(seed: int) -> None:
 # ---------------------------------------------------------------- guest programs
 
 
-def _guest_builder():
-    spec = importlib.util.spec_from_file_location("guest_build", ROOT / "guests" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-guest_build = _guest_builder()
+guest_build = load_guest_builder()
 
 GUEST_CASES = [("hello", ["a", "b c"], None), ("fib", ["18"], None), ("sieve", ["30000"], None),
                ("nbody", ["300"], None), ("sha256", ["4"], None),

@@ -19,7 +19,6 @@ Where qemu-user is not what Linux does, and what the tests expect instead:
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -27,25 +26,18 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from elftools.elf.elffile import ELFFile
+
+from ..guests.builders import load_guest_builder
 
 ROOT = Path(__file__).resolve().parents[2]
 QEMU = shutil.which("qemu-riscv64")
 TIMEOUT = 300
 
 
-def _load_guest_builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("guest_build", ROOT / "guests" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-guest_build = _load_guest_builder()
+guest_build = load_guest_builder()
 SYSROOT = guest_build.RISCV64_SYSROOT
 GUEST_ENVIRONMENT = {"GUEST_HOME": "/home/guest", "GUEST_EMPTY": "", "GUEST_SPACES": "a b  c"}
 """Variables the guests print (they print only GUEST_* ones), set on top of a minimal host environment."""

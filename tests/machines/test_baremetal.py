@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .recipes import load_recipe
+from ..guests.builders import load_recipe
 
 baremetal = load_recipe("baremetal")
 

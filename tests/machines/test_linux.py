@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ..guests.builders import load_recipe
 from .console import FW_JUMP, Console, qemu_virt
-from .recipes import load_recipe
 
 kernel_recipe = load_recipe("kernel")
 
