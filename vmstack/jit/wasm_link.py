@@ -419,6 +419,17 @@ _counting: list[Any] = []  # stores whose fuel compiled code is counting, innerm
 _ARG_TYPES = {"i32": ctypes.c_uint32, "i64": ctypes.c_uint64, "f32": ctypes.c_uint32, "f64": ctypes.c_double}
 
 
+def _counting_fuel(store: Any, native: Callable, *args: Any) -> Any:
+    """``native(*args)`` with ``store``'s fuel handed to the compiled code and taken back after."""
+    STATE[backend.FUEL] = store.fuel
+    _counting.append(store)
+    try:
+        return native(*args)
+    finally:
+        _counting.pop()
+        store.fuel = STATE[backend.FUEL]
+
+
 def python_entry(native: NativeInstance, compiled: CompiledModule, func: WasmFunc) -> Callable:
     """The Python callable that runs a compiled function (internal values in and out)."""
     ty = func.type
@@ -445,15 +456,7 @@ def python_entry(native: NativeInstance, compiled: CompiledModule, func: WasmFun
                 args = list(args)
                 for i in f32_params:
                     args[i] = f32_to_bits(args[i])
-            if counting:
-                STATE[backend.FUEL] = store.fuel
-                _counting.append(store)
-            try:
-                result = native_call(code, ctx, *args)
-            finally:
-                if counting:
-                    _counting.pop()
-                    store.fuel = STATE[backend.FUEL]
+            result = _counting_fuel(store, native_call, code, ctx, *args) if counting else native_call(code, ctx, *args)
             if STATE[0]:
                 raise_trap()
             return f32_from_bits(result) if f32_result else result
@@ -467,15 +470,7 @@ def python_entry(native: NativeInstance, compiled: CompiledModule, func: WasmFun
     def call(*args: Any, _slots: Any = slots) -> Any:  # the default keeps the buffer alive
         for i, (t, value) in enumerate(zip(ty.params, args)):
             write_value(base + SLOT_BYTES * i, t, value)
-        if counting:
-            STATE[backend.FUEL] = store.fuel
-            _counting.append(store)
-        try:
-            entry(code, ctx, base)
-        finally:
-            if counting:
-                _counting.pop()
-                store.fuel = STATE[backend.FUEL]
+        _counting_fuel(store, entry, code, ctx, base) if counting else entry(code, ctx, base)
         if STATE[0]:
             raise_trap()
         results = [read_value(base + SLOT_BYTES * i, t) for i, t in enumerate(ty.results)]
