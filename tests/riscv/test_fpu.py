@@ -9,10 +9,11 @@ import math
 import struct
 from fractions import Fraction
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from vmstack.riscv import fpu
+from vmstack.riscv import fpu, user_isa
 
 D, S = fpu.DOUBLE, fpu.SINGLE
 NAN64, NAN32 = 0x7FF8000000000000, 0x7FC00000
@@ -143,14 +144,13 @@ def test_classify() -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from(["add", "sub", "mul", "div", "sqrt"]), st.sampled_from([32, 64]), st.data())
-def test_fast_path_agrees_with_the_exact_one(op: str, bits: int, data: st.DataObject) -> None:
-    fmt, pack = (S, "<f") if bits == 32 else (D, "<d")
-    numbers = st.floats(allow_nan=False, allow_infinity=False, width=bits)
-    a, b = (int.from_bytes(struct.pack(pack, data.draw(numbers)), "little") for _ in range(2))
-    fast = fpu.FAST[bits][op](a, b)
+@given(st.sampled_from(["add", "sub", "mul", "div", "sqrt"]), st.data())
+def test_single_fast_path_agrees_with_the_exact_one(op: str, data: st.DataObject) -> None:
+    numbers = st.floats(allow_nan=False, allow_infinity=False, width=32)
+    a, b = (int.from_bytes(struct.pack("<f", data.draw(numbers)), "little") for _ in range(2))
+    fast = fpu.FAST[32][op](a, b)
     assume(fast >= 0)
-    exact = fpu.sqrt(fmt, fpu.RNE, a) if op == "sqrt" else getattr(fpu, op)(fmt, fpu.RNE, a, b)
+    exact = fpu.sqrt(S, fpu.RNE, a) if op == "sqrt" else getattr(fpu, op)(S, fpu.RNE, a, b)
     assert (fast & ((1 << 64) - 1), fpu.NX if fast >> 64 else 0) == exact
 
 
@@ -163,3 +163,70 @@ def test_comparisons_follow_cpython(a: int, b: int) -> None:
     assert fpu.compare(D, "eq", a, b) == (int(x == y), fpu.NV if signalling else 0)
     assert fpu.compare(D, "lt", a, b) == (int(x < y), fpu.NV if nan else 0)
     assert fpu.compare(D, "le", a, b) == (int(x <= y), fpu.NV if nan else 0)
+
+
+class FcsrOnly:
+    """What the arithmetic helpers see of a Cpu."""
+
+    def __init__(self, fcsr: int) -> None:
+        self.fcsr = fcsr
+
+
+def check_double_helper(op: str, a: int, b: int, rm: int, frm: int, fflags: int) -> None:
+    """user_isa's one-call fadd.d ... fsqrt.d against fpu's exact arithmetic, in the static mode rm or
+    (rm 7) the dynamic one frm, over whatever flags were accrued before."""
+    cpu = FcsrOnly(frm << 5 | fflags)
+    got = user_isa.FLOAT_HELPERS[f"double_{op}"](cpu, rm, a, b)
+    mode = frm if rm == 7 else rm
+    exact = fpu.sqrt(D, mode, a) if op == "sqrt" else getattr(fpu, op)(D, mode, a, b)
+    assert (got, cpu.fcsr) == (exact[0], frm << 5 | fflags | exact[1])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(["add", "sub", "mul", "div", "sqrt"]), doubles, doubles, st.sampled_from([0, 1, 2, 3, 4, 7]),
+       modes, st.integers(0, 31))
+def test_double_helpers_agree_with_the_exact_arithmetic(op: str, a: int, b: int, rm: int, frm: int,
+                                                         fflags: int) -> None:
+    check_double_helper(op, a, b, rm, frm, fflags)
+
+
+MIN_NORMAL, MAX_DOUBLE, ONE = 0x0010000000000000, 0x7FEFFFFFFFFFFFFF, 0x3FF0000000000000
+EDGES = [  # (op, a, b): results at the fast path's boundaries
+    ("mul", MIN_NORMAL, 0x3FE0000000000000),            # 2**-1022 * 0.5: exact subnormal, no underflow
+    ("mul", MIN_NORMAL | 1, 0x3FE0000000000000),        # inexact subnormal: underflow
+    ("mul", MIN_NORMAL | 1, 0x3FEFFFFFFFFFFFFF),        # rounds up to the smallest normal
+    ("mul", MAX_DOUBLE, 0x4000000000000000),            # overflow
+    ("mul", MAX_DOUBLE, ONE),                           # the largest double, exactly
+    ("add", MAX_DOUBLE, 0x7CA0000000000000),            # half an ulp of the largest: overflows (ties to even)
+    ("add", MAX_DOUBLE, 0x7C9FFFFFFFFFFFFF),            # just under half an ulp: inexact, no overflow
+    ("add", ONE, 0x3CA0000000000000),                   # 1 + 2**-53: a tie, rounds to 1
+    ("add", ONE, 0x3CA0000000000001),                   # just over the tie
+    ("sub", ONE, ONE),                                  # exact zero (+0)
+    ("add", ONE, 0xBFF0000000000000),                   # 1 + -1: +0
+    ("sub", 0x0010000000000001, MIN_NORMAL),            # a subnormal difference, exact (no underflow flag)
+    ("add", 0x8000000000000000, 0),                     # -0 + +0
+    ("sub", 0x8000000000000000, 0),                     # -0 - +0: -0
+    ("mul", 0x8000000000000000, ONE),                   # -0 * 1
+    ("mul", 1, ONE),                                    # subnormal operand
+    ("div", ONE, 0x4008000000000000),                   # 1/3: inexact
+    ("div", 0x4008000000000000, 0x4008000000000000),    # 3/3: exact
+    ("div", ONE, 0),                                    # division by zero
+    ("div", MIN_NORMAL, 0x4000000000000000),            # exact subnormal quotient
+    ("div", MAX_DOUBLE, 0x3FE0000000000000),            # overflow
+    ("sqrt", 0x4010000000000000, 0),                    # sqrt(4) = 2 exactly
+    ("sqrt", 0x4000000000000000, 0),                    # sqrt(2): inexact
+    ("sqrt", 0x8000000000000000, 0),                    # sqrt(-0) = -0
+    ("sqrt", 0xBFF0000000000000, 0),                    # sqrt(-1): invalid
+    ("sqrt", 1, 0),                                     # subnormal operand
+    ("add", 0x7FF4000000000000, ONE),                   # signalling NaN: invalid, canonical NaN
+    ("mul", 0x7FF8000000000001, ONE),                   # quiet NaN payload dropped, no flag
+    ("add", 0x7FF0000000000000, 0xFFF0000000000000),    # inf - inf: invalid
+]
+
+
+@pytest.mark.parametrize(("op", "a", "b"), EDGES)
+@pytest.mark.parametrize(("rm", "frm"), [(0, 0), (7, 0), (7, 1), (3, 0), (4, 2), (1, 4)])
+@pytest.mark.parametrize("fflags", [0, fpu.NX, 0x1F ^ fpu.NX])
+def test_double_helpers_at_the_edges(op: str, a: int, b: int, rm: int, frm: int, fflags: int) -> None:
+    check_double_helper(op, a, b, rm, frm, fflags)
+    check_double_helper(op, a ^ fpu.DOUBLE.sign, b, rm, frm, fflags)

@@ -450,4 +450,4 @@ def _fast_ops(fmt: Format) -> dict:
     return {"add": add, "sub": sub, "mul": mul, "div": div, "sqrt": sqrt_}
 
 
-FAST = {32: _fast_ops(SINGLE), 64: _fast_ops(DOUBLE)}
+FAST = {32: _fast_ops(SINGLE)}   # doubles: one-call helpers of their own (user_isa.FLOAT_HELPERS)

@@ -23,6 +23,8 @@ Templates stay plain Python, so the same text serves the translator and any late
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -413,18 +415,18 @@ def accrue_d(cpu: Any, result: tuple[int, int]) -> int:
 accrue_x = accrue_d
 
 
-def _arithmetic(op: str, fmt: fpu.Format) -> Callable[[Any, int, int, int], int]:
-    """fadd ... fsqrt: the float fast path when rounding to nearest-even, else (or for specials,
-    subnormals, overflow, underflow) the exact one. Singles are unboxed and boxed here."""
+def _arithmetic(op: str, fmt: fpu.Format, fast_path: Callable[[int, int], int] | None = None
+                ) -> Callable[[Any, int, int, int], int]:
+    """fadd ... fsqrt: ``fast_path`` (an ``fpu.FAST`` function) when rounding to nearest-even, else (or
+    for specials, subnormals, overflow, underflow) the exact one. Singles are unboxed and boxed here."""
     exact = getattr(fpu, op)
     single = fmt is fpu.SINGLE
-    fast_path = fpu.FAST[fmt.bits][op]
     box = 0xFFFFFFFF00000000 if single else 0
 
     def arithmetic(cpu: Any, rm: int, a: int, b: int) -> int:
         if single:
             a, b = unbox(a), unbox(b)
-        if rm == 0 or (rm == 7 and not cpu.fcsr & 0xE0):
+        if fast_path is not None and (rm == 0 or (rm == 7 and not cpu.fcsr & 0xE0)):
             bits = fast_path(a, b)
             if bits >= 0:
                 if bits >> 64:
@@ -438,7 +440,109 @@ def _arithmetic(op: str, fmt: fpu.Format) -> Callable[[Any, int, int, int], int]
     return arithmetic
 
 
+_EXP_D, _FRAC_D, _HIDDEN_D = 0x7FF0000000000000, (1 << 52) - 1, 1 << 52
+_pair_d, _pair_q = struct.Struct("<dd").unpack, struct.Struct("<QQ").pack
+_one_d, _one_q = struct.Struct("<d").pack, struct.Struct("<Q").unpack
+
+
+def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
+    """fadd.d ... fsqrt.d as one Python call each on their common case: rounding to nearest-even, normal
+    operands and a normal result, computed with Python floats, the inexact flag from an exact test (the
+    TwoSum error term for a sum, the significands' integer product for a product, quotient and root).
+    Anything else (NaN, infinity, zero, subnormal, overflow, another rounding mode) takes ``_arithmetic``."""
+    slow = {op: _arithmetic(op, fpu.DOUBLE) for op in ("add", "sub", "mul", "div", "sqrt")}
+    slow_add, slow_sub, slow_mul, slow_div, slow_sqrt = (slow[op] for op in ("add", "sub", "mul", "div", "sqrt"))
+    exp_mask, frac, hidden = _EXP_D, _FRAC_D, _HIDDEN_D
+    pair, pack_pair, pack_one, unpack_one = _pair_d, _pair_q, _one_d, _one_q
+
+    def double_add(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea, eb = a & exp_mask, b & exp_mask
+        if ea and eb and ea != exp_mask and eb != exp_mask and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            x, y = pair(pack_pair(a, b))
+            r = x + y
+            bits = unpack_one(pack_one(r))[0]
+            e = bits & exp_mask
+            if e and e != exp_mask:
+                if fcsr & 1:   # inexact already accrued: no need to know whether this one is
+                    return bits
+                t = r - x
+                if (x - (r - t)) + (y - t) != 0.0:
+                    cpu.fcsr |= 1
+                return bits
+        return slow_add(cpu, rm, a, b)
+
+    def double_sub(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea, eb = a & exp_mask, b & exp_mask
+        if ea and eb and ea != exp_mask and eb != exp_mask and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            x, y = pair(pack_pair(a, b))
+            r = x - y
+            bits = unpack_one(pack_one(r))[0]
+            e = bits & exp_mask
+            if e and e != exp_mask:
+                if fcsr & 1:   # inexact already accrued: no need to know whether this one is
+                    return bits
+                t = r - x
+                if (x - (r - t)) - (y + t) != 0.0:
+                    cpu.fcsr |= 1
+                return bits
+        return slow_sub(cpu, rm, a, b)
+
+    def double_mul(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea, eb = a & exp_mask, b & exp_mask
+        if ea and eb and ea != exp_mask and eb != exp_mask and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            x, y = pair(pack_pair(a, b))
+            bits = unpack_one(pack_one(x * y))[0]
+            e = bits & exp_mask
+            if e and e != exp_mask:
+                if fcsr & 1:
+                    return bits
+                product = (a & frac | hidden) * (b & frac | hidden)
+                if product & ((1 << (product.bit_length() - 53)) - 1):
+                    cpu.fcsr |= 1
+                return bits
+        return slow_mul(cpu, rm, a, b)
+
+    def double_div(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea, eb = a & exp_mask, b & exp_mask
+        if ea and eb and ea != exp_mask and eb != exp_mask and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            x, y = pair(pack_pair(a, b))
+            bits = unpack_one(pack_one(x / y))[0]
+            e = bits & exp_mask
+            if e and e != exp_mask:
+                if fcsr & 1:
+                    return bits
+                # exact when quotient * divisor == dividend, on the significands (up to a power of two)
+                product, dividend = (bits & frac | hidden) * (b & frac | hidden), a & frac | hidden
+                shift = product.bit_length() - 53
+                if shift < 0 or product != dividend << shift:
+                    cpu.fcsr |= 1
+                return bits
+        return slow_div(cpu, rm, a, b)
+
+    def double_sqrt(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea = a & exp_mask
+        if ea and ea != exp_mask and not a >> 63 and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            bits = unpack_one(pack_one(math.sqrt(pair(pack_pair(a, 0))[0])))[0]
+            if fcsr & 1:
+                return bits
+            root = bits & frac | hidden
+            square, radicand = root * root, a & frac | hidden
+            shift = square.bit_length() - 53
+            if shift < 0 or square != radicand << shift:
+                cpu.fcsr |= 1
+            return bits
+        return slow_sqrt(cpu, rm, a, b)
+
+    return {"double_add": double_add, "double_sub": double_sub, "double_mul": double_mul,
+            "double_div": double_div, "double_sqrt": double_sqrt}
+
+
 FLOAT_HELPERS = {"fpu": fpu, "SINGLE": fpu.SINGLE, "DOUBLE": fpu.DOUBLE, "rounding": rounding, "unbox": unbox,
                  "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x,
-                 **{f"{name}_{op}": _arithmetic(op, fmt) for name, fmt in (("single", fpu.SINGLE), ("double", fpu.DOUBLE))
-                    for op in ("add", "sub", "mul", "div", "sqrt")}}
+                 **{f"single_{op}": _arithmetic(op, fpu.SINGLE, fpu.FAST[32][op]) for op in ("add", "sub", "mul", "div", "sqrt")},
+                 **_double_helpers()}
