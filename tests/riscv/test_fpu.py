@@ -143,6 +143,12 @@ def test_classify() -> None:
                                          0x7F800000, 0x7F800001, 0x7FC00000)] == [1 << i for i in range(10)]
 
 
+def test_single_fast_path_leaves_tiny_results_to_the_exact_one() -> None:
+    # (1 - 2**-24) * 2**-126 rounds to the smallest normal single but is tiny: inexact and underflow
+    assert fpu.FAST[32]["mul"](0x3F7FFFFF, 0x00800000) < 0
+    assert fpu.mul(S, fpu.RNE, 0x3F7FFFFF, 0x00800000) == (0x00800000, fpu.NX | fpu.UF)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.sampled_from(["add", "sub", "mul", "div", "sqrt"]), st.data())
 def test_single_fast_path_agrees_with_the_exact_one(op: str, data: st.DataObject) -> None:
@@ -195,6 +201,10 @@ EDGES = [  # (op, a, b): results at the fast path's boundaries
     ("mul", MIN_NORMAL, 0x3FE0000000000000),            # 2**-1022 * 0.5: exact subnormal, no underflow
     ("mul", MIN_NORMAL | 1, 0x3FE0000000000000),        # inexact subnormal: underflow
     ("mul", MIN_NORMAL | 1, 0x3FEFFFFFFFFFFFFF),        # rounds up to the smallest normal
+    ("mul", 0x3FEFFFFFFFFFFFFF, MIN_NORMAL),            # (1 - 2**-53) * 2**-1022 rounds to the smallest
+                                                        # normal, yet is tiny: inexact and underflow
+    ("div", MIN_NORMAL, 0x3FF0000000000001),            # just below the smallest normal, rounding up to it
+    ("mul", 0x0020000000000000, 0x3FE0000000000000),    # exactly the smallest normal
     ("mul", MAX_DOUBLE, 0x4000000000000000),            # overflow
     ("mul", MAX_DOUBLE, ONE),                           # the largest double, exactly
     ("add", MAX_DOUBLE, 0x7CA0000000000000),            # half an ulp of the largest: overflows (ties to even)

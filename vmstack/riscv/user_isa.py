@@ -453,6 +453,7 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
     slow = {op: _arithmetic(op, fpu.DOUBLE) for op in ("add", "sub", "mul", "div", "sqrt")}
     slow_add, slow_sub, slow_mul, slow_div, slow_sqrt = (slow[op] for op in ("add", "sub", "mul", "div", "sqrt"))
     exp_mask, frac, hidden = _EXP_D, _FRAC_D, _HIDDEN_D
+    smallest = 1 << 52   # the exponent field of the smallest normal
     pair, pack_pair, pack_one, unpack_one = _pair_d, _pair_q, _one_d, _one_q
 
     def double_add(cpu: Any, rm: int, a: int, b: int) -> int:
@@ -463,7 +464,7 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
             r = x + y
             bits = unpack_one(pack_one(r))[0]
             e = bits & exp_mask
-            if e and e != exp_mask:
+            if smallest < e < exp_mask:   # below 2**-1021 a result may have been rounded as a subnormal
                 if fcsr & 1:   # inexact already accrued: no need to know whether this one is
                     return bits
                 t = r - x
@@ -480,7 +481,7 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
             r = x - y
             bits = unpack_one(pack_one(r))[0]
             e = bits & exp_mask
-            if e and e != exp_mask:
+            if smallest < e < exp_mask:   # below 2**-1021 a result may have been rounded as a subnormal
                 if fcsr & 1:   # inexact already accrued: no need to know whether this one is
                     return bits
                 t = r - x
@@ -496,7 +497,7 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
             x, y = pair(pack_pair(a, b))
             bits = unpack_one(pack_one(x * y))[0]
             e = bits & exp_mask
-            if e and e != exp_mask:
+            if smallest < e < exp_mask:   # below 2**-1021 a result may have been rounded as a subnormal
                 if fcsr & 1:
                     return bits
                 product = (a & frac | hidden) * (b & frac | hidden)
@@ -512,7 +513,7 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
             x, y = pair(pack_pair(a, b))
             bits = unpack_one(pack_one(x / y))[0]
             e = bits & exp_mask
-            if e and e != exp_mask:
+            if smallest < e < exp_mask:   # below 2**-1021 a result may have been rounded as a subnormal
                 if fcsr & 1:
                     return bits
                 # exact when quotient * divisor == dividend, on the significands (up to a power of two)
