@@ -13,7 +13,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from tests.riscv.harness import MinimalEnv
 from vmstack.riscv import fpu, user_isa
+from vmstack.riscv.cpu import Cpu
+from vmstack.riscv.memory import Memory
 
 D, S = fpu.DOUBLE, fpu.SINGLE
 NAN64, NAN32 = 0x7FF8000000000000, 0x7FC00000
@@ -240,3 +243,32 @@ EDGES = [  # (op, a, b): results at the fast path's boundaries
 def test_double_helpers_at_the_edges(op: str, a: int, b: int, rm: int, frm: int, fflags: int) -> None:
     check_double_helper(op, a, b, rm, frm, fflags)
     check_double_helper(op, a ^ fpu.DOUBLE.sign, b, rm, frm, fflags)
+
+
+HART = Cpu(Memory(), MinimalEnv())   # one: a Cpu on a new Memory builds every instruction's step
+
+
+def check_instruction(name: str, a: int, b: int, rm: int, frm: int, fflags: int) -> None:
+    """One F/D instruction's template (the interpreter's step, the same expression a block pastes in)
+    on f1, f2 into f3, against fpu's exact arithmetic."""
+    cpu = HART
+    cpu.f[1], cpu.f[2], cpu.fcsr = a, b, frm << 5 | fflags
+    cpu.steps[name](cpu, cpu.x, cpu.f, 0x1000, 3, 1, 2, 0, 0, rm, 0x1004)
+    exact = getattr(fpu, name[1:4])(D, frm if rm == 7 else rm, a, b)
+    assert (cpu.f[3], cpu.fcsr) == (exact[0], frm << 5 | fflags | exact[1])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(["fadd.d", "fsub.d", "fmul.d"]), doubles, doubles, st.sampled_from([0, 1, 2, 3, 4, 7]),
+       modes, st.sampled_from([fpu.NX, fpu.NX | fpu.OF, 0, fpu.UF]))
+def test_double_instructions_once_inexact_is_accrued(name: str, a: int, b: int, rm: int, frm: int,
+                                                     fflags: int) -> None:
+    check_instruction(name, a, b, rm, frm, fflags)
+
+
+@pytest.mark.parametrize(("op", "a", "b"), [edge for edge in EDGES if edge[0] in ("add", "sub", "mul")])
+@pytest.mark.parametrize(("rm", "frm"), [(0, 0), (7, 0), (7, 2), (2, 0), (4, 0)])
+def test_double_instructions_at_the_edges_once_inexact_is_accrued(op: str, a: int, b: int, rm: int,
+                                                                   frm: int) -> None:
+    for sign in (0, fpu.DOUBLE.sign):
+        check_instruction(f"f{op}.d", a ^ sign, b, rm, frm, fpu.NX)

@@ -228,6 +228,20 @@ def _atomics() -> list[Instruction]:
 BOX = "0xFFFFFFFF00000000"
 
 
+def _accrued_inexact_path(op: str, call: str) -> str:
+    """fadd/fsub/fmul.d as an expression: once inexact is accrued and frm (or the static rm) rounds to
+    nearest-even, a result of Python floats that is normal and at least twice the smallest normal raises
+    no flag, so needs no test (a NaN, infinite or zero operand gives a result outside that range); any
+    other case, or another mode, is ``call`` (the helper). ``1 + RM % 7 * 256`` folds to 1 for rm 0 and 7
+    and to a number fcsr & 0xE1 cannot equal for the static directed modes."""
+    operator = {"add": "+", "sub": "-", "mul": "*"}.get(op)
+    if operator is None:
+        return call
+    result = f"(fp_r := bits_of(float_bytes((fp_t := floats_of(pair_bytes(F1, F2)))[0] {operator} fp_t[1]))[0])"
+    return (f"fp_r if cpu.fcsr & 0xE1 == 1 + RM % 7 * 256 and 0x0010000000000000 < {result} & 0x7FF0000000000000 "
+            f"< 0x7FF0000000000000 else {call}")
+
+
 def _float_ops() -> list[Instruction]:
     """F and D. A single lives NaN-boxed in a 64-bit register: unbox() reads it (an improperly boxed
     value reads as the canonical NaN), accrue_s/accrue_d take an fpu result (bits, flags), add the flags
@@ -249,8 +263,9 @@ def _float_ops() -> list[Instruction]:
             Instruction(f"fs{sfx[0] if sfx == 'd' else 'w'}", f"op=27 f3={2 + fbit}", IMM_S, f"st{width}({EA}, F2)"),
         ]
         for op in ("add", "sub", "mul", "div", "sqrt"):   # the helpers try Python floats first
+            call = f"{fmt.lower()}_{op}(cpu, RM, F1, {'0' if op == 'sqrt' else 'F2'})"
             out.append(Instruction(f"f{op}.{sfx}", f"op=53 f7={f7[op]:x}" + (" rs2=0" if op == "sqrt" else ""),
-                                   IMM_NONE, f"FD = {fmt.lower()}_{op}(cpu, RM, F1, {'0' if op == 'sqrt' else 'F2'})"))
+                                   IMM_NONE, f"FD = {_accrued_inexact_path(op, call) if sfx == 'd' else call}"))
         for name, op, negate_product, negate_addend in (("fmadd", 0x43, False, False), ("fmsub", 0x47, False, True),
                                                         ("fnmsub", 0x4B, True, False), ("fnmadd", 0x4F, True, True)):
             out.append(Instruction(f"{name}.{sfx}", f"op={op:x} f2={fbit}", IMM_NONE,
@@ -546,4 +561,5 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
 FLOAT_HELPERS = {"fpu": fpu, "SINGLE": fpu.SINGLE, "DOUBLE": fpu.DOUBLE, "rounding": rounding, "unbox": unbox,
                  "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x,
                  **{f"single_{op}": _arithmetic(op, fpu.SINGLE, fpu.FAST[32][op]) for op in ("add", "sub", "mul", "div", "sqrt")},
-                 **_double_helpers()}
+                 **_double_helpers(), "floats_of": _pair_d, "pair_bytes": _pair_q, "float_bytes": _one_d,
+                 "bits_of": _one_q}
