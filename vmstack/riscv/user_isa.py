@@ -229,17 +229,18 @@ BOX = "0xFFFFFFFF00000000"
 
 
 def _accrued_inexact_path(op: str, call: str) -> str:
-    """fadd/fsub/fmul.d as an expression: once inexact is accrued and frm (or the static rm) rounds to
+    """fadd/fsub/fmul/fdiv.d as an expression: once inexact is accrued and frm (or the static rm) rounds to
     nearest-even, a result of Python floats that is normal and at least twice the smallest normal raises
     no flag, so needs no test (a NaN, infinite or zero operand gives a result outside that range); any
     other case, or another mode, is ``call`` (the helper). ``1 + RM % 7 * 256`` folds to 1 for rm 0 and 7
     and to a number fcsr & 0xE1 cannot equal for the static directed modes."""
-    operator = {"add": "+", "sub": "-", "mul": "*"}.get(op)
+    operator = {"add": "+", "sub": "-", "mul": "*", "div": "/"}.get(op)
     if operator is None:
         return call
+    nonzero_divisor = "F2 & 0x7FFFFFFFFFFFFFFF and " if op == "div" else ""   # Python raises on x / 0.0
     result = f"(fp_r := bits_of(float_bytes((fp_t := floats_of(pair_bytes(F1, F2)))[0] {operator} fp_t[1]))[0])"
-    return (f"fp_r if cpu.fcsr & 0xE1 == 1 + RM % 7 * 256 and 0x0010000000000000 < {result} & 0x7FF0000000000000 "
-            f"< 0x7FF0000000000000 else {call}")
+    return (f"fp_r if cpu.fcsr & 0xE1 == 1 + RM % 7 * 256 and {nonzero_divisor}0x0010000000000000 < {result} "
+            f"& 0x7FF0000000000000 < 0x7FF0000000000000 else {call}")
 
 
 def _float_ops() -> list[Instruction]:
