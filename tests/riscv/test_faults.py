@@ -149,3 +149,29 @@ def test_run_returns_near_its_budget_inside_a_loop() -> None:
                 " bnez t0, loop\n li a7, 93\n ecall\n", hot=0)
     retired = cpu.run(1000)
     assert 1000 <= retired < 1010 and cpu.x[10] == (retired - 1) // 3
+
+
+WRAP = """
+.globl _start
+_start:
+    li t0, 4
+    li t3, -8
+    sd zero, -8(sp)
+    {access}
+    li a7, 93
+    ecall
+"""
+
+
+@pytest.mark.parametrize("hot", [0, 10 ** 9])
+@pytest.mark.parametrize(("access", "cause", "tval"), [
+    ("ld t1, -8(t0)", 13, (1 << 64) - 4),           # below address 0: wraps to the top of the space
+    ("sd t0, 16(t3)", 15, 8),                       # past the top: wraps to page 0
+    ("lw t1, 2047(t3)", 13, 2039),
+])
+def test_address_arithmetic_wraps_around(access: str, cause: int, tval: int, hot: int) -> None:
+    cpu = start(WRAP.format(access=access), hot=hot)
+    with pytest.raises(GuestFault) as fault:
+        cpu.run(10 ** 5)
+    assert (fault.value.cause, fault.value.tval) == (cause, tval)
+    assert cpu.instret == 3 and cpu.memory.read(cpu.pc, 4) == cpu.memory.read(fault.value.pc, 4)

@@ -9,10 +9,14 @@ import math
 import struct
 from fractions import Fraction
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from vmstack.riscv import fpu
+from tests.riscv.harness import MinimalEnv
+from vmstack.riscv import fpu, user_isa
+from vmstack.riscv.cpu import Cpu
+from vmstack.riscv.memory import Memory
 
 D, S = fpu.DOUBLE, fpu.SINGLE
 NAN64, NAN32 = 0x7FF8000000000000, 0x7FC00000
@@ -142,15 +146,20 @@ def test_classify() -> None:
                                          0x7F800000, 0x7F800001, 0x7FC00000)] == [1 << i for i in range(10)]
 
 
+def test_single_fast_path_leaves_tiny_results_to_the_exact_one() -> None:
+    # (1 - 2**-24) * 2**-126 rounds to the smallest normal single but is tiny: inexact and underflow
+    assert fpu.FAST[32]["mul"](0x3F7FFFFF, 0x00800000) < 0
+    assert fpu.mul(S, fpu.RNE, 0x3F7FFFFF, 0x00800000) == (0x00800000, fpu.NX | fpu.UF)
+
+
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from(["add", "sub", "mul", "div", "sqrt"]), st.sampled_from([32, 64]), st.data())
-def test_fast_path_agrees_with_the_exact_one(op: str, bits: int, data: st.DataObject) -> None:
-    fmt, pack = (S, "<f") if bits == 32 else (D, "<d")
-    numbers = st.floats(allow_nan=False, allow_infinity=False, width=bits)
-    a, b = (int.from_bytes(struct.pack(pack, data.draw(numbers)), "little") for _ in range(2))
-    fast = fpu.FAST[bits][op](a, b)
+@given(st.sampled_from(["add", "sub", "mul", "div", "sqrt"]), st.data())
+def test_single_fast_path_agrees_with_the_exact_one(op: str, data: st.DataObject) -> None:
+    numbers = st.floats(allow_nan=False, allow_infinity=False, width=32)
+    a, b = (int.from_bytes(struct.pack("<f", data.draw(numbers)), "little") for _ in range(2))
+    fast = fpu.FAST[32][op](a, b)
     assume(fast >= 0)
-    exact = fpu.sqrt(fmt, fpu.RNE, a) if op == "sqrt" else getattr(fpu, op)(fmt, fpu.RNE, a, b)
+    exact = fpu.sqrt(S, fpu.RNE, a) if op == "sqrt" else getattr(fpu, op)(S, fpu.RNE, a, b)
     assert (fast & ((1 << 64) - 1), fpu.NX if fast >> 64 else 0) == exact
 
 
@@ -163,3 +172,105 @@ def test_comparisons_follow_cpython(a: int, b: int) -> None:
     assert fpu.compare(D, "eq", a, b) == (int(x == y), fpu.NV if signalling else 0)
     assert fpu.compare(D, "lt", a, b) == (int(x < y), fpu.NV if nan else 0)
     assert fpu.compare(D, "le", a, b) == (int(x <= y), fpu.NV if nan else 0)
+
+
+class FcsrOnly:
+    """What the arithmetic helpers see of a Cpu."""
+
+    def __init__(self, fcsr: int) -> None:
+        self.fcsr = fcsr
+
+
+def check_double_helper(op: str, a: int, b: int, rm: int, frm: int, fflags: int) -> None:
+    """user_isa's one-call fadd.d ... fsqrt.d against fpu's exact arithmetic, in the static mode rm or
+    (rm 7) the dynamic one frm, over whatever flags were accrued before."""
+    cpu = FcsrOnly(frm << 5 | fflags)
+    got = user_isa.FLOAT_HELPERS[f"double_{op}"](cpu, rm, a, b)
+    mode = frm if rm == 7 else rm
+    exact = fpu.sqrt(D, mode, a) if op == "sqrt" else getattr(fpu, op)(D, mode, a, b)
+    assert (got, cpu.fcsr) == (exact[0], frm << 5 | fflags | exact[1])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(["add", "sub", "mul", "div", "sqrt"]), doubles, doubles, st.sampled_from([0, 1, 2, 3, 4, 7]),
+       modes, st.integers(0, 31))
+def test_double_helpers_agree_with_the_exact_arithmetic(op: str, a: int, b: int, rm: int, frm: int,
+                                                         fflags: int) -> None:
+    check_double_helper(op, a, b, rm, frm, fflags)
+
+
+MIN_NORMAL, MAX_DOUBLE, ONE = 0x0010000000000000, 0x7FEFFFFFFFFFFFFF, 0x3FF0000000000000
+EDGES = [  # (op, a, b): results at the fast path's boundaries
+    ("mul", MIN_NORMAL, 0x3FE0000000000000),            # 2**-1022 * 0.5: exact subnormal, no underflow
+    ("mul", MIN_NORMAL | 1, 0x3FE0000000000000),        # inexact subnormal: underflow
+    ("mul", MIN_NORMAL | 1, 0x3FEFFFFFFFFFFFFF),        # rounds up to the smallest normal
+    ("mul", 0x3FEFFFFFFFFFFFFF, MIN_NORMAL),            # (1 - 2**-53) * 2**-1022 rounds to the smallest
+                                                        # normal, yet is tiny: inexact and underflow
+    ("div", MIN_NORMAL, 0x3FF0000000000001),            # just below the smallest normal, rounding up to it
+    ("mul", 0x0020000000000000, 0x3FE0000000000000),    # exactly the smallest normal
+    ("mul", MAX_DOUBLE, 0x4000000000000000),            # overflow
+    ("mul", MAX_DOUBLE, ONE),                           # the largest double, exactly
+    ("add", MAX_DOUBLE, 0x7CA0000000000000),            # half an ulp of the largest: overflows (ties to even)
+    ("add", MAX_DOUBLE, 0x7C9FFFFFFFFFFFFF),            # just under half an ulp: inexact, no overflow
+    ("add", ONE, 0x3CA0000000000000),                   # 1 + 2**-53: a tie, rounds to 1
+    ("add", ONE, 0x3CA0000000000001),                   # just over the tie
+    ("sub", ONE, ONE),                                  # exact zero (+0)
+    ("add", ONE, 0xBFF0000000000000),                   # 1 + -1: +0
+    ("sub", 0x0010000000000001, MIN_NORMAL),            # a subnormal difference, exact (no underflow flag)
+    ("add", 0x8000000000000000, 0),                     # -0 + +0
+    ("sub", 0x8000000000000000, 0),                     # -0 - +0: -0
+    ("mul", 0x8000000000000000, ONE),                   # -0 * 1
+    ("mul", 1, ONE),                                    # subnormal operand
+    ("div", ONE, 0x4008000000000000),                   # 1/3: inexact
+    ("div", 0x4008000000000000, 0x4008000000000000),    # 3/3: exact
+    ("div", ONE, 0),                                    # division by zero
+    ("div", ONE, 0x8000000000000000),                   # division by -0
+    ("div", 0, 0),                                      # 0 / 0: invalid
+    ("div", MIN_NORMAL, 0x4000000000000000),            # exact subnormal quotient
+    ("div", MAX_DOUBLE, 0x3FE0000000000000),            # overflow
+    ("sqrt", 0x4010000000000000, 0),                    # sqrt(4) = 2 exactly
+    ("sqrt", 0x4000000000000000, 0),                    # sqrt(2): inexact
+    ("sqrt", 0x8000000000000000, 0),                    # sqrt(-0) = -0
+    ("sqrt", 0xBFF0000000000000, 0),                    # sqrt(-1): invalid
+    ("sqrt", 1, 0),                                     # subnormal operand
+    ("add", 0x7FF4000000000000, ONE),                   # signalling NaN: invalid, canonical NaN
+    ("mul", 0x7FF8000000000001, ONE),                   # quiet NaN payload dropped, no flag
+    ("add", 0x7FF0000000000000, 0xFFF0000000000000),    # inf - inf: invalid
+]
+
+
+@pytest.mark.parametrize(("op", "a", "b"), EDGES)
+@pytest.mark.parametrize(("rm", "frm"), [(0, 0), (7, 0), (7, 1), (3, 0), (4, 2), (1, 4)])
+@pytest.mark.parametrize("fflags", [0, fpu.NX, 0x1F ^ fpu.NX])
+def test_double_helpers_at_the_edges(op: str, a: int, b: int, rm: int, frm: int, fflags: int) -> None:
+    check_double_helper(op, a, b, rm, frm, fflags)
+    check_double_helper(op, a ^ fpu.DOUBLE.sign, b, rm, frm, fflags)
+
+
+HART = Cpu(Memory(), MinimalEnv())   # one: a Cpu on a new Memory builds every instruction's step
+
+
+def check_instruction(name: str, a: int, b: int, rm: int, frm: int, fflags: int) -> None:
+    """One F/D instruction's template (the interpreter's step, the same expression a block pastes in)
+    on f1, f2 into f3, against fpu's exact arithmetic."""
+    cpu = HART
+    cpu.f[1], cpu.f[2], cpu.fcsr = a, b, frm << 5 | fflags
+    cpu.steps[name](cpu, cpu.x, cpu.f, 0x1000, 3, 1, 2, 0, 0, rm, 0x1004)
+    exact = getattr(fpu, name[1:4])(D, frm if rm == 7 else rm, a, b)
+    assert (cpu.f[3], cpu.fcsr) == (exact[0], frm << 5 | fflags | exact[1])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(["fadd.d", "fsub.d", "fmul.d", "fdiv.d"]), doubles, doubles, st.sampled_from([0, 1, 2, 3, 4, 7]),
+       modes, st.sampled_from([fpu.NX, fpu.NX | fpu.OF, 0, fpu.UF]))
+def test_double_instructions_once_inexact_is_accrued(name: str, a: int, b: int, rm: int, frm: int,
+                                                     fflags: int) -> None:
+    check_instruction(name, a, b, rm, frm, fflags)
+
+
+@pytest.mark.parametrize(("op", "a", "b"), [edge for edge in EDGES if edge[0] != "sqrt"])
+@pytest.mark.parametrize(("rm", "frm"), [(0, 0), (7, 0), (7, 2), (2, 0), (4, 0)])
+def test_double_instructions_at_the_edges_once_inexact_is_accrued(op: str, a: int, b: int, rm: int,
+                                                                   frm: int) -> None:
+    for sign in (0, fpu.DOUBLE.sign):
+        check_instruction(f"f{op}.d", a ^ sign, b, rm, frm, fpu.NX)

@@ -390,13 +390,14 @@ def _fast_ops(fmt: Format) -> dict:
     single = fmt is SINGLE
 
     def result(r: float) -> int:
-        """The bits of r rounded to fmt, or -1 unless normal."""
+        """The bits of r rounded to fmt, or -1 unless normal and at least twice the smallest normal (below
+        that, r may have been rounded as a subnormal, and tininess is judged on the unbounded rounding)."""
         try:
             bits = to_bits(from_float(r))[0]
         except OverflowError:
             return -1
         e = bits & exp_mask
-        return -1 if not e or e == exp_mask else bits
+        return -1 if e <= hidden or e == exp_mask else bits
 
     def add(a: int, b: int) -> int:
         ea, eb = a & exp_mask, b & exp_mask
@@ -450,4 +451,4 @@ def _fast_ops(fmt: Format) -> dict:
     return {"add": add, "sub": sub, "mul": mul, "div": div, "sqrt": sqrt_}
 
 
-FAST = {32: _fast_ops(SINGLE), 64: _fast_ops(DOUBLE)}
+FAST = {32: _fast_ops(SINGLE)}   # doubles: one-call helpers of their own (user_isa.FLOAT_HELPERS)

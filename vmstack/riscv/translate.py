@@ -111,10 +111,13 @@ _SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero changes noth
     (re.compile(r"\((x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
     (re.compile(r"(?:(?<=\()|(?<=, )|(?<== )|^)(x\d+) & 0xFFFFFFFFFFFFFFFF(?=[,)]|$)"), r"\1"),
 ]
+_CONSTANT_ASSIGNMENT = re.compile(r"(x\d+) = ([^\n]+)")   # x0 read as (0): li, lui and the like fold
+_HEX = re.compile(r"\b0x[0-9A-Fa-f]+\b")
 LOOP_CHUNK = 20000   # a block looping on itself comes back to the run loop after about this many instructions
 
 
 _MEMORY_CALL = re.compile(r"\b(ld|st)([1248])\(")
+_BASE_OFFSET = re.compile(r"\((x\d+) \+ \((-?\d+)\)\) & 0xFFFFFFFFFFFFFFFF")
 _STRUCTS = {2: "H", 4: "I", 8: "Q"}
 INLINE_HELPERS = {"StructError": struct.error, **{f"unpack{w}": struct.Struct("<" + f).unpack_from for w, f in _STRUCTS.items()},
                   **{f"pack{w}": struct.Struct("<" + f).pack_into for w, f in _STRUCTS.items()}}
@@ -149,13 +152,17 @@ def inline_memory(code: str) -> str:
     args, after = _call_arguments(code, m.end() - 1)
     addr = args[0] if re.fullmatch(r"x\d+", args[0]) else "mem_addr"
     lines = [] if addr == args[0] else [f"mem_addr = {args[0]}"]
+    slow_addr = addr
+    based = _BASE_OFFSET.fullmatch(args[0])
+    if based:   # the page dicts miss a sum outside [0, 2**64), so only the slow path needs it wrapped
+        lines, slow_addr = [f"mem_addr = {based.group(1)} + {based.group(2)}"], "mem_addr & 0xFFFFFFFFFFFFFFFF"
     page, offset = f"[{addr} >> 12]", f"{addr} & 4095"
     if kind == "ld":
         fast = f"readable_pages{page}[{offset}]" if width == 1 else f"unpack{width}(readable_pages{page}, {offset})[0]"
         prefix, suffix = code[:m.start()], code[after:]
         target = prefix[:-3] if not suffix and re.fullmatch(r"(x\d+|f\d+|_) = ", prefix) else "mem_value"
         lines += ["try:", f"    {target} = {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
-                  f"    {target} = ld{width}({addr})"]
+                  f"    {target} = ld{width}({slow_addr})"]
         if target == "mem_value":
             lines.append(prefix + "mem_value" + suffix)
     else:
@@ -163,7 +170,7 @@ def inline_memory(code: str) -> str:
         fast = (f"writable_pages{page}[{offset}] = {value}" if width == 1
                 else f"pack{width}(writable_pages{page}, {offset}, {value})")
         lines += ["try:", f"    {fast}", f"except {'KeyError' if width == 1 else '(KeyError, StructError)'}:",
-                  f"    st{width}({addr}, {args[1]})"]
+                  f"    st{width}({slow_addr}, {args[1]})"]
         assert not code[:m.start()].strip() and not code[after:].strip(), code
     return "\n".join(lines)
 
@@ -192,6 +199,9 @@ def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, l
     code = _TOKEN.sub(lambda m: ops[m.group(1)], d.insn.template)
     for pattern, replacement in _SIMPLIFY:
         code = pattern.sub(replacement, code)
+    assignment = _CONSTANT_ASSIGNMENT.fullmatch(code)
+    if assignment and not re.search(r"[A-Za-z_]", _HEX.sub("", assignment.group(2))):
+        code = f"{assignment.group(1)} = {eval(assignment.group(2))}"   # literals and operators only
     if inline:
         code = inline_memory(code)
     reads, writes = _registers(d, ops)

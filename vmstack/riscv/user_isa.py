@@ -23,6 +23,8 @@ Templates stay plain Python, so the same text serves the translator and any late
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -226,6 +228,21 @@ def _atomics() -> list[Instruction]:
 BOX = "0xFFFFFFFF00000000"
 
 
+def _accrued_inexact_path(op: str, call: str) -> str:
+    """fadd/fsub/fmul/fdiv.d as an expression: once inexact is accrued and frm (or the static rm) rounds to
+    nearest-even, a result of Python floats that is normal and at least twice the smallest normal raises
+    no flag, so needs no test (a NaN, infinite or zero operand gives a result outside that range); any
+    other case, or another mode, is ``call`` (the helper). ``1 + RM % 7 * 256`` folds to 1 for rm 0 and 7
+    and to a number fcsr & 0xE1 cannot equal for the static directed modes."""
+    operator = {"add": "+", "sub": "-", "mul": "*", "div": "/"}.get(op)
+    if operator is None:
+        return call
+    nonzero_divisor = "F2 & 0x7FFFFFFFFFFFFFFF and " if op == "div" else ""   # Python raises on x / 0.0
+    result = f"(fp_r := bits_of(float_bytes((fp_t := floats_of(pair_bytes(F1, F2)))[0] {operator} fp_t[1]))[0])"
+    return (f"fp_r if cpu.fcsr & 0xE1 == 1 + RM % 7 * 256 and {nonzero_divisor}0x0010000000000000 < {result} "
+            f"& 0x7FF0000000000000 < 0x7FF0000000000000 else {call}")
+
+
 def _float_ops() -> list[Instruction]:
     """F and D. A single lives NaN-boxed in a 64-bit register: unbox() reads it (an improperly boxed
     value reads as the canonical NaN), accrue_s/accrue_d take an fpu result (bits, flags), add the flags
@@ -247,8 +264,9 @@ def _float_ops() -> list[Instruction]:
             Instruction(f"fs{sfx[0] if sfx == 'd' else 'w'}", f"op=27 f3={2 + fbit}", IMM_S, f"st{width}({EA}, F2)"),
         ]
         for op in ("add", "sub", "mul", "div", "sqrt"):   # the helpers try Python floats first
+            call = f"{fmt.lower()}_{op}(cpu, RM, F1, {'0' if op == 'sqrt' else 'F2'})"
             out.append(Instruction(f"f{op}.{sfx}", f"op=53 f7={f7[op]:x}" + (" rs2=0" if op == "sqrt" else ""),
-                                   IMM_NONE, f"FD = {fmt.lower()}_{op}(cpu, RM, F1, {'0' if op == 'sqrt' else 'F2'})"))
+                                   IMM_NONE, f"FD = {_accrued_inexact_path(op, call) if sfx == 'd' else call}"))
         for name, op, negate_product, negate_addend in (("fmadd", 0x43, False, False), ("fmsub", 0x47, False, True),
                                                         ("fnmsub", 0x4B, True, False), ("fnmadd", 0x4F, True, True)):
             out.append(Instruction(f"{name}.{sfx}", f"op={op:x} f2={fbit}", IMM_NONE,
@@ -413,18 +431,18 @@ def accrue_d(cpu: Any, result: tuple[int, int]) -> int:
 accrue_x = accrue_d
 
 
-def _arithmetic(op: str, fmt: fpu.Format) -> Callable[[Any, int, int, int], int]:
-    """fadd ... fsqrt: the float fast path when rounding to nearest-even, else (or for specials,
-    subnormals, overflow, underflow) the exact one. Singles are unboxed and boxed here."""
+def _arithmetic(op: str, fmt: fpu.Format, fast_path: Callable[[int, int], int] | None = None
+                ) -> Callable[[Any, int, int, int], int]:
+    """fadd ... fsqrt: ``fast_path`` (an ``fpu.FAST`` function) when rounding to nearest-even, else (or
+    for specials, subnormals, overflow, underflow) the exact one. Singles are unboxed and boxed here."""
     exact = getattr(fpu, op)
     single = fmt is fpu.SINGLE
-    fast_path = fpu.FAST[fmt.bits][op]
     box = 0xFFFFFFFF00000000 if single else 0
 
     def arithmetic(cpu: Any, rm: int, a: int, b: int) -> int:
         if single:
             a, b = unbox(a), unbox(b)
-        if rm == 0 or (rm == 7 and not cpu.fcsr & 0xE0):
+        if fast_path is not None and (rm == 0 or (rm == 7 and not cpu.fcsr & 0xE0)):
             bits = fast_path(a, b)
             if bits >= 0:
                 if bits >> 64:
@@ -438,7 +456,111 @@ def _arithmetic(op: str, fmt: fpu.Format) -> Callable[[Any, int, int, int], int]
     return arithmetic
 
 
+_EXP_D, _FRAC_D, _HIDDEN_D = 0x7FF0000000000000, (1 << 52) - 1, 1 << 52
+_pair_d, _pair_q = struct.Struct("<dd").unpack, struct.Struct("<QQ").pack
+_one_d, _one_q = struct.Struct("<d").pack, struct.Struct("<Q").unpack
+
+
+def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
+    """fadd.d ... fsqrt.d as one Python call each on their common case: rounding to nearest-even, normal
+    operands and a normal result, computed with Python floats, the inexact flag from an exact test (the
+    TwoSum error term for a sum, the significands' integer product for a product, quotient and root).
+    Anything else (NaN, infinity, zero, subnormal, overflow, another rounding mode) takes ``_arithmetic``."""
+    slow = {op: _arithmetic(op, fpu.DOUBLE) for op in ("add", "sub", "mul", "div", "sqrt")}
+    slow_add, slow_sub, slow_mul, slow_div, slow_sqrt = (slow[op] for op in ("add", "sub", "mul", "div", "sqrt"))
+    exp_mask, frac, hidden = _EXP_D, _FRAC_D, _HIDDEN_D
+    smallest = 1 << 52   # the exponent field of the smallest normal
+    pair, pack_pair, pack_one, unpack_one = _pair_d, _pair_q, _one_d, _one_q
+
+    def double_add(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea, eb = a & exp_mask, b & exp_mask
+        if ea and eb and ea != exp_mask and eb != exp_mask and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            x, y = pair(pack_pair(a, b))
+            r = x + y
+            bits = unpack_one(pack_one(r))[0]
+            e = bits & exp_mask
+            if smallest < e < exp_mask:   # below 2**-1021 a result may have been rounded as a subnormal
+                if fcsr & 1:   # inexact already accrued: no need to know whether this one is
+                    return bits
+                t = r - x
+                if (x - (r - t)) + (y - t) != 0.0:
+                    cpu.fcsr |= 1
+                return bits
+        return slow_add(cpu, rm, a, b)
+
+    def double_sub(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea, eb = a & exp_mask, b & exp_mask
+        if ea and eb and ea != exp_mask and eb != exp_mask and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            x, y = pair(pack_pair(a, b))
+            r = x - y
+            bits = unpack_one(pack_one(r))[0]
+            e = bits & exp_mask
+            if smallest < e < exp_mask:   # below 2**-1021 a result may have been rounded as a subnormal
+                if fcsr & 1:   # inexact already accrued: no need to know whether this one is
+                    return bits
+                t = r - x
+                if (x - (r - t)) - (y + t) != 0.0:
+                    cpu.fcsr |= 1
+                return bits
+        return slow_sub(cpu, rm, a, b)
+
+    def double_mul(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea, eb = a & exp_mask, b & exp_mask
+        if ea and eb and ea != exp_mask and eb != exp_mask and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            x, y = pair(pack_pair(a, b))
+            bits = unpack_one(pack_one(x * y))[0]
+            e = bits & exp_mask
+            if smallest < e < exp_mask:   # below 2**-1021 a result may have been rounded as a subnormal
+                if fcsr & 1:
+                    return bits
+                product = (a & frac | hidden) * (b & frac | hidden)
+                if product & ((1 << (product.bit_length() - 53)) - 1):
+                    cpu.fcsr |= 1
+                return bits
+        return slow_mul(cpu, rm, a, b)
+
+    def double_div(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea, eb = a & exp_mask, b & exp_mask
+        if ea and eb and ea != exp_mask and eb != exp_mask and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            x, y = pair(pack_pair(a, b))
+            bits = unpack_one(pack_one(x / y))[0]
+            e = bits & exp_mask
+            if smallest < e < exp_mask:   # below 2**-1021 a result may have been rounded as a subnormal
+                if fcsr & 1:
+                    return bits
+                # exact when quotient * divisor == dividend, on the significands (up to a power of two)
+                product, dividend = (bits & frac | hidden) * (b & frac | hidden), a & frac | hidden
+                shift = product.bit_length() - 53
+                if shift < 0 or product != dividend << shift:
+                    cpu.fcsr |= 1
+                return bits
+        return slow_div(cpu, rm, a, b)
+
+    def double_sqrt(cpu: Any, rm: int, a: int, b: int) -> int:
+        fcsr = cpu.fcsr
+        ea = a & exp_mask
+        if ea and ea != exp_mask and not a >> 63 and (rm == 0 or rm == 7 and not fcsr & 0xE0):
+            bits = unpack_one(pack_one(math.sqrt(pair(pack_pair(a, 0))[0])))[0]
+            if fcsr & 1:
+                return bits
+            root = bits & frac | hidden
+            square, radicand = root * root, a & frac | hidden
+            shift = square.bit_length() - 53
+            if shift < 0 or square != radicand << shift:
+                cpu.fcsr |= 1
+            return bits
+        return slow_sqrt(cpu, rm, a, b)
+
+    return {"double_add": double_add, "double_sub": double_sub, "double_mul": double_mul,
+            "double_div": double_div, "double_sqrt": double_sqrt}
+
+
 FLOAT_HELPERS = {"fpu": fpu, "SINGLE": fpu.SINGLE, "DOUBLE": fpu.DOUBLE, "rounding": rounding, "unbox": unbox,
                  "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x,
-                 **{f"{name}_{op}": _arithmetic(op, fmt) for name, fmt in (("single", fpu.SINGLE), ("double", fpu.DOUBLE))
-                    for op in ("add", "sub", "mul", "div", "sqrt")}}
+                 **{f"single_{op}": _arithmetic(op, fpu.SINGLE, fpu.FAST[32][op]) for op in ("add", "sub", "mul", "div", "sqrt")},
+                 **_double_helpers(), "floats_of": _pair_d, "pair_bytes": _pair_q, "float_bytes": _one_d,
+                 "bits_of": _one_q}
