@@ -48,6 +48,17 @@ def prepare(source: Path) -> Path:
     return integration
 
 
+def remove_suite_cgroups() -> None:
+    """The suite's teardown removes its parent cgroups in the v1 hierarchies only: remove what the
+    runtimes made under it in a hybrid host's unified one too (empty directories only)."""
+    for parent in Path("/sys/fs/cgroup").glob("*/runc-cgroups-integration-test"):
+        for directory in sorted((d for d in parent.rglob("*") if d.is_dir()), reverse=True) + [parent]:
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+
+
 def vmstack_runc_wrapper() -> str:
     """An executable `vmstack-runc` running this checkout's runtime (what RUNC points at)."""
     repo = Path(__file__).resolve().parents[2]
@@ -69,6 +80,7 @@ def run_suite(runc: str, files: list[str] | None = None, timeout: float = 1800) 
     env.pop("RUNC_USE_SYSTEMD", None)
     done = subprocess.run(["bats", "--tap", *targets], check=False, env=env, capture_output=True, text=True,
                           timeout=timeout, cwd=integration)
+    remove_suite_cgroups()
     results: dict[str, tuple[str, str]] = {}
     last = None
     for line in done.stdout.splitlines():

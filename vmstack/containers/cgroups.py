@@ -184,11 +184,20 @@ class Cgroup:
         if pids.get("limit") not in (None, 0):
             self._set("pids", "pids.max", "max" if pids["limit"] < 0 else pids["limit"])
         cpu = resources.get("cpu") or {}
-        for key, name in (("shares", "cpu.shares"), ("period", "cpu.cfs_period_us"),
-                          ("quota", "cpu.cfs_quota_us"), ("realtimePeriod", "cpu.rt_period_us"),
-                          ("realtimeRuntime", "cpu.rt_runtime_us"), ("idle", "cpu.idle")):
+        for key, name in (("shares", "cpu.shares"), ("idle", "cpu.idle")):
             if cpu.get(key) not in (None, 0):
                 self._set("cpu", name, cpu[key])
+        # period and quota (and the realtime pair) are checked against each other and the parent's:
+        # when one order is refused, the other may be the valid transition.
+        for pair in ((("period", "cpu.cfs_period_us"), ("quota", "cpu.cfs_quota_us")),
+                     (("realtimePeriod", "cpu.rt_period_us"), ("realtimeRuntime", "cpu.rt_runtime_us"))):
+            wanted = [(name, cpu[key]) for key, name in pair if cpu.get(key) not in (None, 0)]
+            try:
+                for name, value in wanted:
+                    self._set("cpu", name, value)
+            except CgroupError:
+                for name, value in reversed(wanted):
+                    self._set("cpu", name, value)
         for key in ("cpus", "mems"):
             if cpu.get(key):
                 self._set("cpuset", f"cpuset.{key}", cpu[key])

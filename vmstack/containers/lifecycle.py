@@ -112,12 +112,14 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
         rootfs = mounts.prepare_rootfs(spec, cgroup, user_ns, bind_sources)
         for fd in bind_sources.values():
             os.close(fd)
-        if any(spec.hooks.get(kind) for kind in ("prestart", "createRuntime", "createContainer")):
+        hook_state: dict[str, Any] = {}
+        if any(spec.hooks.get(kind) for kind in ("prestart", "createRuntime", "createContainer", "startContainer")):
             _send(sock, type="hooks")
             reply = _recv(sock)
             if reply["type"] != "ok":
                 os._exit(1)
-            hooks.run_hooks("createContainer", spec.hooks.get("createContainer", []), reply["state"])
+            hook_state = reply["state"]
+            hooks.run_hooks("createContainer", spec.hooks.get("createContainer", []), hook_state)
         mounts.enter_rootfs(rootfs, options.no_pivot)
         mounts.finish_rootfs(spec)
         for name, value in spec.linux.sysctl.items():
@@ -142,7 +144,7 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
         os.close(fifo_fd)
         start_hooks = spec.hooks.get("startContainer", [])
         if start_hooks:
-            hooks.run_hooks("startContainer", start_hooks, {"ociVersion": state.OCI_VERSION, "status": "running"})
+            hooks.run_hooks("startContainer", start_hooks, dict(hook_state, status="running"))
         _exec_process(proc, seccomp, executable, env, options.preserve_fds)
     except BaseException as error:  # noqa: BLE001
         _fail_child(None, error)
@@ -346,11 +348,12 @@ class Runtime:
         status = self.status(container)
         if status in ("running", "paused", "creating") and not force:
             raise RuntimeFailure(f"cannot delete container {container.id} that is not stopped: {status}")
-        self._destroy(container)
         poststop = hooks.hooks_from_raw(container.config(), "poststop")
+        final_state = container.oci_state("stopped")
+        self._destroy(container)
         if poststop:
             try:
-                hooks.run_hooks("poststop", poststop, container.oci_state("stopped"))
+                hooks.run_hooks("poststop", poststop, final_state)
             except HookError as error:
                 print(f"warning: {error}", file=sys.stderr)
         container.remove()
@@ -359,8 +362,11 @@ class Runtime:
         """Kill everything of the container and remove its cgroup and state directory."""
         record = container.record
         pid = container.alive_pid()
+        cgroup = Cgroup(record.cgroup_path)
         if pid:
             os.kill(pid, signal.SIGKILL)
+        if cgroup.frozen():
+            cgroup.thaw()  # a frozen process cannot die
         deadline = time.monotonic() + 10
         while pid and container.alive_pid() and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -369,7 +375,7 @@ class Runtime:
             # left in the cgroup is the container's too
             own_pids = any(ns.get("type") == "pid" and not ns.get("path")
                            for ns in (container.config().get("linux") or {}).get("namespaces") or [])
-            Cgroup(record.cgroup_path).destroy(kill_all=not own_pids)
+            cgroup.destroy(kill_all=not own_pids)
         container.remove()
 
     def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions,
