@@ -6,7 +6,8 @@ Side by side in one run, vmstack-runc, Debian's runc and Debian's crun each do, 
 - `create`, `start`, `wait` and `delete` as separate steps: `create --bundle B --pid-file P ID`, `start ID`,
   the wait for the container's process to exit (through a pidfd), then `delete ID`; `lifecycle` is their sum.
 
-Every runtime gets the same bundle (a busybox rootfs from `vmstack container rootfs busybox` and runc's
+The runs are made in rounds in which the runtimes take turns, so that a change in the machine's load
+does not fall on one runtime only. Every runtime gets the same bundle (a busybox rootfs from `vmstack container rootfs busybox` and runc's
 default spec with args [/bin/true] and no terminal) and a private --root. A bare `python3 -c pass` is
 timed too, as the floor of any Python program. The report gives medians in ms and the ratios of
 vmstack-runc over runc and over crun: a Markdown table printed and written to bench/results-containers.md,
@@ -42,6 +43,8 @@ RUNTIMES = ["vmstack-runc", "runc", "crun"]
 PHASES = ["run", "create", "start", "wait", "delete", "lifecycle"]
 NEEDS_PRIVATE_CGROUP_MOUNTS = {"crun"}  # crun 1.8: "cgroups in hybrid mode not supported"
 TIMEOUT = 60
+ROUNDS = 4
+"""The runs are made in this many rounds, each runtime in turn within a round."""
 
 
 class RuntimeFailed(Exception):
@@ -54,6 +57,11 @@ class Samples:
 
     times: dict[str, list[float]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
     failure: str = ""
+
+    def add(self, more: Samples) -> None:
+        for phase, values in more.times.items():
+            self.times[phase] += values
+        self.failure = self.failure or more.failure
 
     def median_ms(self, phase: str) -> float | None:
         values = self.times.get(phase) or []
@@ -135,11 +143,6 @@ def measure_in_child(runtime: str, bundle: Path, runs: int) -> Samples:
     return Samples(result["times"], result["failure"])
 
 
-def python_floor(runs: int) -> float:
-    """Median ms of `python3 -c pass`: what any runtime written in Python pays before doing anything."""
-    return statistics.median(_timed([PYTHON, "-c", "pass"]) for _ in range(runs)) * 1000
-
-
 def make_bundle(directory: Path) -> Path:
     """A busybox bundle running /bin/true: vmstack's rootfs and runc's default spec."""
     made = subprocess.run([PYTHON, "-m", "vmstack", "container", "rootfs", "busybox", str(directory / "rootfs")],
@@ -198,15 +201,16 @@ def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floo
         "",
         (f"Measured {datetime.date.today().isoformat()} by `python3 bench/containers.py --runs {runs}` on "
          f"{_machine()}; {_versions(runtimes)}."),
-        f"Each cell is the median wall time of {runs} runs. `run` is one `RUNTIME run` of a busybox bundle",
-        "whose process is /bin/true; `create`, `start` and `delete` are the separate commands, `wait` the time",
-        "from `start` returning to the container's process exiting, `lifecycle` their sum. Ratios are",
-        "vmstack-runc's time over its peer's (below 1 is faster). crun ran in a private mount namespace",
-        "without /sys/fs/cgroup/unified (it refuses this host's hybrid cgroup layout otherwise).",
+        f"Each cell is the median wall time of {runs} runs, made in {ROUNDS} rounds in which the runtimes take",
+        "turns. `run` is one `RUNTIME run` of a busybox bundle whose process is /bin/true; `create`, `start`",
+        "and `delete` are the separate commands, `wait` the time from `start` returning to the container's",
+        "process exiting, `lifecycle` their sum. Ratios are vmstack-runc's time over its peer's (below 1 is",
+        "faster). crun ran in a private mount namespace without /sys/fs/cgroup/unified (it refuses this",
+        "host's hybrid cgroup layout otherwise).",
         "",
         markdown_table(table, runtimes),
         "",
-        f"For scale: `python3 -c pass` takes {floor:.1f} ms here (median of {runs}).",
+        f"For scale: `python3 -c pass` takes {floor:.1f} ms here (median of {runs}, taken in the same rounds).",
         *(["", "Failures:", *failures] if failures else []),
         "",
     ])
@@ -248,11 +252,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("run as root, with --runs of at least 1 and runtimes among " + ",".join(RUNTIMES))
     with tempfile.TemporaryDirectory(prefix="bench-bundle-") as scratch:
         bundle = make_bundle(Path(scratch))
-        table = {}
-        for runtime in runtimes:
-            print(f"{runtime}: {opts.runs} runs and {opts.runs} create/start/wait/delete cycles", flush=True)
-            table[runtime] = measure_in_child(runtime, bundle, opts.runs)
-    print(write_report(table, runtimes, opts.runs, python_floor(opts.runs)))
+        table = {runtime: Samples() for runtime in runtimes}
+        floor: list[float] = []
+        for turn in range(ROUNDS):  # the runtimes take turns, so a change of the machine's load hits all
+            share = opts.runs // ROUNDS + (turn < opts.runs % ROUNDS)
+            print(f"round {turn + 1}/{ROUNDS}: {share} runs and cycles each", flush=True)
+            for runtime in runtimes:
+                if share and not table[runtime].failure:
+                    table[runtime].add(measure_in_child(runtime, bundle, share))
+            floor += [_timed([PYTHON, "-c", "pass"]) for _ in range(share)]
+    print(write_report(table, runtimes, opts.runs, statistics.median(floor) * 1000))
     plot(table, runtimes)
     print(f"wrote {BENCH_DIR / 'results-containers.md'} and {BENCH_DIR / 'results-containers.png'}")
     return 0
