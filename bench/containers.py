@@ -7,8 +7,9 @@ Side by side in one run, vmstack-runc, Debian's runc and Debian's crun each do, 
   the wait for the container's process to exit (through a pidfd), then `delete ID`; `lifecycle` is their sum.
 
 The runs are made in rounds in which the runtimes take turns, so that a change in the machine's load
-does not fall on one runtime only. Every runtime gets the same bundle (a busybox rootfs from `vmstack container rootfs busybox` and runc's
-default spec with args [/bin/true] and no terminal) and a private --root. A bare `python3 -c pass` is
+does not fall on one runtime only. Every runtime gets the same bundle (a busybox rootfs from
+`vmstack container rootfs busybox` and runc's default spec with args [/bin/true] and no terminal) and
+a private --root. A bare `python3 -c pass` is
 timed too, as the floor of any Python program. The report gives medians in ms and the ratios of
 vmstack-runc over runc and over crun: a Markdown table printed and written to bench/results-containers.md,
 and a bar chart in bench/results-containers.png.
@@ -106,7 +107,8 @@ def measure_runtime(binary: str, bundle: Path, runs: int) -> Samples:
         name = f"bench-{Path(binary).name}-{os.getpid()}"
         try:
             for index in range(runs):
-                samples.times["run"].append(_timed([*runtime, "run", "--bundle", str(bundle), f"{name}-r{index}"]))
+                run = [*runtime, "run", "--bundle", str(bundle), f"{name}-r{index}"]
+                samples.times["run"].append(_timed(run))
             for index in range(runs):
                 container, pid_file = f"{name}-c{index}", Path(state) / "pid"
                 steps = {"create": _timed([*runtime, "create", "--bundle", str(bundle), "--pid-file",
@@ -145,8 +147,8 @@ def measure_in_child(runtime: str, bundle: Path, runs: int) -> Samples:
 
 def make_bundle(directory: Path) -> Path:
     """A busybox bundle running /bin/true: vmstack's rootfs and runc's default spec."""
-    made = subprocess.run([PYTHON, "-m", "vmstack", "container", "rootfs", "busybox", str(directory / "rootfs")],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
+    made = subprocess.run([PYTHON, "-m", "vmstack", "container", "rootfs", "busybox",
+                           str(directory / "rootfs")], cwd=ROOT, capture_output=True, text=True, check=False)
     if made.returncode != 0:
         raise SystemExit(f"containers.py: error: {made.stderr.strip()}")
     subprocess.run(["runc", "spec", "--bundle", str(directory)], check=True)
@@ -201,16 +203,16 @@ def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floo
         "",
         (f"Measured {datetime.date.today().isoformat()} by `python3 bench/containers.py --runs {runs}` on "
          f"{_machine()}; {_versions(runtimes)}."),
-        f"Each cell is the median wall time of {runs} runs, made in {ROUNDS} rounds in which the runtimes take",
-        "turns. `run` is one `RUNTIME run` of a busybox bundle whose process is /bin/true; `create`, `start`",
-        "and `delete` are the separate commands, `wait` the time from `start` returning to the container's",
-        "process exiting, `lifecycle` their sum. Ratios are vmstack-runc's time over its peer's (below 1 is",
-        "faster). crun ran in a private mount namespace without /sys/fs/cgroup/unified (it refuses this",
-        "host's hybrid cgroup layout otherwise).",
+        f"Each cell is the median wall time of {runs} runs, made in {ROUNDS} rounds in which the runtimes",
+        "take turns. `run` is one `RUNTIME run` of a busybox bundle whose process is /bin/true;",
+        "`create`, `start` and `delete` are the separate commands, `wait` the time from `start` returning",
+        "to the container's process exiting, `lifecycle` their sum. Ratios are vmstack-runc's time over",
+        "its peer's (below 1 is faster). crun ran in a private mount namespace without",
+        "/sys/fs/cgroup/unified (it refuses this host's hybrid cgroup layout otherwise).",
         "",
         markdown_table(table, runtimes),
         "",
-        f"For scale: `python3 -c pass` takes {floor:.1f} ms here (median of {runs}, taken in the same rounds).",
+        f"For scale: `python3 -c pass` takes {floor:.1f} ms here (median of {runs}, in the same rounds).",
         *(["", "Failures:", *failures] if failures else []),
         "",
     ])
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs per runtime and phase (default 20)")
     parser.add_argument("--runtimes", default=",".join(RUNTIMES), help="comma-separated runtimes")
-    parser.add_argument("--child", metavar="BINARY", help=argparse.SUPPRESS)  # measure one runtime, print JSON
+    parser.add_argument("--child", metavar="BINARY", help=argparse.SUPPRESS)  # measure one, print JSON
     parser.add_argument("--bundle", type=Path, help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.child:
