@@ -133,7 +133,7 @@ def measure_in_child(runtime: str, bundle: Path, runs: int) -> Samples:
     /sys/fs/cgroup/unified for crun); the child prints its samples as JSON."""
     binary = shutil.which(runtime)
     if binary is None:
-        return Samples(failure=f"{runtime} is not installed")
+        return Samples(failure=f"{runtime} is not on PATH (vmstack-runc comes with `pip install -e .`)")
     child = [PYTHON, __file__, "--child", binary, "--bundle", str(bundle), "--runs", str(runs)]
     if runtime in NEEDS_PRIVATE_CGROUP_MOUNTS:
         child = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
