@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containers need root"
 
 
 def vmstack_runc_command() -> list[str]:
-    return [sys.executable, "-m", "vmstack.containers.runc_cli"]
+    return [sys.executable, "-S", "-m", "vmstack.containers.runc_cli"]  # stdlib only: no site needed
 
 
 def leftovers(container_id: str, root: Path, cgroup_path: str = "") -> list[str]:

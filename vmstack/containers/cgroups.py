@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,7 +308,7 @@ class Cgroup:
         try:
             if self.v2:
                 return (directory / "cgroup.freeze").read_text().strip() == "1"
-            return directory is not None and (directory / "freezer.state").read_text().strip() != "THAWED"
+            return directory is not None and (directory / "freezer.state").read_text().strip() == "FROZEN"
         except OSError:
             return False
 
@@ -351,8 +352,12 @@ class Cgroup:
                 if self.frozen():
                     self.thaw()
                 time.sleep(0.01)
+        deadline = time.monotonic() + 2
+        while self.pids() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the last tasks of a dead pid namespace are still exiting
+        shared = bool(self.pids())
         for directory in self.dirs():
-            for _ in range(100):
+            for _ in range(1 if shared else 50):
                 try:
                     for sub in sorted((d for d in directory.rglob("*") if d.is_dir()), reverse=True):
                         sub.rmdir()  # sub-cgroups the container made (their files are not removable)
@@ -361,6 +366,6 @@ class Cgroup:
                 except FileNotFoundError:
                     break
                 except OSError:
-                    if not kill_all and self.pids():
-                        break  # still used by another container
                     time.sleep(0.01)
+        if shared:
+            print(f"warning: cgroup {self.path} is still used by other processes: left in place", file=sys.stderr)

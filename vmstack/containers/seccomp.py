@@ -33,7 +33,10 @@ class _ArgCmp(ctypes.Structure):
 
 
 def _library() -> ctypes.CDLL:
-    lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so.2")
+    try:
+        lib = ctypes.CDLL("libseccomp.so.2")
+    except OSError:  # another soname: ask the (slower) library search
+        lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so")
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
