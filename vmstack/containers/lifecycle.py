@@ -121,10 +121,10 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
             hook_state = reply["state"]
             hooks.run_hooks("createContainer", spec.hooks.get("createContainer", []), hook_state)
         mounts.enter_rootfs(rootfs, options.no_pivot)
-        mounts.finish_rootfs(spec)
-        for name, value in spec.linux.sysctl.items():
+        for name, value in spec.linux.sysctl.items():  # before finish_rootfs makes /proc/sys read-only
             with open("/proc/sys/" + name.replace(".", "/"), "w") as f:
                 f.write(value)
+        mounts.finish_rootfs(spec)
         if console is not None:
             process.attach_terminal(proc, console, "/dev/console")
         process.apply_rlimits(proc)
