@@ -104,8 +104,9 @@ def test_sysctls_are_written_before_proc_sys_turns_read_only(bundle, vmstack_run
     def with_sysctl(config: dict) -> None:
         assert "/proc/sys" in config["linux"]["readonlyPaths"]
         config["linux"]["sysctl"] = {"net.ipv4.ping_group_range": "0 0", "kernel.domainname": "sysctl.test"}
-        config["process"]["args"] = ["sh", "-c", "cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/domainname; "
-                                     "echo 1 > /proc/sys/net/ipv4/ip_forward || echo still-read-only"]
+        script = ("cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/domainname; "
+                  "echo 1 > /proc/sys/net/ipv4/ip_forward || echo still-read-only")
+        config["process"]["args"] = ["sh", "-c", script]
     done = vmstack_runc("run", "--bundle", str(bundle(with_sysctl)), "sysctl1")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
