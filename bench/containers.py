@@ -74,9 +74,19 @@ def _timed(command: list[str]) -> float:
     the runtime's stdio and would hold a pipe open until it runs."""
     with tempfile.TemporaryFile(mode="w+") as stderr:
         start = time.perf_counter()
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                              timeout=TIMEOUT, check=False)
+        done = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        # a blocking wait on a pidfd: subprocess's wait(timeout) polls, in steps of up to 50 ms
+        descriptor = os.pidfd_open(done.pid)
+        try:
+            exited = select.select([descriptor], [], [], TIMEOUT)[0]
+        finally:
+            os.close(descriptor)
+        if not exited:
+            done.kill()
+        done.wait()
         elapsed = time.perf_counter() - start
+        if not exited:
+            raise subprocess.TimeoutExpired(command, TIMEOUT)
         if done.returncode != 0:
             stderr.seek(0)
             last = (stderr.read().strip().splitlines() or [f"exit status {done.returncode}"])[-1]
