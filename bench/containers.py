@@ -6,8 +6,10 @@ Side by side in one run, vmstack-runc, Debian's runc and Debian's crun each do, 
 - `create`, `start`, `wait` and `delete` as separate steps: `create --bundle B --pid-file P ID`, `start ID`,
   the wait for the container's process to exit (through a pidfd), then `delete ID`; `lifecycle` is their sum.
 
-Every runtime gets the same bundle (a busybox rootfs from `vmstack container rootfs busybox` and runc's
-default spec with args [/bin/true] and no terminal) and a private --root. A bare `python3 -c pass` is
+The runs are made in rounds in which the runtimes take turns, so that a change in the machine's load
+does not fall on one runtime only. Every runtime gets the same bundle (a busybox rootfs from
+`vmstack container rootfs busybox` and runc's default spec with args [/bin/true] and no terminal) and
+a private --root. A bare `python3 -c pass` is
 timed too, as the floor of any Python program. The report gives medians in ms and the ratios of
 vmstack-runc over runc and over crun: a Markdown table printed and written to bench/results-containers.md,
 and a bar chart in bench/results-containers.png.
@@ -42,6 +44,8 @@ RUNTIMES = ["vmstack-runc", "runc", "crun"]
 PHASES = ["run", "create", "start", "wait", "delete", "lifecycle"]
 NEEDS_PRIVATE_CGROUP_MOUNTS = {"crun"}  # crun 1.8: "cgroups in hybrid mode not supported"
 TIMEOUT = 60
+ROUNDS = 4
+"""The runs are made in this many rounds, each runtime in turn within a round."""
 
 
 class RuntimeFailed(Exception):
@@ -55,6 +59,11 @@ class Samples:
     times: dict[str, list[float]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
     failure: str = ""
 
+    def add(self, more: Samples) -> None:
+        for phase, values in more.times.items():
+            self.times[phase] += values
+        self.failure = self.failure or more.failure
+
     def median_ms(self, phase: str) -> float | None:
         values = self.times.get(phase) or []
         return statistics.median(values) * 1000 if values and not self.failure else None
@@ -65,9 +74,19 @@ def _timed(command: list[str]) -> float:
     the runtime's stdio and would hold a pipe open until it runs."""
     with tempfile.TemporaryFile(mode="w+") as stderr:
         start = time.perf_counter()
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                              timeout=TIMEOUT, check=False)
+        done = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        # a blocking wait on a pidfd: subprocess's wait(timeout) polls, in steps of up to 50 ms
+        descriptor = os.pidfd_open(done.pid)
+        try:
+            exited = select.select([descriptor], [], [], TIMEOUT)[0]
+        finally:
+            os.close(descriptor)
+        if not exited:
+            done.kill()
+        done.wait()
         elapsed = time.perf_counter() - start
+        if not exited:
+            raise subprocess.TimeoutExpired(command, TIMEOUT)
         if done.returncode != 0:
             stderr.seek(0)
             last = (stderr.read().strip().splitlines() or [f"exit status {done.returncode}"])[-1]
@@ -98,7 +117,8 @@ def measure_runtime(binary: str, bundle: Path, runs: int) -> Samples:
         name = f"bench-{Path(binary).name}-{os.getpid()}"
         try:
             for index in range(runs):
-                samples.times["run"].append(_timed([*runtime, "run", "--bundle", str(bundle), f"{name}-r{index}"]))
+                run = [*runtime, "run", "--bundle", str(bundle), f"{name}-r{index}"]
+                samples.times["run"].append(_timed(run))
             for index in range(runs):
                 container, pid_file = f"{name}-c{index}", Path(state) / "pid"
                 steps = {"create": _timed([*runtime, "create", "--bundle", str(bundle), "--pid-file",
@@ -123,7 +143,7 @@ def measure_in_child(runtime: str, bundle: Path, runs: int) -> Samples:
     /sys/fs/cgroup/unified for crun); the child prints its samples as JSON."""
     binary = shutil.which(runtime)
     if binary is None:
-        return Samples(failure=f"{runtime} is not installed")
+        return Samples(failure=f"{runtime} is not on PATH (vmstack-runc comes with `pip install -e .`)")
     child = [PYTHON, __file__, "--child", binary, "--bundle", str(bundle), "--runs", str(runs)]
     if runtime in NEEDS_PRIVATE_CGROUP_MOUNTS:
         child = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
@@ -135,15 +155,10 @@ def measure_in_child(runtime: str, bundle: Path, runs: int) -> Samples:
     return Samples(result["times"], result["failure"])
 
 
-def python_floor(runs: int) -> float:
-    """Median ms of `python3 -c pass`: what any runtime written in Python pays before doing anything."""
-    return statistics.median(_timed([PYTHON, "-c", "pass"]) for _ in range(runs)) * 1000
-
-
 def make_bundle(directory: Path) -> Path:
     """A busybox bundle running /bin/true: vmstack's rootfs and runc's default spec."""
-    made = subprocess.run([PYTHON, "-m", "vmstack", "container", "rootfs", "busybox", str(directory / "rootfs")],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
+    made = subprocess.run([PYTHON, "-m", "vmstack", "container", "rootfs", "busybox",
+                           str(directory / "rootfs")], cwd=ROOT, capture_output=True, text=True, check=False)
     if made.returncode != 0:
         raise SystemExit(f"containers.py: error: {made.stderr.strip()}")
     subprocess.run(["runc", "spec", "--bundle", str(directory)], check=True)
@@ -198,15 +213,16 @@ def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floo
         "",
         (f"Measured {datetime.date.today().isoformat()} by `python3 bench/containers.py --runs {runs}` on "
          f"{_machine()}; {_versions(runtimes)}."),
-        f"Each cell is the median wall time of {runs} runs. `run` is one `RUNTIME run` of a busybox bundle",
-        "whose process is /bin/true; `create`, `start` and `delete` are the separate commands, `wait` the time",
-        "from `start` returning to the container's process exiting, `lifecycle` their sum. Ratios are",
-        "vmstack-runc's time over its peer's (below 1 is faster). crun ran in a private mount namespace",
-        "without /sys/fs/cgroup/unified (it refuses this host's hybrid cgroup layout otherwise).",
+        f"Each cell is the median wall time of {runs} runs, made in {ROUNDS} rounds in which the runtimes",
+        "take turns. `run` is one `RUNTIME run` of a busybox bundle whose process is /bin/true;",
+        "`create`, `start` and `delete` are the separate commands, `wait` the time from `start` returning",
+        "to the container's process exiting, `lifecycle` their sum. Ratios are vmstack-runc's time over",
+        "its peer's (below 1 is faster). crun ran in a private mount namespace without",
+        "/sys/fs/cgroup/unified (it refuses this host's hybrid cgroup layout otherwise).",
         "",
         markdown_table(table, runtimes),
         "",
-        f"For scale: `python3 -c pass` takes {floor:.1f} ms here (median of {runs}).",
+        f"For scale: `python3 -c pass` takes {floor:.1f} ms here (median of {runs}, in the same rounds).",
         *(["", "Failures:", *failures] if failures else []),
         "",
     ])
@@ -236,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs per runtime and phase (default 20)")
     parser.add_argument("--runtimes", default=",".join(RUNTIMES), help="comma-separated runtimes")
-    parser.add_argument("--child", metavar="BINARY", help=argparse.SUPPRESS)  # measure one runtime, print JSON
+    parser.add_argument("--child", metavar="BINARY", help=argparse.SUPPRESS)  # measure one, print JSON
     parser.add_argument("--bundle", type=Path, help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.child:
@@ -248,11 +264,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("run as root, with --runs of at least 1 and runtimes among " + ",".join(RUNTIMES))
     with tempfile.TemporaryDirectory(prefix="bench-bundle-") as scratch:
         bundle = make_bundle(Path(scratch))
-        table = {}
-        for runtime in runtimes:
-            print(f"{runtime}: {opts.runs} runs and {opts.runs} create/start/wait/delete cycles", flush=True)
-            table[runtime] = measure_in_child(runtime, bundle, opts.runs)
-    print(write_report(table, runtimes, opts.runs, python_floor(opts.runs)))
+        table = {runtime: Samples() for runtime in runtimes}
+        floor: list[float] = []
+        for turn in range(ROUNDS):  # the runtimes take turns, so a change of the machine's load hits all
+            share = opts.runs // ROUNDS + (turn < opts.runs % ROUNDS)
+            print(f"round {turn + 1}/{ROUNDS}: {share} runs and cycles each", flush=True)
+            for runtime in runtimes:
+                if share and not table[runtime].failure:
+                    table[runtime].add(measure_in_child(runtime, bundle, share))
+            floor += [_timed([PYTHON, "-c", "pass"]) for _ in range(share)]
+    print(write_report(table, runtimes, opts.runs, statistics.median(floor) * 1000))
     plot(table, runtimes)
     print(f"wrote {BENCH_DIR / 'results-containers.md'} and {BENCH_DIR / 'results-containers.png'}")
     return 0

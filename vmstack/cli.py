@@ -357,10 +357,10 @@ def _add_container_parser(sub: Any) -> None:
                            ("bundle", "unpack an image into an OCI runtime bundle without running it")):
         action = actions.add_parser(name, help=helptext)
         if name == "run":
-            action.add_argument("--rm", action="store_true", help="remove the bundle when the container exits")
+            action.add_argument("--rm", action="store_true", help="remove the bundle after the run")
             action.add_argument("--name", help="container id (default: a generated one)")
             action.add_argument("-t", "--tty", action="store_true", help="give the container a terminal")
-        action.add_argument("--runtime", metavar="PATH", help="another OCI runtime (default: vmstack's vmstack-runc)")
+        action.add_argument("--runtime", metavar="PATH", help="another OCI runtime (default: vmstack-runc)")
         action.add_argument("-e", "--env", action="append", default=[], metavar="K=V", help="set a variable")
         action.add_argument("-w", "--workdir", metavar="DIR", help="working directory in the container")
         action.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user (name or uid) to run as")
@@ -368,7 +368,7 @@ def _add_container_parser(sub: Any) -> None:
         action.add_argument("image", metavar="IMAGE[:REF]")
         if name == "bundle":
             action.add_argument("bundle", metavar="DIR", help="bundle directory to create (must not exist)")
-        action.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD", help="replaces the image's Cmd")
+        action.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD", help="replaces the image Cmd")
     rootfs = actions.add_parser("rootfs", help="make a minimal root filesystem")
     rootfs.add_argument("kind", choices=["busybox"], help="busybox: Debian's busybox-static and /etc")
     rootfs.add_argument("directory", metavar="DIR")

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.containers.busybox import make_busybox_rootfs
 from vmstack.containers.cgroups import hierarchies
+from vmstack.containers.rootfs import make_busybox_rootfs
 
 REPO = Path(__file__).resolve().parents[2]
 RUNC = shutil.which("runc")

@@ -24,11 +24,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="container engines run
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SHIM_RUN_DIR = Path("/run/containerd")  # the runc v2 shim's fifos, sockets and runtime root live here
-ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]  # CAP_SYS_RESOURCE is missing here
-PODMAN_RUNTIMES = ["runc"]
-"""vmstack-runc is left out for now: its init writes the spec's sysctls (podman sets
-net.ipv4.ping_group_range) after making /proc/sys read-only (readonlyPaths), so podman's containers fail
-with EROFS; runc writes sysctls first."""
+ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]  # no CAP_SYS_RESOURCE here
 STOPPABLE = "trap 'echo got TERM; exit 0' TERM; echo started; while true; do sleep 0.1; done"
 
 
@@ -171,8 +167,8 @@ def assert_nothing_left_by_containerd(daemon: Containerd, runtime: str, containe
 def test_ctr_run_rm(runtime: str, containerd: Containerd, runtime_binaries: dict[str, str]) -> None:
     container, binary = f"run-{runtime}", runtime_binaries[runtime]
     done = containerd.ctr("run", "--rm", "--runc-binary", binary, "localhost/busybox:latest",
-                          container, "/bin/sh", "-c", "echo $GREETING; id -u; pwd; ls /proc | grep -c '^[0-9]'; "
-                          "exit 3")
+                          container, "/bin/sh", "-c",
+                          "echo $GREETING; id -u; pwd; ls /proc | grep -c '^[0-9]'; exit 3")
     assert done.returncode == 3, done.stderr
     lines = done.stdout.splitlines()
     assert lines[:3] == ["hello from the image", "33", "/var/www"]
@@ -247,9 +243,10 @@ def assert_nothing_left_by_podman(engine: Podman, runtime: str, container: str) 
     assert not [point for point in mounts_under(engine.base) if container in point]
 
 
-@pytest.mark.parametrize("runtime", PODMAN_RUNTIMES)
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_podman_run_rm(runtime: str, podman: Podman, oci_archive: Path) -> None:
-    done = podman(runtime, "run", "--rm", "--network", "none", *ULIMITS, "--cidfile", str(podman.base / "cid"),
+    done = podman(runtime, "run", "--rm", "--network", "none", *ULIMITS,
+                  "--cidfile", str(podman.base / "cid"),
                   f"oci-archive:{oci_archive}", "/bin/sh", "-c",
                   "echo $GREETING; id -u; pwd; ulimit -n; ls /proc | grep -c '^[0-9]'; exit 3")
     assert done.returncode == 3, done.stderr
@@ -261,7 +258,7 @@ def test_podman_run_rm(runtime: str, podman: Podman, oci_archive: Path) -> None:
     assert_nothing_left_by_podman(podman, runtime, container)
 
 
-@pytest.mark.parametrize("runtime", PODMAN_RUNTIMES)
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_podman_create_start_stop_rm(runtime: str, podman: Podman, oci_archive: Path) -> None:
     created = podman(runtime, "create", "--network", "none", *ULIMITS, f"oci-archive:{oci_archive}",
                      "/bin/sh", "-c", STOPPABLE)
@@ -271,7 +268,8 @@ def test_podman_create_start_stop_rm(runtime: str, podman: Podman, oci_archive: 
     assert eventually(lambda: "started" in podman(runtime, "logs", container).stdout)
     state = podman(runtime, "inspect", "--format", "{{.State.Status}}", container)
     assert state.stdout.strip() == "running", state.stderr
-    executed = podman(runtime, "exec", container, "/bin/sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; exit 5")
+    executed = podman(runtime, "exec", container, "/bin/sh", "-c",
+                      "cat /proc/1/cmdline | tr '\\0' ' '; exit 5")
     assert (executed.returncode, executed.stdout) == (5, f"/bin/sh -c {STOPPABLE} "), executed.stderr
     stopped = podman(runtime, "stop", "--time", "20", container)
     assert stopped.returncode == 0, stopped.stderr

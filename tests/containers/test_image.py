@@ -24,7 +24,8 @@ import pytest
 from vmstack.containers import image
 from vmstack.containers.rootfs import PASSWD, busybox_binary
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="unpacking images (owners, device nodes) needs root")
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="unpacking images (owners, device nodes) needs root")
 
 RUNTIMES = ["runc", "vmstack-runc"]
 """The OCI runtimes that images are run through here and in test_clients.py (see `runtime_binaries`)."""
@@ -35,7 +36,8 @@ IMAGE_PATH = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
 def vmstack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vmstack", *args], capture_output=True, text=True,
-                          check=False, timeout=120, stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+                          check=False, timeout=120, stdin=subprocess.DEVNULL,
+                          env={**os.environ, **(env or {})})
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, needle: str) -> None:
@@ -166,12 +168,14 @@ def test_whiteouts_from_umoci_match_umoci_unpack(kind: str, busybox_layout: Path
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_run_applies_the_image_config(runtime: str, busybox_images: dict[str, str], tmp_path: Path,
                                       runtime_binaries: dict[str, str]) -> None:
-    ran = vmstack("container", "run", "--rm", "--runtime", runtime_binaries[runtime], busybox_images["oci-archive"],
+    binary = runtime_binaries[runtime]
+    ran = vmstack("container", "run", "--rm", "--runtime", binary, busybox_images["oci-archive"],
                   env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == ["hello from the image", "33", "/var/www"]
-    ran = vmstack("container", "run", "--rm", "--runtime", runtime_binaries[runtime], "--name", f"vmstack-image-{runtime}", "-e",
-                  "GREETING=overridden", "-w", "/made/here", "--user", "nobody", busybox_images["docker-archive"],
+    ran = vmstack("container", "run", "--rm", "--runtime", binary, "--name", f"vmstack-image-{runtime}",
+                  "-e", "GREETING=overridden", "-w", "/made/here", "--user", "nobody",
+                  busybox_images["docker-archive"],
                   "--", "sh", "-c", "echo $GREETING; id -u; pwd; hostname; exit 7",
                   env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert ran.returncode == 7, ran.stderr
@@ -180,14 +184,15 @@ def test_run_applies_the_image_config(runtime: str, busybox_images: dict[str, st
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_a_signal_to_vmstack_reaches_the_container(runtime: str, busybox_images: dict[str, str], tmp_path: Path,
-                                                   runtime_binaries: dict[str, str]) -> None:
+def test_a_signal_to_vmstack_reaches_the_container(runtime: str, busybox_images: dict[str, str],
+                                                   tmp_path: Path, runtime_binaries: dict[str, str]) -> None:
     name = f"signalled-{runtime}"
     command = [sys.executable, "-m", "vmstack", "container", "run", "--rm", "--name", name, "--runtime",
                runtime_binaries[runtime], busybox_images["layout"], "--", "sh", "-c",
                "trap 'echo got TERM; exit 42' TERM; echo ready; while true; do sleep 0.1; done"]
+    env = {**os.environ, "VMSTACK_CONTAINERS": str(tmp_path)}
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          stdin=subprocess.DEVNULL, env={**os.environ, "VMSTACK_CONTAINERS": str(tmp_path)}) as run:
+                          stdin=subprocess.DEVNULL, env=env) as run:
         assert run.stdout.readline() == "ready\n"
         run.send_signal(signal.SIGTERM)
         out, err = run.communicate(timeout=60)
@@ -224,7 +229,8 @@ def test_run_uses_vmstack_runc_unless_told(busybox_images: dict[str, str], tmp_p
     expected = image.bundle_spec(image.default_spec(image.VMSTACK_RUNC), opened.run_config,
                                  tmp_path / "b" / "rootfs", image.RunOptions())
     opened.close()
-    assert spec == expected and spec["ociVersion"] != runc_spec["ociVersion"]  # vmstack-runc's base, not runc's
+    assert spec == expected
+    assert spec["ociVersion"] != runc_spec["ociVersion"]  # vmstack-runc's base, not runc's
     ran = vmstack("container", "run", "--rm", busybox_images["layout"], "--", "cat", "/proc/1/cmdline",
                   env={"VMSTACK_CONTAINERS": str(tmp_path / "containers")})
     assert ran.returncode == 0, ran.stderr
@@ -233,13 +239,14 @@ def test_run_uses_vmstack_runc_unless_told(busybox_images: dict[str, str], tmp_p
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_run_without_rm_keeps_the_bundle_and_the_name(runtime: str, busybox_images: dict[str, str],
-                                                     tmp_path: Path, runtime_binaries: dict[str, str]) -> None:
-    name = f"kept-{runtime}"
-    ran = vmstack("container", "run", "--runtime", runtime_binaries[runtime], "--name", name, busybox_images["layout"],
+                                                     tmp_path: Path,
+                                                     runtime_binaries: dict[str, str]) -> None:
+    name, binary = f"kept-{runtime}", runtime_binaries[runtime]
+    ran = vmstack("container", "run", "--runtime", binary, "--name", name, busybox_images["layout"],
                   "--", "sh", "-c", "echo kept > /tmp/mark", env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert ran.returncode == 0, ran.stderr
     assert (tmp_path / name / "rootfs" / "tmp" / "mark").read_text() == "kept\n"
-    again = vmstack("container", "run", "--runtime", runtime_binaries[runtime], "--name", name, busybox_images["layout"],
+    again = vmstack("container", "run", "--runtime", binary, "--name", name, busybox_images["layout"],
                     env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert_one_line_error(again, f"container name {name} is in use")
 
@@ -278,7 +285,8 @@ def oci_layout(layout: Path, layers: list[bytes], config: dict | None = None) ->
                    "rootfs": {"type": "layers",
                               "diff_ids": [f"sha256:{hashlib.sha256(d).hexdigest()}" for d in layers]}}
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": blob(layout, json.dumps(full_config).encode(), "application/vnd.oci.image.config.v1+json"),
+                "config": blob(layout, json.dumps(full_config).encode(),
+                               "application/vnd.oci.image.config.v1+json"),
                 "layers": descriptors}
     index = {"schemaVersion": 2,
              "manifests": [blob(layout, json.dumps(manifest).encode(), manifest["mediaType"])]}
@@ -298,7 +306,8 @@ def unpack(layout: Path, target: Path) -> Path:
 BASE = layer(entry("etc", tarfile.DIRTYPE), entry("etc/keep", data=b"keep"), entry("etc/gone", data=b"x"),
              entry("data", tarfile.DIRTYPE), entry("data/old", data=b"old"),
              entry("data/sub", tarfile.DIRTYPE), entry("data/sub/deep", data=b"deep"),
-             entry("var", tarfile.DIRTYPE), entry("var/cache", tarfile.DIRTYPE), entry("var/cache/a", data=b"a"))
+             entry("var", tarfile.DIRTYPE), entry("var/cache", tarfile.DIRTYPE),
+             entry("var/cache/a", data=b"a"))
 
 
 def test_whiteouts_and_opaque_directories(tmp_path: Path) -> None:
@@ -321,7 +330,8 @@ def test_a_multi_platform_index_gives_this_host_image(tmp_path: Path) -> None:
     nested = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
               "manifests": [{**descriptor, "platform": {"os": "linux", "architecture": architecture}}
                             for architecture, descriptor in manifests.items()]}
-    index = {"schemaVersion": 2, "manifests": [blob(layout, json.dumps(nested).encode(), nested["mediaType"])]}
+    index = {"schemaVersion": 2,
+             "manifests": [blob(layout, json.dumps(nested).encode(), nested["mediaType"])]}
     (layout / "index.json").write_text(json.dumps(index))
     rootfs = unpack(layout, tmp_path / "rootfs")
     assert [p.name for p in rootfs.iterdir()] == [f"made-for-{image.HOST_ARCHITECTURE}"]
@@ -499,12 +509,15 @@ def test_malformed_images_give_one_line_errors(make, needle: str, tmp_path: Path
 
 
 def test_missing_image_and_bad_run_arguments(tmp_path: Path) -> None:
-    made = vmstack("container", "run", "--runtime", "runc", str(tmp_path / "nothing.tar"))
+    containers = {"VMSTACK_CONTAINERS": str(tmp_path / "containers")}
+    made = vmstack("container", "run", "--runtime", "runc", str(tmp_path / "nothing.tar"), env=containers)
     assert_one_line_error(made, "no such image")
+    assert not (tmp_path / "containers").exists()
     layout = oci_layout(tmp_path / "img", [BASE], config={"Env": ["PATH=/bin"]})
-    made = vmstack("container", "run", "--runtime", "runc", str(layout), env={"VMSTACK_CONTAINERS": str(tmp_path)})
+    made = vmstack("container", "run", "--runtime", "runc", str(layout),
+                   env={"VMSTACK_CONTAINERS": str(tmp_path)})
     assert_one_line_error(made, "no Entrypoint or Cmd")
-    made = vmstack("container", "run", "--runtime", "runc", "--name", "../up", str(layout))
+    made = vmstack("container", "run", "--runtime", "runc", "--name", "../up", str(layout), env=containers)
     assert_one_line_error(made, "invalid container name")
     made = vmstack("container", "run", "--runtime", str(tmp_path / "no-runtime"), "--name", "x", str(layout),
                    "--", "sh", env={"VMSTACK_CONTAINERS": str(tmp_path)})
@@ -592,4 +605,5 @@ def test_busybox_rootfs_has_every_applet(tmp_path: Path) -> None:
                if applet != "bin/busybox")
     assert (tmp_path / "rootfs" / "etc" / "hostname").read_text() == "busybox\n"
     (tmp_path / "file").write_text("")
-    assert_one_line_error(vmstack("container", "rootfs", "busybox", str(tmp_path / "file")), "not a directory")
+    made = vmstack("container", "rootfs", "busybox", str(tmp_path / "file"))
+    assert_one_line_error(made, "not a directory")

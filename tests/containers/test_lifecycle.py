@@ -98,3 +98,18 @@ def test_spec_matches_runc(vmstack_runc, runc, tmp_path):
     ours.pop("ociVersion")
     theirs.pop("ociVersion")
     assert ours == theirs
+
+
+def test_sysctls_are_written_before_proc_sys_turns_read_only(bundle, vmstack_runc):
+    def with_sysctl(config: dict) -> None:
+        assert "/proc/sys" in config["linux"]["readonlyPaths"]
+        config["linux"]["sysctl"] = {"net.ipv4.ping_group_range": "0 0", "kernel.domainname": "sysctl.test"}
+        script = ("cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/domainname; "
+                  "echo 1 > /proc/sys/net/ipv4/ip_forward || echo still-read-only")
+        config["process"]["args"] = ["sh", "-c", script]
+    done = vmstack_runc("run", "--bundle", str(bundle(with_sysctl)), "sysctl1")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["0", "0"]
+    assert lines[1:3] == ["sysctl.test", "still-read-only"]
+    assert leftovers("sysctl1", vmstack_runc.root) == []

@@ -9,9 +9,8 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 CGROUP2_SUPER_MAGIC = "cgroup2"
 V1_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
@@ -24,8 +23,7 @@ class CgroupError(Exception):
     """A limit could not be set or the cgroup could not be made."""
 
 
-@dataclass(frozen=True)
-class Hierarchy:
+class Hierarchy(NamedTuple):
     """One mounted cgroup tree: its mount point and (v1) controllers, e.g. ("memory",) or ("name=systemd",)."""
     mountpoint: Path
     controllers: tuple[str, ...]
@@ -359,8 +357,9 @@ class Cgroup:
         for directory in self.dirs():
             for _ in range(1 if shared else 50):
                 try:
-                    for sub in sorted((d for d in directory.rglob("*") if d.is_dir()), reverse=True):
-                        sub.rmdir()  # sub-cgroups the container made (their files are not removable)
+                    for parent, subs, _ in os.walk(directory, topdown=False):
+                        for sub in subs:  # sub-cgroups the container made (their files are not removable)
+                            os.rmdir(os.path.join(parent, sub))
                     directory.rmdir()
                     break
                 except FileNotFoundError:

@@ -4,10 +4,10 @@ its own args and env, and its timeout; a failing hook is reported as runc words 
 from __future__ import annotations
 
 import json
-import subprocess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vmstack.containers.spec import Hook
+if TYPE_CHECKING:
+    from vmstack.containers.spec import Hook
 
 
 class HookError(Exception):
@@ -15,6 +15,8 @@ class HookError(Exception):
 
 
 def run_hooks(kind: str, hooks: list[Hook], state: dict[str, Any]) -> None:
+    import subprocess  # only when there are hooks: start and delete stay light
+
     payload = json.dumps(state).encode()
     for index, hook in enumerate(hooks):
         argv = [hook.path] + hook.args[1:] if hook.args else [hook.path]
@@ -33,5 +35,10 @@ def run_hooks(kind: str, hooks: list[Hook], state: dict[str, Any]) -> None:
 
 def hooks_from_raw(raw_config: dict[str, Any], kind: str) -> list[Hook]:
     """The hooks of one kind from a stored config.json (poststop at delete time)."""
+    raw_hooks = (raw_config.get("hooks") or {}).get(kind) or []
+    if not raw_hooks:
+        return []
+    from vmstack.containers.spec import Hook  # the spec's dataclasses cost more than start itself
+
     return [Hook(h.get("path", ""), h.get("args") or [], h.get("env") or [], h.get("timeout"))
-            for h in (raw_config.get("hooks") or {}).get(kind) or []]
+            for h in raw_hooks]

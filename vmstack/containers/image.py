@@ -14,8 +14,9 @@ symlinks, absolute or relative, are followed with the rootfs as `/`, and `..` st
 lands outside; an entry whose own name contains `..` is refused. Owners, modes, times, extended attributes
 and device nodes are kept (so unpacking runs as root).
 
-`bundle_spec` starts from the runtime's own default spec (`RUNTIME spec`; vmstack's own vmstack-runc unless another is named) and applies the image config
-(Env, Entrypoint, Cmd, WorkingDir, User; ExposedPorts and Volumes are ignored) and the caller's overrides.
+`bundle_spec` starts from the runtime's own default spec (`RUNTIME spec`; the runtime is vmstack's own
+vmstack-runc unless another is named) and applies the image config (Env, Entrypoint, Cmd, WorkingDir,
+User; ExposedPorts and Volumes are ignored) and the caller's overrides.
 """
 
 from __future__ import annotations
@@ -202,7 +203,8 @@ def _verified_blob(files: _Files, descriptor: Any, what: str) -> bytes:
     data = files.read(f"blobs/sha256/{hexdigest}")
     actual = hashlib.sha256(data).hexdigest()
     if actual != hexdigest:
-        raise ImageError(f"{files.path}: {what} digest mismatch: expected sha256:{hexdigest}, got sha256:{actual}")
+        raise ImageError(f"{files.path}: {what} digest mismatch: expected sha256:{hexdigest}, "
+                         f"got sha256:{actual}")
     size = descriptor.get("size")
     if isinstance(size, int) and size != len(data):
         raise ImageError(f"{files.path}: {what} size mismatch: expected {size} bytes, got {len(data)}")
@@ -272,7 +274,8 @@ def _diff_ids(config: Any, count: int, where: str) -> list[str]:
     rootfs = config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list) or len(diff_ids) != count:
-        raise ImageError(f"{where}: the config's rootfs.diff_ids does not list one digest per layer ({count})")
+        raise ImageError(f"{where}: the config's rootfs.diff_ids does not list one digest per layer "
+                         f"({count})")
     return [_sha256_hex(d, f"{where}: diff_id") for d in diff_ids]
 
 
@@ -504,7 +507,8 @@ class _LayerWriter:
         elif member.islnk():
             target = self.resolve(self._parts(member.linkname), follow_last=False)
             if not os.path.lexists(target) or os.path.isdir(target) and not os.path.islink(target):
-                raise ImageError(f"{self.what}: hard link {member.name!r} to a missing file {member.linkname!r}")
+                raise ImageError(f"{self.what}: hard link {member.name!r} to a missing file "
+                                 f"{member.linkname!r}")
             os.link(target, path, follow_symlinks=False)
         elif member.ischr() or member.isblk():
             kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
@@ -601,7 +605,8 @@ def resolve_user(rootfs: Path, user: str) -> dict[str, Any]:
         else:
             found = next((g for g in groups if len(g) >= 3 and g[0] == group and g[2].isdigit()), None)
             if found is None:
-                raise ImageError(f"unable to find group {group}: no matching entries in the image's /etc/group")
+                raise ImageError(f"unable to find group {group}: no matching entries in the image's "
+                                 "/etc/group")
             gid = int(found[2])
     spec_user: dict[str, Any] = {"uid": uid, "gid": gid}
     login = entry[0] if entry else None
@@ -614,7 +619,8 @@ def resolve_user(rootfs: Path, user: str) -> dict[str, Any]:
 
 def bundle_spec(base: dict[str, Any], image_config: dict[str, Any], rootfs: Path,
                 options: RunOptions) -> dict[str, Any]:
-    """A runtime config.json: `base` (a runtime's default spec) with the image config and `options` applied."""
+    """A runtime config.json: `base` (a runtime's default spec) with the image config and `options`
+    applied."""
     spec = json.loads(json.dumps(base))
     process = spec.setdefault("process", {})
     entrypoint = _string_list(image_config.get("Entrypoint"), "Entrypoint")
@@ -679,7 +685,6 @@ def run_image(reference: str, options: RunOptions, runtime: list[str] = VMSTACK_
     bundle = Path(os.environ.get("VMSTACK_CONTAINERS", CONTAINERS_DIR)) / name
     if os.path.lexists(bundle):
         raise ImageError(f"container name {name} is in use ({bundle} exists)")
-    bundle.parent.mkdir(parents=True, exist_ok=True)
     options.hostname = options.hostname or name[:63]
     create_bundle(reference, bundle, options, runtime)
     try:

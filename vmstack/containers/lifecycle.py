@@ -5,7 +5,10 @@ namespaces and cgroup), kill, and delete (processes, cgroup and state removed).
 Processes: the runtime R forks a bootstrap B that joins the cgroup (R stays out of it) and the
 namespaces given by path, unshares the new ones (R writes the uid/gid maps of a new user namespace) and
 forks the init I, pid 1 of a new pid namespace; B exits and I, reparented to R (a subreaper), reports
-over a SEQPACKET socket: its pid, the moment for createRuntime hooks, then ready or an error."""
+over a SEQPACKET socket: its pid, the moment for createRuntime hooks, then ready or an error.
+
+Only create and exec need the spec, mounts, namespaces, process and seccomp modules: they import them
+(before forking), so that start, state, kill and delete start up fast."""
 
 from __future__ import annotations
 
@@ -16,29 +19,36 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from vmstack.containers import hooks, mounts, namespaces, process, state
+from vmstack.containers import hooks, state
 from vmstack.containers.cgroups import Cgroup, CgroupError, container_path
 from vmstack.containers.hooks import HookError
-from vmstack.containers.libc import prctl, setdomainname, sethostname
-from vmstack.containers.mounts import MountError
-from vmstack.containers.process import ProcessError
-from vmstack.containers.seccomp import Filter, SeccompError
-from vmstack.containers.spec import Process, Spec, SpecError, load_bundle
+
+if TYPE_CHECKING:
+    from vmstack.containers.seccomp import Filter
+    from vmstack.containers.spec import Process, Spec
 
 PR_SET_CHILD_SUBREAPER = 36
-KNOWN_FAILURES = (SpecError, CgroupError, MountError, ProcessError, SeccompError, HookError, state.StateError)
+
+
+def known_failures() -> tuple[type[Exception], ...]:
+    """The errors reported as one line; imported only on the error path, as most commands never load
+    the modules that raise them."""
+    from vmstack.containers.mounts import MountError
+    from vmstack.containers.process import ProcessError
+    from vmstack.containers.seccomp import SeccompError
+    from vmstack.containers.spec import SpecError
+
+    return SpecError, CgroupError, MountError, ProcessError, SeccompError, HookError, state.StateError
 
 
 class RuntimeFailure(Exception):
     """A one-line error for the command line."""
 
 
-@dataclass
-class CreateOptions:
+class CreateOptions(NamedTuple):
     console_socket: str | None = None
     pid_file: str | None = None
     no_pivot: bool = False
@@ -83,8 +93,17 @@ def check_unsupported(proc: Process) -> None:
         raise RuntimeFailure("selinux label set but SELinux is not supported by vmstack-runc")
 
 
+def _filter(profile: Any, no_new_privileges: bool) -> Filter | None:
+    """The seccomp filter of a profile (libseccomp is loaded only when there is one)."""
+    if not profile:
+        return None
+    from vmstack.containers.seccomp import Filter
+
+    return Filter(profile, no_new_privileges)
+
+
 def _fail_child(sock: socket.socket | None, error: BaseException) -> None:
-    message = str(error) if isinstance(error, KNOWN_FAILURES + (RuntimeFailure,)) else \
+    message = str(error) if isinstance(error, (*known_failures(), RuntimeFailure)) else \
         f"{type(error).__name__}: {error}"
     try:
         if sock is None:
@@ -98,6 +117,9 @@ def _fail_child(sock: socket.socket | None, error: BaseException) -> None:
 def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socket | None,
           fifo_fd: int, options: CreateOptions, seccomp: Filter | None, bind_sources: dict[int, int]) -> None:
     """The container's init (pid 1 of its pid namespace): set up the view, report ready, wait for start."""
+    from vmstack.containers import mounts, process
+    from vmstack.containers.libc import setdomainname, sethostname
+
     proc = spec.process
     try:
         os.setsid()
@@ -121,10 +143,10 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
             hook_state = reply["state"]
             hooks.run_hooks("createContainer", spec.hooks.get("createContainer", []), hook_state)
         mounts.enter_rootfs(rootfs, options.no_pivot)
-        mounts.finish_rootfs(spec)
-        for name, value in spec.linux.sysctl.items():
+        for name, value in spec.linux.sysctl.items():  # before finish_rootfs makes /proc/sys read-only
             with open("/proc/sys/" + name.replace(".", "/"), "w") as f:
                 f.write(value)
+        mounts.finish_rootfs(spec)
         if console is not None:
             process.attach_terminal(proc, console, "/dev/console")
         process.apply_rlimits(proc)
@@ -152,6 +174,8 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
 
 def _exec_process(proc: Process, seccomp: Filter | None, executable: str, env: dict[str, str],
                   preserve_fds: int) -> None:
+    from vmstack.containers import process
+
     for fd in range(3, 3 + preserve_fds):
         try:
             os.set_inheritable(fd, True)
@@ -163,6 +187,8 @@ def _exec_process(proc: Process, seccomp: Filter | None, executable: str, env: d
 
 def _send_bind_sources(sock: socket.socket, bootstrap: int, spec: Spec) -> None:
     """From a helper in B's new mount namespace with the runtime's rights, pass B the bind sources."""
+    from vmstack.containers import mounts, namespaces
+
     helper = os.fork()
     if helper == 0:
         try:
@@ -181,6 +207,8 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
                then: Any, sub_paths: dict[str, str] | None = None, bind_sources: dict[int, int] | None = None) -> None:
     """Process B: cgroup, namespaces, fork of the init (which runs `then()`); given `bind_sources`, B
     asks for the bind mounts' sources once its mount namespace exists and fills it in."""
+    from vmstack.containers import namespaces
+
     try:
         cgroup.add(os.getpid(), sub_paths)
         namespaces.join(join)
@@ -222,6 +250,9 @@ class Runtime:
     def create(self, container_id: str, bundle: Path, options: CreateOptions, detach: bool = True,
                console: socket.socket | None = None) -> state.Container:
         """Set the container up to the point where its init waits for start."""
+        from vmstack.containers import process
+        from vmstack.containers.spec import load_bundle
+
         state.check_id(container_id)
         bundle = bundle.resolve()
         if not bundle.is_dir():
@@ -238,7 +269,7 @@ class Runtime:
             console = _console(options)
         elif not spec.process.terminal and options.console_socket:
             raise RuntimeFailure("cannot use console socket if runc will not detach or allocate tty")
-        seccomp = Filter(spec.linux.seccomp, spec.process.no_new_privileges) if spec.linux.seccomp else None
+        seccomp = _filter(spec.linux.seccomp, spec.process.no_new_privileges)
         if (self.root / container_id).exists():
             raise RuntimeFailure(f"container with id exists: {container_id}")
         cgroup = Cgroup(container_path(spec.linux.cgroups_path, container_id))
@@ -264,6 +295,9 @@ class Runtime:
 
     def _spawn(self, container: state.Container, spec: Spec, cgroup: Cgroup, options: CreateOptions,
                console: socket.socket | None, seccomp: Filter | None) -> None:
+        from vmstack.containers import mounts, namespaces
+        from vmstack.containers.libc import prctl
+
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
@@ -317,15 +351,24 @@ class Runtime:
             raise RuntimeFailure(f"cannot start an already {status} container")
         fd = os.open(container.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
-            while True:
-                try:
-                    if os.read(fd, 1):
-                        break
-                except BlockingIOError:
-                    pass
-                if not container.alive_pid():
-                    raise RuntimeFailure("container init exited before start")
-                select.select([fd], [], [], 0.005)
+            init = container.alive_pid()
+            if not init:
+                raise RuntimeFailure("container init exited before start")
+            init_exit = os.pidfd_open(init)
+            try:  # the init, unblocked by our open, writes one byte; or it dies (its pidfd turns readable)
+                init_gone = False
+                while True:
+                    try:
+                        if os.read(fd, 1):
+                            break
+                    except BlockingIOError:
+                        pass
+                    if init_gone:
+                        raise RuntimeFailure("container init exited before start")
+                    readable, _, _ = select.select([fd, init_exit], [], [])
+                    init_gone = init_exit in readable
+            finally:
+                os.close(init_exit)
         finally:
             os.close(fd)
         container.fifo.unlink(missing_ok=True)
@@ -381,6 +424,9 @@ class Runtime:
     def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions,
              sub_cgroups: list[str] | None = None, ignore_paused: bool = False) -> int:
         """Run `proc` inside the container; its exit status (0 when detached)."""
+        from vmstack.containers import namespaces, process
+        from vmstack.containers.libc import prctl
+
         status = self.status(container)
         if status == "stopped":
             raise RuntimeFailure("cannot exec in a stopped container")
@@ -393,7 +439,7 @@ class Runtime:
         kinds = [ns.get("type") for ns in linux.get("namespaces") or []]
         init_pid = container.alive_pid()
         join = namespaces.paths_of(init_pid, [k for k in kinds if k in namespaces.CLONE_FLAGS])
-        seccomp = Filter(linux["seccomp"], proc.no_new_privileges) if linux.get("seccomp") else None
+        seccomp = _filter(linux.get("seccomp"), proc.no_new_privileges)
         console = None
         if proc.terminal:
             if options.console_socket is None and detach:
@@ -439,6 +485,8 @@ class Runtime:
 
 def _exec_child(proc: Process, sock: socket.socket, console: socket.socket | None, seccomp: Filter | None,
                 options: CreateOptions) -> None:
+    from vmstack.containers import process
+
     try:
         os.setsid()
         if console is not None:

@@ -1,7 +1,8 @@
 """`vmstack-runc`: runc's command line (create, start, run, state, kill, delete, exec, list, ps, pause,
 resume, spec, events, version) over vmstack.containers, with runc's global flags, its logrus-style
 one-line errors (text or json, to stderr and the --log file) and its exit codes: 1 for any failure,
-the container's own status for `run` and `exec`."""
+the container's own status for `run` and `exec`. A command imports only what it needs (the spec's
+dataclasses, seccomp, subprocess): start-up time is most of what start, state, kill and delete cost."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,9 +19,7 @@ from typing import Any, NoReturn
 
 from vmstack.containers import lifecycle, state
 from vmstack.containers.cgroups import Cgroup
-from vmstack.containers.default_spec import default_spec
 from vmstack.containers.lifecycle import CreateOptions, Runtime, RuntimeFailure
-from vmstack.containers.spec import Capabilities, SpecError, load_bundle, parse_process
 
 VERSION = "0.1.0"
 COMMANDS = {
@@ -86,7 +84,18 @@ class Usage(Exception):
     """Wrong command-line use (runc prints `Incorrect Usage` and exits 1)."""
 
 
+class FixedWidthFormatter(argparse.HelpFormatter):
+    """argparse's formatter at a fixed width: by default it imports shutil to ask the terminal's width,
+    at every add_argument."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=100)
+
+
 class Parser(argparse.ArgumentParser):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(formatter_class=FixedWidthFormatter, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise Usage(message)
 
@@ -145,6 +154,8 @@ def cmd_run(runtime: Runtime, argv: list[str]) -> int:
     options = _options(args)
     local = console = None
     if not args.detach and not args.console_socket:
+        from vmstack.containers.spec import SpecError, load_bundle
+
         try:
             terminal = load_bundle(Path(args.bundle).resolve()).process.terminal
         except (SpecError, AttributeError):
@@ -260,6 +271,8 @@ def cmd_ps(runtime: Runtime, argv: list[str]) -> int:
     if args.format == "json":
         print(json.dumps(pids))
         return 0
+    import subprocess
+
     listing = subprocess.run(["ps", *(args.ps_args or ["-ef"])], check=False, capture_output=True, text=True)
     if listing.returncode != 0:
         raise RuntimeFailure(f"ps: {listing.stderr.strip()}")
@@ -297,6 +310,8 @@ def cmd_exec(runtime: Runtime, argv: list[str]) -> int:
     p.add_argument("id")
     p.add_argument("command", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
+    from vmstack.containers.spec import Capabilities, parse_process
+
     container = runtime.container(args.id)
     base = container.config().get("process") or {}
     if args.process:
@@ -343,6 +358,8 @@ def cmd_spec(runtime: Runtime, argv: list[str]) -> int:
     target = Path(args.bundle) / "config.json"
     if target.exists():
         raise RuntimeFailure("File config.json exists. Remove it first")
+    from vmstack.containers.default_spec import default_spec
+
     target.write_text(json.dumps(default_spec(args.rootless), indent="\t"))
     return 0
 
@@ -497,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "exec":  # exec's own failures are 255: 1..254 belong to the process
             try:
                 return cmd_exec(Runtime(Path(args.root)), args.rest)
-            except (RuntimeFailure, OSError, *lifecycle.KNOWN_FAILURES) as error:
+            except (RuntimeFailure, OSError, *lifecycle.known_failures()) as error:
                 logger.error(f"exec failed: {error}")
                 return 255
         return HANDLERS[args.command](Runtime(Path(args.root)), args.rest)
@@ -505,11 +522,13 @@ def main(argv: list[str] | None = None) -> int:
         print("Incorrect Usage.", file=sys.stderr)
         logger.error(f"vmstack-runc: {error}")
         return 1
-    except (RuntimeFailure, *lifecycle.KNOWN_FAILURES) as error:
-        logger.error(str(error))
-        return 1
     except OSError as error:
         logger.error(f"{error.strerror or error}{': ' + error.filename if error.filename else ''}")
+        return 1
+    except Exception as error:  # known_failures() imports modules: not for every SystemExit of --help
+        if not isinstance(error, (RuntimeFailure, *lifecycle.known_failures())):
+            raise
+        logger.error(str(error))
         return 1
     except KeyboardInterrupt:
         return 130

@@ -9,8 +9,6 @@ import datetime
 import json
 import os
 import re
-import shutil
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +36,21 @@ def process_start_time(pid: int) -> int | None:
     return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
-@dataclass
 class Record:
-    """What the runtime remembers of one container."""
-    id: str
-    bundle: str
-    rootfs: str
-    cgroup_path: str
-    created: str = ""
-    pid: int = 0
-    pid_start: int = 0
-    creator_pid: int = 0
-    ready: bool = False  # create finished: the init waits on exec.fifo
-    annotations: dict[str, str] = field(default_factory=dict)
-    owner: str = ""
+    """What the runtime remembers of one container (a plain class: importing dataclasses costs more than
+    a whole `start`)."""
+
+    def __init__(self, id: str, bundle: str, rootfs: str, cgroup_path: str, created: str = "",
+                 pid: int = 0, pid_start: int = 0, creator_pid: int = 0, ready: bool = False,
+                 annotations: dict[str, str] | None = None, owner: str = ""):
+        self.id, self.bundle, self.rootfs, self.cgroup_path, self.created = id, bundle, rootfs, cgroup_path, created
+        self.pid, self.pid_start, self.creator_pid = pid, pid_start, creator_pid
+        self.ready = ready  # create finished: the init waits on exec.fifo
+        self.annotations = annotations or {}
+        self.owner = owner
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
 
 
 class Container:
@@ -101,7 +100,7 @@ class Container:
     def save(self, record: Record) -> None:
         self._record = record
         partial = self.dir / "state.json.part"
-        partial.write_text(json.dumps(asdict(record)))
+        partial.write_text(json.dumps(record.as_dict()))
         partial.rename(self.dir / "state.json")
 
     def alive_pid(self) -> int:
@@ -132,7 +131,13 @@ class Container:
         return state
 
     def remove(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Remove the state directory (flat: its files only; shutil is not worth importing for it)."""
+        try:
+            for entry in os.scandir(self.dir):
+                os.unlink(entry.path)
+            os.rmdir(self.dir)
+        except OSError:
+            pass
 
 
 def all_containers(root: Path) -> list[Container]:
