@@ -5,6 +5,7 @@ syscall the seccomp profile denies fails with EPERM; dropped capabilities are re
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from tests.containers.conftest import leftovers
 
@@ -23,7 +24,8 @@ def test_no_host_processes_mounts_hostname_or_network(bundle, vmstack_runc):
     processes, mounts, hostname, links = done.stdout.split("===\n")
     pids = [line.split()[0] for line in processes.splitlines()[1:]]
     assert pids[0] == "1" and len(pids) <= 3, processes  # sh, ps (and busybox's forked child)
-    assert "/work" not in mounts and "/home" not in mounts
+    checkout = str(Path(__file__).resolve().parents[2])  # host paths the container must not see
+    assert checkout not in mounts and str(path) not in mounts and "/home" not in mounts
     assert {line.split()[1] for line in mounts.splitlines()} >= {"/", "/proc", "/dev", "/sys"}
     assert hostname.strip() == "runc" != socket.gethostname()
     assert links.split() == ["lo"]
