@@ -5,6 +5,7 @@
     vmstack wast FILE.wast...                  run WebAssembly spec scripts
     vmstack inspect PROG.wasm                  list a module's sections, imports and exports
     vmstack demo                               run the bundled hello-world guest
+    vmstack boot --machine virt --kernel ...  boot firmware and a kernel on the emulated RISC-V board
     vmstack container run|bundle|rootfs ...    OCI containers from images (see vmstack/containers/)
 
 Every failure ends in one line on stderr and a non-zero status: 2 for bad
