@@ -26,7 +26,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import select
 import shutil
 import statistics
@@ -36,6 +35,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from run import _machine
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -186,14 +187,6 @@ def markdown_table(table: dict[str, Samples], runtimes: list[str]) -> str:
                  *(_ratio(medians["vmstack-runc"], medians[peer]) for peer in peers)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    load = ", ".join(f"{average:.1f}" for average in os.getloadavg())
-    return (f"{cpu} ({os.cpu_count()} CPUs, load average {load} at the end), {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}")
 
 
 def _versions(runtimes: list[str]) -> str:
