@@ -18,7 +18,11 @@ baremetal = load_recipe("baremetal")
 pytestmark = pytest.mark.skipif(not shutil.which("riscv64-linux-gnu-gcc"), reason="needs gcc-riscv64-linux-gnu")
 
 BOARDS = {"illegal_in_user": "spike", "delegation": "spike", "paging": "spike", "pmp": "spike",
-          "interrupts": "virt"}
+          "interrupts": "virt", "sstc": "virt", "counters": "virt", "fp_state": "spike", "amo_faults": "spike",
+          "amo_store_faults": "spike"}
+# Where QEMU 7.2 (the oracle) departs from the spec: the program must then fail there, as QEMU is known to.
+QEMU_DEPARTS = {"amo_store_faults": "QEMU 7.2 raises load causes (4, 5, 13) for an AMO whose read faults; "
+                                    "the spec (and Spike) raise the store/AMO ones (6, 7, 15)"}
 
 
 def test_every_program_has_a_board():
@@ -38,7 +42,8 @@ def test_passes_on_vmstack(name):
 
 
 @pytest.mark.skipif(not shutil.which("qemu-system-riscv64"), reason="needs qemu-system-misc")
-@pytest.mark.parametrize("name", sorted(BOARDS))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(
+    name in QEMU_DEPARTS, reason=QEMU_DEPARTS.get(name, ""), strict=True)) for name in sorted(BOARDS)])
 def test_passes_on_qemu(name):
     result = subprocess.run(["qemu-system-riscv64", "-machine", BOARDS[name], "-bios", "none", "-nographic",
                              "-monitor", "none", "-kernel", str(baremetal.build(name))],

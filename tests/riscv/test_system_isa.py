@@ -5,7 +5,15 @@ import pytest
 from vmstack.devices.bus import Bus, GuestRam
 from vmstack.riscv.cpu import Cpu
 from vmstack.riscv.mmu import MODE_M, MODE_S, MODE_U, PageFault
-from vmstack.riscv.system_isa import CSR_MSTATUS, CSR_SATP, SystemHart
+from vmstack.riscv.system_isa import (
+    CSR_MENVCFG,
+    CSR_MIP,
+    CSR_MSTATUS,
+    CSR_SATP,
+    CSR_SENVCFG,
+    CSR_STIMECMP,
+    SystemHart,
+)
 
 RAM = 0x8000_0000
 
@@ -34,8 +42,32 @@ def test_satp_warl_ignores_sv57_and_reserved_modes(hart):
 def test_mstatus_warl_fields(hart):
     hart.write_csr(CSR_MSTATUS, 2 << 11 | 1 << 13)      # MPP = reserved 2, FS = initial
     status = hart.read_csr(CSR_MSTATUS, hart.cpu)
-    assert status >> 11 & 3 == 0 and status >> 13 & 3 == 3 and status >> 63 == 1
+    assert status >> 11 & 3 == 0 and status >> 13 & 3 == 1 and status >> 63 == 0
     assert status >> 32 & 0xF == 0xA                     # UXL = SXL = 64
+    hart.write_csr(CSR_MSTATUS, 3 << 13)                 # FS = dirty: SD says so
+    assert hart.read_csr(CSR_MSTATUS, hart.cpu) >> 63 == 1
+
+
+def test_envcfg_warl_fields(hart):
+    hart.write_csr(CSR_MENVCFG, (1 << 64) - 1)
+    assert hart.read_csr(CSR_MENVCFG, hart.cpu) == 1 << 63 | 1        # STCE and FIOM; no PBMTE, CBxE
+    hart.write_csr(CSR_SENVCFG, (1 << 64) - 1)
+    assert hart.read_csr(CSR_SENVCFG, hart.cpu) == 1                  # FIOM only
+
+
+def test_sstc_stip_follows_stimecmp(hart):
+    now = [100]
+    hart.time = lambda: now[0]
+    hart.write_csr(CSR_STIMECMP, 150)
+    hart.write_csr(CSR_MIP, 1 << 5)                    # STCE off: STIP is M-mode software's bit
+    assert hart.mip & 1 << 5
+    hart.write_csr(CSR_MIP, 0)
+    hart.write_csr(CSR_MENVCFG, 1 << 63)
+    hart.write_csr(CSR_MIP, 1 << 5)                    # STCE on: read-only, the comparison decides
+    assert not hart.mip & 1 << 5
+    now[0] = 150
+    assert hart.read_csr(CSR_MIP, hart.cpu) & 1 << 5
+    assert hart.supervisor_timer_deadline() == 150
 
 
 def test_csr_from_lower_mode_is_illegal_and_traps_to_m(hart):
@@ -98,3 +130,46 @@ def test_sv48_walk_with_accessed_and_dirty_bits(hart):
     with pytest.raises(PageFault):
         hart.memory.translate(1 << 47, "r", MODE_U)      # not canonical for Sv48
     assert hart.memory.translate(va, "r", MODE_M) == va  # M-mode is untranslated
+
+
+FLD_F3, FADD_D, ECALL, RDCYCLE, RDTIME, SPIN = 0x00053187, 0x0220F0D3, 0x00000073, 0xC00022F3, 0xC01022F3, 0x6F
+
+
+def run_program(hart, words: list[int], mode: int, hot: int) -> None:
+    """Run ``words`` at RAM in ``mode`` (the trap vector spins) with the tier ``hot`` picks: 0 translates
+    every block on its first entry, a large value leaves it to the interpreter."""
+    ram = hart.bus.ram
+    for n, word in enumerate(words):
+        ram.store(RAM + 4 * n, 4, word)
+    ram.store(RAM + 0x400, 4, SPIN)
+    hart.write_csr(0x3B0, (1 << 54) - 1)                 # PMP: everything, RWX
+    hart.write_csr(0x3A0, 0x1F)
+    hart.mtvec, hart.cpu.x[10], hart.cpu.hot = RAM + 0x400, RAM + 0x800, hot
+    hart.cpu.pc = RAM
+    hart._set_mode(mode)
+    hart.cpu.run(200)
+
+
+@pytest.mark.parametrize("hot", [0, 1000], ids=["translated", "interpreted"])
+def test_fs_off_makes_fp_illegal_and_a_write_makes_it_dirty(hart, hot):
+    run_program(hart, [FLD_F3, FADD_D, ECALL], MODE_M, hot)       # FS = Off at reset
+    assert (hart.mcause, hart.mepc, hart.mtval) == (2, RAM, FLD_F3)
+    hart.mstatus = hart.mstatus & ~(3 << 13) | 2 << 13               # Clean
+    hart.memory.invalidate_all()
+    run_program(hart, [FLD_F3, FADD_D, ECALL], MODE_M, hot)
+    assert (hart.mcause, hart.mepc) == (11, RAM + 8)
+    assert hart.mstatus >> 13 & 3 == 3 and hart.read_csr(CSR_MSTATUS, hart.cpu) >> 63 == 1
+
+
+@pytest.mark.parametrize("hot", [0, 1000], ids=["translated", "interpreted"])
+def test_counters_below_m_need_counteren(hart, hot):
+    run_program(hart, [RDCYCLE, RDTIME, ECALL], MODE_S, hot)
+    assert (hart.mcause, hart.mepc, hart.mtval) == (2, RAM, RDCYCLE)
+    hart.mcounteren = 0b001                                          # cycle only
+    hart.memory.invalidate_all()
+    run_program(hart, [RDCYCLE, RDTIME, ECALL], MODE_S, hot)
+    assert (hart.mcause, hart.mepc, hart.mtval) == (2, RAM + 4, RDTIME)
+    hart.mcounteren = 0b011
+    hart.memory.invalidate_all()
+    run_program(hart, [RDCYCLE, RDTIME, ECALL], MODE_S, hot)
+    assert (hart.mcause, hart.mepc) == (9, RAM + 8)

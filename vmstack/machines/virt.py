@@ -41,7 +41,7 @@ KERNEL_OFFSET = 0x200000            # fw_jump's next address, from DRAM's start
 INSTRUCTIONS_PER_TICK = 1
 QUANTUM = 20_000                    # guest instructions between device polls
 MIN_MEMORY = 16 << 20
-ISA = "rv64imafdc_zicsr_zifencei"
+ISA = "rv64imafdc_zicsr_zifencei_sstc"     # Sstc: Linux then sets stimecmp itself
 
 
 class BoardError(Exception):
@@ -298,10 +298,13 @@ class Machine:
         return self.cpu.instret // INSTRUCTIONS_PER_TICK + self.skipped_ticks
 
     def _idle(self) -> None:
-        """wfi: on the virtual clock jump to the next timer deadline; otherwise (or with no deadline)
-        sleep until it, at most 10 ms at a time so that input and devices are polled."""
-        now, deadline = self.clint.mtime, self.clint.mtimecmp[0]
-        ticks = deadline - now if deadline > now else 0
+        """wfi: on the virtual clock jump to the next timer deadline (mtimecmp, or Sstc's stimecmp);
+        otherwise (or with no deadline) sleep until it, at most 10 ms at a time so that input and devices
+        are polled."""
+        now = self.clint.mtime
+        deadlines = [self.clint.mtimecmp[0], self.hart.supervisor_timer_deadline()]
+        deadline = min((at for at in deadlines if at is not None and at > now), default=now)
+        ticks = deadline - now
         if ticks and self.clock == self._virtual_ticks and deadline < 1 << 63:
             self.skipped_ticks += ticks
         elif ticks:

@@ -46,6 +46,8 @@ def block_globals(memory: Memory) -> dict[str, Any]:
     names.update(user_isa.FLOAT_HELPERS)
     names.update(memory.accessors())
     names.update(INLINE_HELPERS)
+    if memory.core_checks is not None:
+        names.update(memory.core_checks.helpers)
     return names
 
 
@@ -74,7 +76,8 @@ class Cpu:
         runtime = _RUNTIMES.get(memory)
         if runtime is None:
             namespace = block_globals(memory)
-            runtime = _RUNTIMES[memory] = (namespace, build_steps(namespace))
+            variants = memory.core_checks.instructions if memory.core_checks is not None else ()
+            runtime = _RUNTIMES[memory] = (namespace, build_steps(namespace, variants))
         self.block_globals, self.steps = runtime
 
     def run(self, max_insns: int) -> int:

@@ -54,10 +54,11 @@ def _step_source(insn: Instruction) -> str:
     return f"def step(cpu, X, F, pc, rd, rs1, rs2, rs3, imm, rm, npc):\n{body}\n"
 
 
-def build_steps(namespace: dict[str, Any]) -> dict[str, Step]:
-    """The step function of every instruction, its globals the translator's namespace."""
+def build_steps(namespace: dict[str, Any], variants: tuple[Instruction, ...] = ()) -> dict[str, Step]:
+    """The step function of every instruction (and of the ``variants`` a checked decoder may return),
+    its globals the translator's namespace."""
     steps = {}
-    for insn in INSTRUCTIONS:
+    for insn in (*INSTRUCTIONS, *variants):
         scope: dict[str, Any] = {}
         exec(compile(_step_source(insn), f"<riscv {insn.name}>", "exec"), namespace, scope)  # noqa: S102
         steps[insn.name] = scope["step"]

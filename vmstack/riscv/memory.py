@@ -43,6 +43,10 @@ class Memory:
     """A sparse 64-bit guest address space of 4 KiB pages with per-page protections. A mapped page gets
     its (zeroed) bytes when first accessed, so reserving a large region costs little."""
 
+    # A system VM's privileged checks on the core (riscv.system_isa.CoreChecks), decided at decode time;
+    # None for a process: its decoded instructions and translated blocks carry no check at all.
+    core_checks: Any = None
+
     def __init__(self) -> None:
         self.prots: dict[int, int] = {}          # page number -> protection, for every mapped page
         self.pages: dict[int, bytearray] = {}    # page number -> bytes, for the pages touched so far

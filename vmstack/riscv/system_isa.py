@@ -6,14 +6,21 @@ emulates what the current mode may do (Zicsr on the machine and supervisor CSRs,
 sfence.vma) and turns everything else into a trap, delegated to S-mode by medeleg/mideleg. Interrupts
 come from lines the devices drive (``line``) and are taken between CPU quanta by ``poll_interrupts``,
 in the spec's priority order (MEI, MSI, MTI, SEI, SSI, STI).
+
+Sstc: with menvcfg.STCE set, STIP is time >= stimecmp rather than a bit M-mode software writes.
+What the core runs itself is checked through ``CORE_CHECKS``, decided when an instruction is decoded:
+F/D instructions and fflags/frm/fcsr trap while mstatus.FS is Off and make FS Dirty when they write FP
+state; cycle/time/instret trap below M-mode unless mcounteren (and, from U-mode, scounteren) allows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..devices.bus import Bus
+from .decode import Decoded
+from .faults import IllegalInstruction
 from .mmu import (
     ACCESS_FAULT_CAUSE,
     MODE_M,
@@ -24,6 +31,16 @@ from .mmu import (
     SATP_SV48,
     Pmp,
     TranslatingMemory,
+)
+from .user_isa import (
+    CSR_CYCLE,
+    CSR_FCSR,
+    CSR_FFLAGS,
+    CSR_FRM,
+    CSR_INSTRET,
+    CSR_TIME,
+    INSTRUCTIONS,
+    Instruction,
 )
 
 XLEN_MASK = (1 << 64) - 1
@@ -47,7 +64,7 @@ TRANSLATION_BITS = MPRV | SUM | MXR | MPP
 
 MISA = 2 << 62 | sum(1 << (ord(ext) - ord("A")) for ext in "ACDFIMSU")
 MEDELEG_WRITABLE = 0xB3FF & ~(1 << CAUSE_ECALL_M)       # no delegation of M-mode ecalls
-CSR_SSTATUS, CSR_SIE, CSR_STVEC, CSR_SCOUNTEREN, CSR_SENVCFG = 0x100, 0x104, 0x105, 0x106, 0x10A
+CSR_SSTATUS, CSR_SIE, CSR_STVEC, CSR_SCOUNTEREN, CSR_SENVCFG, CSR_STIMECMP = 0x100, 0x104, 0x105, 0x106, 0x10A, 0x14D
 CSR_SSCRATCH, CSR_SEPC, CSR_SCAUSE, CSR_STVAL, CSR_SIP, CSR_SATP = 0x140, 0x141, 0x142, 0x143, 0x144, 0x180
 CSR_MSTATUS, CSR_MISA, CSR_MEDELEG, CSR_MIDELEG, CSR_MIE, CSR_MTVEC, CSR_MCOUNTEREN = (
     0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306)
@@ -59,8 +76,15 @@ CSR_MCYCLE, CSR_MINSTRET, CSR_MVENDORID, CSR_MARCHID, CSR_MIMPID, CSR_MHARTID, C
 SIMPLE_CSRS = {CSR_STVEC: "stvec", CSR_SSCRATCH: "sscratch", CSR_SEPC: "sepc", CSR_SCAUSE: "scause",
                CSR_STVAL: "stval", CSR_MTVEC: "mtvec", CSR_MSCRATCH: "mscratch", CSR_MEPC: "mepc",
                CSR_MCAUSE: "mcause", CSR_MTVAL: "mtval", CSR_MCOUNTEREN: "mcounteren",
-               CSR_SCOUNTEREN: "scounteren", CSR_SENVCFG: "senvcfg", CSR_MENVCFG: "menvcfg"}
-INTERRUPT_CSRS = (CSR_MSTATUS, CSR_SSTATUS, CSR_MIE, CSR_SIE, CSR_MIP, CSR_SIP, CSR_MIDELEG)
+               CSR_SCOUNTEREN: "scounteren", CSR_SENVCFG: "senvcfg", CSR_MENVCFG: "menvcfg",
+               CSR_STIMECMP: "stimecmp"}
+INTERRUPT_CSRS = (CSR_MSTATUS, CSR_SSTATUS, CSR_MIE, CSR_SIE, CSR_MIP, CSR_SIP, CSR_MIDELEG, CSR_STIMECMP,
+                  CSR_MENVCFG)
+# menvcfg/senvcfg (priv 1.12 §3.1.18, Sstc): FIOM and STCE are implemented; CBIE, CBCFE, CBZE (no Zicbom or
+# Zicboz) and PBMTE (no Svpbmt) read as zero
+ENVCFG_FIOM, ENVCFG_STCE = 1, 1 << 63
+MENVCFG_WRITABLE, SENVCFG_WRITABLE = ENVCFG_FIOM | ENVCFG_STCE, ENVCFG_FIOM
+COUNTEREN_TM = 1 << (CSR_TIME - CSR_CYCLE)
 INSN_MRET, INSN_SRET, INSN_WFI = 0x30200073, 0x10200073, 0x10500073
 
 
@@ -81,11 +105,12 @@ class SystemHart:
         self.mip_lines = 0             # bits the devices drive (MSIP, MTIP, MEIP, SEIP)
         self.mtvec = self.stvec = self.mepc = self.sepc = self.mcause = self.scause = 0
         self.mtval = self.stval = self.mscratch = self.sscratch = self.satp = 0
-        self.mcounteren = self.scounteren = self.menvcfg = self.senvcfg = 0
+        self.mcounteren = self.scounteren = self.menvcfg = self.senvcfg = self.stimecmp = 0
         self.pmp = Pmp()
         self.waiting = False            # in wfi
         self.cpu: Any = None
         self.memory = TranslatingMemory(bus, self)
+        self.memory.core_checks = CORE_CHECKS
 
     def attach(self, cpu: Any) -> None:
         self.cpu = cpu
@@ -104,7 +129,14 @@ class SystemHart:
 
     @property
     def mip(self) -> int:
-        return self.mip_lines | self.mip_software
+        pending = self.mip_lines | self.mip_software
+        if self.menvcfg & ENVCFG_STCE:       # Sstc: STIP is the comparison, not the software bit
+            pending = pending & ~MIP_STIP | (MIP_STIP if self.time() >= self.stimecmp else 0)
+        return pending
+
+    def supervisor_timer_deadline(self) -> int | None:
+        """The time at which Sstc's STIP will rise (None with STCE off): a hart in wfi may sleep until it."""
+        return self.stimecmp if self.menvcfg & ENVCFG_STCE else None
 
     def pending_interrupt(self) -> int | None:
         """The interrupt the hart would take now, by priority and enables, or None."""
@@ -171,10 +203,10 @@ class SystemHart:
 
     def exception(self, cpu: Any, cause: int, tval: int) -> None:
         if cause in PAGE_FAULTS and self.memory.last_access_fault is not None:
-            addr, access = self.memory.last_access_fault
+            addr, _ = self.memory.last_access_fault
             self.memory.last_access_fault = None
-            if addr == tval:
-                cause = ACCESS_FAULT_CAUSE[access]
+            if addr == tval:           # an AMO's failed read is reported as a store/AMO fault (15 -> 7)
+                cause = ACCESS_FAULT_CAUSE["xrw"[PAGE_FAULTS.index(cause)]]
         if cause == CAUSE_ILLEGAL and self._emulate(cpu, tval):
             cpu.instret += 1
             return
@@ -215,6 +247,8 @@ class SystemHart:
     def _csr_allowed(self, csr: int, writes: bool) -> bool:
         if csr >> 8 & 3 > self.mode or (writes and csr >> 10 == 3):
             return False
+        if csr == CSR_STIMECMP and self.mode < MODE_M:
+            return bool(self.menvcfg & ENVCFG_STCE and self.mcounteren & COUNTEREN_TM)
         return not (csr == CSR_SATP and self.mode == MODE_S and self.mstatus & TVM)
 
     def _privileged(self, cpu: Any, bits: int) -> bool:
@@ -289,10 +323,11 @@ class SystemHart:
         if CSR_PMPADDR0 + Pmp.ENTRIES <= csr < CSR_PMPADDR0 + 64 or (0x3A0 <= csr < 0x3B0 and not csr & 1):
             return 0                   # PMP entries beyond the implemented 16 read as zero
         if 0xC03 <= csr <= 0xC1F:
-            return 0 if self._counter_enabled(csr - 0xC00) else None
+            return 0 if self.counter_enabled(csr - 0xC00) else None
         return None
 
-    def _counter_enabled(self, index: int) -> bool:
+    def counter_enabled(self, index: int) -> bool:
+        """Whether the current mode may read counter ``index`` (0 cycle, 1 time, 2 instret, 3.. hpm)."""
         if self.mode < MODE_M and not self.mcounteren >> index & 1:
             return False
         return not (self.mode == MODE_U and not self.scounteren >> index & 1)
@@ -303,6 +338,8 @@ class SystemHart:
 
     def write_csr(self, csr: int, value: int) -> bool:
         """Write a CSR with its WARL rules; False when it does not exist."""
+        if csr in INTERRUPT_CSRS and self.cpu is not None:
+            self.cpu.stop = True         # an interrupt may have become deliverable: the board checks
         if csr in SIMPLE_CSRS:
             if csr in (CSR_MEPC, CSR_SEPC):
                 value &= ~1
@@ -310,18 +347,19 @@ class SystemHart:
                 value &= ~3
             elif csr in (CSR_MCOUNTEREN, CSR_SCOUNTEREN):
                 value &= 0xFFFFFFFF
-            elif csr in (CSR_MENVCFG, CSR_SENVCFG):
-                value = 0              # no Svpbmt, Sstc, cache-block or fence-mode extensions
+            elif csr == CSR_MENVCFG:
+                value &= MENVCFG_WRITABLE
+            elif csr == CSR_SENVCFG:
+                value &= SENVCFG_WRITABLE
             setattr(self, SIMPLE_CSRS[csr], value)
             return True
-        if csr in INTERRUPT_CSRS and self.cpu is not None:
-            self.cpu.stop = True         # an interrupt may have become deliverable: the board checks
         if csr == CSR_MSTATUS:
             self._write_status(value, MSTATUS_WRITABLE)
         elif csr == CSR_SSTATUS:
             self._write_status(value, SSTATUS_VISIBLE & MSTATUS_WRITABLE)
         elif csr == CSR_MIP:
-            self.mip_software = self.mip_software & ~S_INTERRUPTS | value & S_INTERRUPTS
+            writable = S_INTERRUPTS & ~MIP_STIP if self.menvcfg & ENVCFG_STCE else S_INTERRUPTS
+            self.mip_software = self.mip_software & ~writable | value & writable
         elif csr == CSR_SIP:
             writable = MIP_SSIP & self.mideleg
             self.mip_software = self.mip_software & ~writable | value & writable
@@ -351,8 +389,6 @@ class SystemHart:
         new = old & ~writable | value & writable
         if new >> MPP_SHIFT & 3 == 2:
             new &= ~MPP                # MPP is WARL: the reserved mode reads back as U
-        if new & FS:
-            new |= FS                  # FP state is always reported dirty (saved conservatively)
         self.mstatus = new
         if (old ^ new) & TRANSLATION_BITS:
             self.memory.flush_tlb()
@@ -365,6 +401,68 @@ class SystemHart:
         self.memory.flush_virtual()
         if self.cpu is not None:
             self.cpu.stop = True
+
+
+# ---------------------------------------------------------------- checks on what the core runs itself
+
+FP_OPCODES = (0x07, 0x27, 0x43, 0x47, 0x4B, 0x4F, 0x53)
+CSR_WRITE_FLAG = {"csrrw": "True", "csrrwi": "True", "csrrs": "RS1 != 0", "csrrc": "RS1 != 0",
+                  "csrrsi": "RS1 != 0", "csrrci": "RS1 != 0"}
+
+
+class CoreChecks(NamedTuple):
+    """A system hart's checks on instructions the core carries out (``Memory.core_checks``): ``decode``
+    swaps a decoded instruction for its checked variant, whose template first calls a helper."""
+
+    decode: Callable[[Decoded], Decoded]
+    helpers: dict[str, Callable[..., Any]]
+    instructions: tuple[Instruction, ...]
+
+
+def fp_state(cpu: Any, writes: bool) -> None:
+    """mstatus.FS at an F/D instruction or FP CSR access: Off is illegal; a write makes the state Dirty."""
+    hart = cpu.env
+    status = hart.mstatus
+    if not status & FS:
+        raise IllegalInstruction(0)
+    if writes and status & FS != FS:
+        hart.mstatus = status | FS
+
+
+def counter_access(cpu: Any, csr: int) -> None:
+    """cycle, time, instret below M-mode: illegal unless mcounteren (and for U-mode scounteren) allows."""
+    if not cpu.env.counter_enabled(csr - CSR_CYCLE):
+        raise IllegalInstruction(0)
+
+
+def _variant(insn: Instruction, check: str) -> Instruction:
+    return insn._replace(name=f"{insn.name}/{check.partition('(')[0]}", template=f"{check}\n{insn.template}")
+
+
+def _writes_fp_state(template: str) -> bool:
+    return "FD = " in template or "accrue" in template or "fcsr" in template
+
+
+FP_CHECKED = {insn.name: _variant(insn, f"fp_state(cpu, {_writes_fp_state(insn.template)})")
+              for insn in INSTRUCTIONS if int(insn.fixed.split()[0][3:], 16) in FP_OPCODES}
+CSR_CHECKED = {(insn.name, kind): _variant(insn, check) for insn in INSTRUCTIONS if insn.name in CSR_WRITE_FLAG
+               for kind, check in (("fp", f"fp_state(cpu, {CSR_WRITE_FLAG[insn.name]})"),
+                                   ("counter", "counter_access(cpu, IMM)"))}
+CSR_KIND = {CSR_FFLAGS: "fp", CSR_FRM: "fp", CSR_FCSR: "fp", CSR_CYCLE: "counter", CSR_TIME: "counter",
+            CSR_INSTRET: "counter"}
+
+
+def checked_decode(d: Decoded) -> Decoded:
+    """The instruction a system hart runs for ``d``: its checked variant when it has one."""
+    name = d.insn.name
+    variant = FP_CHECKED.get(name)
+    if variant is None and name in CSR_WRITE_FLAG and d.imm in CSR_KIND:
+        variant = CSR_CHECKED[name, CSR_KIND[d.imm]]
+    return d if variant is None else d._replace(insn=variant)
+
+
+CORE_CHECKS = CoreChecks(checked_decode, {"fp_state": fp_state, "counter_access": counter_access},
+                         (*FP_CHECKED.values(), *CSR_CHECKED.values()))
 
 
 def mode_name(mode: int) -> str:

@@ -57,7 +57,8 @@ def fetch_decode(memory: Memory, pc: int) -> Decoded:
     half = int.from_bytes(memory.fetch(pc, 2), "little")
     if half & 3 == 3:
         half |= int.from_bytes(memory.fetch(pc + 2, 2), "little") << 16
-    return decode(half)
+    checks = memory.core_checks
+    return decode(half) if checks is None else checks.decode(decode(half))
 
 
 def _operands(d: Decoded, pc: int, k: str) -> dict[str, str]:
@@ -203,7 +204,7 @@ def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, l
     if assignment and not re.search(r"[A-Za-z_]", _HEX.sub("", assignment.group(2))):
         code = f"{assignment.group(1)} = {eval(assignment.group(2))}"   # literals and operators only
     if inline:
-        code = inline_memory(code)
+        code = "\n".join(inline_memory(line) for line in code.split("\n"))
     reads, writes = _registers(d, ops)
     return code, reads, writes
 
