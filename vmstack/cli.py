@@ -418,6 +418,7 @@ def _add_boot_parser(sub: Any) -> None:
                       help="the timer: virtual (follows guest instructions, the default) or host wall time")
     boot.add_argument("--max-insns", type=_nonnegative_int, metavar="N",
                       help="stop (status 124) after about N guest instructions")
+    boot.add_argument("--no-reboot", action="store_true", help="exit (status 0) when the guest reboots")
 
 
 def run_boot(opts: argparse.Namespace) -> int:
@@ -437,7 +438,7 @@ def run_boot(opts: argparse.Namespace) -> int:
         drives.append((path, bool(flags)))
     config = BoardConfig(machine=opts.machine, memory=opts.memory, bios=bios, kernel=opts.kernel,
                          initrd=opts.initrd, append=opts.append, drives=drives, net=opts.net,
-                         max_insns=opts.max_insns, clock=opts.clock)
+                         max_insns=opts.max_insns, clock=opts.clock, reboot=not opts.no_reboot)
     terminal = HostTerminal()
     try:
         machine = Machine(config, terminal.write)
@@ -451,7 +452,7 @@ def run_boot(opts: argparse.Namespace) -> int:
         return 0
     finally:
         machine.close()
-    if outcome.status:
+    if outcome.status or outcome.reason == "guest reset":
         print(f"vmstack: {outcome.reason} after {outcome.instructions} instructions", file=sys.stderr)
     return outcome.status
 

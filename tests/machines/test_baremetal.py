@@ -1,8 +1,9 @@
 """The project's bare-metal suite (guests/baremetal, riscv-tests style) on vmstack and on QEMU.
 
 Q5: U-mode attempts at mret, sret, csrw satp, csrr mstatus, wfi with TW set, sfence.vma trap as
-illegal instructions to M-mode; plus traps and delegation, interrupts, paging and PMP. Each program
-reports through HTIF tohost; QEMU (the oracle) must agree that it passes.
+illegal instructions to M-mode; plus traps and delegation, interrupts, paging and PMP, Sstc and the
+envcfg registers, counter enables, mstatus.FS, AMO fault causes and reboot. Each program reports
+through HTIF tohost; QEMU (the oracle) must agree that it passes, except where it departs from the spec.
 """
 
 import shutil
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.skipif(not shutil.which("riscv64-linux-gnu-gcc"), reaso
 
 BOARDS = {"illegal_in_user": "spike", "delegation": "spike", "paging": "spike", "pmp": "spike",
           "interrupts": "virt", "sstc": "virt", "counters": "virt", "fp_state": "spike", "amo_faults": "spike",
-          "amo_store_faults": "spike"}
+          "amo_store_faults": "spike", "reboot": "virt"}
 # Where QEMU 7.2 (the oracle) departs from the spec: the program must then fail there, as QEMU is known to.
 QEMU_DEPARTS = {"amo_store_faults": "QEMU 7.2 raises load causes (4, 5, 13) for an AMO whose read faults; "
                                     "the spec (and Spike) raise the store/AMO ones (6, 7, 15)"}
@@ -60,3 +61,10 @@ def test_failure_status_from_tohost(tmp_path):
                     str(source)], check=True)
     result = vmstack("--machine", "spike", "--bios", "none", "--kernel", str(program))
     assert result.returncode == 3 and "tohost reports 3" in result.stderr
+
+
+def test_no_reboot_ends_the_run_at_the_reboot():
+    """QEMU's -no-reboot: the first boot's reboot ends vmstack (status 0), so the second boot's PASS never comes."""
+    result = vmstack("--machine", "virt", "--bios", "none", "--kernel", str(baremetal.build("reboot")),
+                     "--max-insns", "5000000", "--no-reboot")
+    assert result.returncode == 0 and "guest reset after" in result.stderr, result.stderr

@@ -9,6 +9,9 @@ On both, an ELF with a `tohost` symbol reports through HTIF as on Spike: 1 writt
 
 The board runs the hart in quanta; between them it updates the timers, polls the devices' host
 sides (terminal, tap) and the HTIF mailbox, and lets the hart take interrupts.
+A reboot (the syscon's reset value) powers the board on again as QEMU resets it: a new hart at the
+reset vector, devices in their reset state, the images and the device tree loaded afresh; the rest of
+RAM keeps its contents. With ``reboot=False`` (QEMU's -no-reboot) a reboot ends the run instead.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class BoardConfig:
     net: str | None = None          # "tap:NAME" or None
     max_insns: int | None = None
     clock: str = "virtual"          # "virtual": mtime follows retired instructions; "host": wall time
+    reboot: bool = True             # False: a guest reboot ends the run (QEMU's -no-reboot)
 
 
 @dataclass
@@ -146,12 +150,20 @@ class Machine:
             raise BoardError(f"--memory {config.memory >> 20}M is too little (at least {MIN_MEMORY >> 20}M)")
         self.config = config
         self.ram = GuestRam(board.DRAM_BASE, config.memory)
-        self.bus = Bus(self.ram)
         self.skipped_ticks = 0
+        self.retired_before_reset = 0
         if clock is None:
             clock = host_ticks() if config.clock == "host" else self._virtual_ticks
         self.clock = clock
         self.console_out = console_out
+        self._power_on()
+
+    # ------------------------------------------------------------ building
+
+    def _power_on(self) -> None:
+        """The hart, the devices and the loaded images as at power-on (again at each reboot)."""
+        config = self.config
+        self.bus = Bus(self.ram)
         self.power_event: tuple[str, int] | None = None
         self.hart = SystemHart(self.bus, 0, lambda: self.clint.mtime)
         self.cpu = Cpu(self.hart.memory, self.hart)
@@ -164,8 +176,6 @@ class Machine:
         if config.machine == "virt":
             self._build_virt()
         self._load()
-
-    # ------------------------------------------------------------ building
 
     def _build_virt(self) -> None:
         hart = self.hart
@@ -260,17 +270,27 @@ class Machine:
         if device == 0 and value & 1:
             code = (value & ((1 << 48) - 1)) >> 1
             return Outcome(code, "test passed" if code == 0 else f"test failed: tohost reports {code}",
-                           self.cpu.instret)
+                           self.retired())
         if device == 1 and command == 1:
             self.console_out(bytes([value & 0xFF]))
             if self.fromhost is not None:
                 self.ram.store(self.fromhost, 8, 1 << 56 | 1 << 48)    # the console's acknowledgement
         return None
 
+    def retired(self) -> int:
+        """Guest instructions retired since power-on, across reboots."""
+        return self.retired_before_reset + self.cpu.instret
+
+    def _reboot(self) -> None:
+        self.retired_before_reset += self.cpu.instret
+        self.close()
+        self._power_on()
+
     def run(self, poll_input: Callable[[], bytes] | None = None) -> Outcome:
         """Run until poweroff, an HTIF exit, a guest that cannot go on, or the instruction limit."""
-        cpu, hart, limit = self.cpu, self.hart, self.config.max_insns
+        limit = self.config.max_insns
         while True:
+            cpu, hart = self.cpu, self.hart
             for poll in self.pollers:
                 poll()
             if poll_input is not None and self.uart is not None:
@@ -281,21 +301,25 @@ class Machine:
                 return outcome
             if self.power_event is not None:
                 kind, status = self.power_event
-                return Outcome(status, "guest powered off" if kind == "poweroff" else "guest reset", cpu.instret)
-            if limit is not None and cpu.instret >= limit:
+                if kind == "reset" and self.config.reboot:
+                    self._reboot()
+                    continue
+                return Outcome(status, "guest powered off" if kind == "poweroff" else "guest reset", self.retired())
+            retired = self.retired()
+            if limit is not None and retired >= limit:
                 return Outcome(124, f"instruction limit reached at pc {cpu.pc:#x} in {mode_name(hart.mode)}-mode",
-                               cpu.instret)
+                               retired)
             hart.poll_interrupts()
             if hart.waiting:
                 self._idle()
                 continue
             try:
-                cpu.run(QUANTUM if limit is None else max(1, min(QUANTUM, limit - cpu.instret)))
+                cpu.run(QUANTUM if limit is None else max(1, min(QUANTUM, limit - retired)))
             except GuestHalted as halt:
-                return Outcome(134, str(halt), cpu.instret)
+                return Outcome(134, str(halt), self.retired())
 
     def _virtual_ticks(self) -> int:
-        return self.cpu.instret // INSTRUCTIONS_PER_TICK + self.skipped_ticks
+        return self.retired() // INSTRUCTIONS_PER_TICK + self.skipped_ticks
 
     def _idle(self) -> None:
         """wfi: on the virtual clock jump to the next timer deadline (mtimecmp, or Sstc's stimecmp);
