@@ -419,6 +419,10 @@ def _add_boot_parser(sub: Any) -> None:
     boot.add_argument("--max-insns", type=_nonnegative_int, metavar="N",
                       help="stop (status 124) after about N guest instructions")
     boot.add_argument("--no-reboot", action="store_true", help="exit (status 0) when the guest reboots")
+    boot.add_argument("--device", action="append", default=[], metavar="virtio-rng-device|virtconsole[,path=FILE]",
+                      help="a virtio-rng (host randomness) or a virtio console (to FILE, else the terminal)")
+    boot.add_argument("--serial", default="stdio", metavar="stdio|none",
+                      help="the UART's host side (none: typed input goes to a virtconsole without path=)")
 
 
 def run_boot(opts: argparse.Namespace) -> int:
@@ -438,7 +442,8 @@ def run_boot(opts: argparse.Namespace) -> int:
         drives.append((path, bool(flags)))
     config = BoardConfig(machine=opts.machine, memory=opts.memory, bios=bios, kernel=opts.kernel,
                          initrd=opts.initrd, append=opts.append, drives=drives, net=opts.net,
-                         max_insns=opts.max_insns, clock=opts.clock, reboot=not opts.no_reboot)
+                         max_insns=opts.max_insns, clock=opts.clock, reboot=not opts.no_reboot,
+                         devices=opts.device, serial=opts.serial)
     terminal = HostTerminal()
     try:
         machine = Machine(config, terminal.write)

@@ -56,6 +56,11 @@ def test_uboot_prompt_answers_version():
     (["--bios", "none", "--kernel", __file__, "--drive", "/nonexistent.img"], "--drive /nonexistent.img"),
     (["--bios", "none"], "nothing to run"),
     (["--bios", "none", "--kernel", __file__, "--net", "bogus"], "expected tap:NAME or none"),
+    (["--bios", "none", "--kernel", __file__, "--device", "bogus"], "--device bogus: unknown device"),
+    (["--bios", "none", "--kernel", __file__, "--device", "virtio-rng-device,path=x"], "unknown option 'path=x'"),
+    (["--bios", "none", "--kernel", __file__, "--device", "virtconsole,path=/nonexistent/out"],
+     "--device virtconsole,path=/nonexistent/out: No such file or directory"),
+    (["--bios", "none", "--kernel", __file__, "--serial", "bogus"], "--serial bogus: expected one of stdio, none"),
 ])
 def test_bad_input_one_line(args, message):
     result = subprocess.run(vmstack_boot(*args), check=False, capture_output=True, text=True, timeout=60,

@@ -3,7 +3,8 @@
 virt: the reset ROM at 0x1000 jumps to DRAM at 0x80000000 with a0 = hartid, a1 = the device tree;
 the firmware (``bios``) is loaded there, the kernel at 0x80200000 (where fw_jump jumps), the initrd
 above it and the device tree at the top of RAM, as QEMU lays them out. CLINT, PLIC, UART, the test
-syscon, the goldfish RTC and eight virtio-mmio slots sit at QEMU's addresses.
+syscon, the goldfish RTC and eight virtio-mmio slots sit at QEMU's addresses; the slots hold the
+virtio-blk drives, the virtio-net card, then the ``devices`` (virtio-rng-device, virtconsole) in order.
 spike: RAM, a CLINT and the HTIF mailbox only, for bare-metal test programs.
 On both, an ELF with a `tohost` symbol reports through HTIF as on Spike: 1 written there = pass.
 
@@ -20,6 +21,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -31,8 +33,10 @@ from ..devices.rtc import RTC_SIZE, GoldfishRtc
 from ..devices.syscon import SYSCON_SIZE, SifiveTest
 from ..devices.uart import Uart16550
 from ..devices.virtio_blk import VirtioBlk
+from ..devices.virtio_console import VirtioConsole
 from ..devices.virtio_mmio import VIRTIO_MMIO_SIZE, VirtioDevice, VirtioMmio
 from ..devices.virtio_net import TapBackend, VirtioNet
+from ..devices.virtio_rng import VirtioRng
 from ..riscv.cpu import Cpu
 from ..riscv.system_isa import GuestHalted, SystemHart, mode_name
 from . import virt_map as board
@@ -45,6 +49,13 @@ INSTRUCTIONS_PER_TICK = 1
 QUANTUM = 20_000                    # guest instructions between device polls
 MIN_MEMORY = 16 << 20
 ISA = "rv64imafdc_zicsr_zifencei_sstc"     # Sstc: Linux then sets stimecmp itself
+# --device names, as QEMU's (and their short forms) -> the device kind
+DEVICE_NAMES = {"virtio-rng-device": "rng", "virtio-rng": "rng", "virtconsole": "console", "virtio-console": "console"}
+SERIAL_CHOICES = ("stdio", "none")
+
+
+def _discard(data: bytes) -> None:
+    """The output of a device with no host side (QEMU's -serial none)."""
 
 
 class BoardError(Exception):
@@ -64,6 +75,8 @@ class BoardConfig:
     max_insns: int | None = None
     clock: str = "virtual"          # "virtual": mtime follows retired instructions; "host": wall time
     reboot: bool = True             # False: a guest reboot ends the run (QEMU's -no-reboot)
+    devices: list[str] = field(default_factory=list)   # "virtio-rng-device", "virtconsole[,path=FILE]"
+    serial: str = "stdio"           # the UART on the host terminal ("stdio") or on nothing ("none")
 
 
 @dataclass
@@ -156,7 +169,26 @@ class Machine:
             clock = host_ticks() if config.clock == "host" else self._virtual_ticks
         self.clock = clock
         self.console_out = console_out
+        if config.serial not in SERIAL_CHOICES:
+            raise BoardError(f"--serial {config.serial}: expected one of {', '.join(SERIAL_CHOICES)}")
+        self.device_kinds = [self._device_kind(spec) for spec in config.devices]
+        self.console_files: dict[str, Any] = {}     # virtconsole path= outputs, open across reboots
         self._power_on()
+
+    @staticmethod
+    def _device_kind(spec: str) -> tuple[str, str | None]:
+        """(kind, output path) of a --device NAME[,path=FILE] option."""
+        name, _, options = spec.partition(",")
+        kind = DEVICE_NAMES.get(name)
+        if kind is None:
+            raise BoardError(f"--device {name}: unknown device (known: {', '.join(DEVICE_NAMES)})")
+        path = None
+        if options:
+            key, _, path = options.partition("=")
+            if kind != "console" or key != "path" or not path:
+                raise BoardError(f"--device {spec}: unknown option {options!r}"
+                                 f"{' (only path=FILE)' if kind == 'console' else ''}")
+        return kind, path
 
     # ------------------------------------------------------------ building
 
@@ -172,6 +204,7 @@ class Machine:
         self.bus.attach(board.CLINT, CLINT_SIZE, self.clint)
         self.pollers: list[Callable[[], None]] = [self.clint.update]
         self.uart: Uart16550 | None = None
+        self.console_input: Callable[[bytes], None] | None = None   # where typed bytes go
         self.virtio: list[VirtioDevice] = []
         if config.machine == "virt":
             self._build_virt()
@@ -181,8 +214,11 @@ class Machine:
         hart = self.hart
         self.plic = Plic(board.PLIC_SOURCES, [hart.line(board.IRQ_M_EXT), hart.line(board.IRQ_S_EXT)])
         self.bus.attach(board.PLIC, PLIC_SIZE, self.plic)
-        self.uart = Uart16550(self.plic.irq(board.UART0_IRQ), self.console_out)
+        on_terminal = self.config.serial == "stdio"
+        self.uart = Uart16550(self.plic.irq(board.UART0_IRQ), self.console_out if on_terminal else _discard)
         self.bus.attach(board.UART0, board.UART_SIZE, self.uart)
+        if on_terminal:
+            self.console_input = self.uart.receive
         self.bus.attach(board.TEST_SYSCON, SYSCON_SIZE, SifiveTest(self._power))
         rtc = GoldfishRtc(self.plic.irq(board.RTC_IRQ))
         self.bus.attach(board.RTC, RTC_SIZE, rtc)
@@ -194,6 +230,14 @@ class Machine:
                 raise BoardError(f"--drive {path}: {error.strerror}") from None
         if self.config.net:
             self.virtio.append(VirtioNet(self._tap(self.config.net)))
+        for kind, path in self.device_kinds:
+            if kind == "rng":
+                self.virtio.append(VirtioRng())
+                continue
+            console = VirtioConsole(self.console_out if path is None else self._console_file(path))
+            if path is None and self.console_input is None:
+                self.console_input = console.receive     # --serial none: the terminal types here
+            self.virtio.append(console)
         if len(self.virtio) > board.VIRTIO_SLOTS:
             raise BoardError(f"at most {board.VIRTIO_SLOTS} virtio devices")
         # QEMU fills the slots from the last one down; Linux then names the first drive vda
@@ -204,6 +248,15 @@ class Machine:
             self.bus.attach(board.virtio_slot(slot), VIRTIO_MMIO_SIZE, transport)
             if device is not None:
                 self.pollers.append(device.poll)
+
+    def _console_file(self, path: str) -> Callable[[bytes], None]:
+        handle = self.console_files.get(path)
+        if handle is None:
+            try:
+                handle = self.console_files[path] = open(path, "wb", buffering=0)  # noqa: SIM115 - open until close()
+            except OSError as error:
+                raise BoardError(f"--device virtconsole,path={path}: {error.strerror}") from None
+        return handle.write
 
     @staticmethod
     def _tap(spec: str) -> TapBackend | None:
@@ -283,7 +336,7 @@ class Machine:
 
     def _reboot(self) -> None:
         self.retired_before_reset += self.cpu.instret
-        self.close()
+        self._release_devices()
         self._power_on()
 
     def run(self, poll_input: Callable[[], bytes] | None = None) -> Outcome:
@@ -293,10 +346,10 @@ class Machine:
             cpu, hart = self.cpu, self.hart
             for poll in self.pollers:
                 poll()
-            if poll_input is not None and self.uart is not None:
+            if poll_input is not None and self.console_input is not None:
                 typed = poll_input()
                 if typed:
-                    self.uart.receive(typed)
+                    self.console_input(typed)
             if self.tohost is not None and (outcome := self._check_htif()) is not None:
                 return outcome
             if self.power_event is not None:
@@ -335,6 +388,12 @@ class Machine:
             time.sleep(min(ticks, 100_000) / 10_000_000)
 
     def close(self) -> None:
+        self._release_devices()
+        for handle in self.console_files.values():
+            handle.close()
+        self.console_files.clear()
+
+    def _release_devices(self) -> None:
         for device in self.virtio:
             if isinstance(device, VirtioBlk):
                 device.close()
