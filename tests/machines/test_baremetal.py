@@ -6,6 +6,8 @@ envcfg registers, counter enables, mstatus.FS, AMO fault causes and reboot. Each
 through HTIF tohost; QEMU (the oracle) must agree that it passes, except where it departs from the spec.
 """
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,8 +28,14 @@ QEMU_DEPARTS = {"amo_store_faults": "QEMU 7.2 raises load causes (4, 5, 13) for 
                                     "the spec (and Spike) raise the store/AMO ones (6, 7, 15)"}
 
 
+# S-mode payloads run under Debian's OpenSBI (fw_jump) on virt; they print their verdict on the SBI console
+SBI_PAYLOADS = ["sbi_timer"]
+FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+needs_opensbi = pytest.mark.skipif(not os.path.exists(FW_JUMP), reason="needs Debian's opensbi")
+
+
 def test_every_program_has_a_board():
-    assert sorted(BOARDS) == baremetal.NAMES
+    assert sorted([*BOARDS, *SBI_PAYLOADS]) == baremetal.NAMES
 
 
 def vmstack(*args: str) -> subprocess.CompletedProcess:
@@ -68,3 +76,26 @@ def test_no_reboot_ends_the_run_at_the_reboot():
     result = vmstack("--machine", "virt", "--bios", "none", "--kernel", str(baremetal.build("reboot")),
                      "--max-insns", "5000000", "--no-reboot")
     assert result.returncode == 0 and "guest reset after" in result.stderr, result.stderr
+
+
+def check_sbi_payload(name: str, status: int, console: str) -> None:
+    assert status == 0 and f"{name}: PASS" in console, console[-2000:]
+    extensions = re.search(r"Boot HART ISA Extensions\s+: (\S+)", console)
+    assert extensions and "sstc" in extensions.group(1).split(","), console[-2000:]   # OpenSBI found Sstc
+
+
+@needs_opensbi
+@pytest.mark.parametrize("name", SBI_PAYLOADS)
+def test_sbi_payload_on_vmstack(name):
+    result = vmstack("--bios", "default", "--kernel", str(baremetal.build(name)), "--max-insns", "30000000")
+    check_sbi_payload(name, result.returncode, result.stdout + result.stderr)
+
+
+@needs_opensbi
+@pytest.mark.skipif(not shutil.which("qemu-system-riscv64"), reason="needs qemu-system-misc")
+@pytest.mark.parametrize("name", SBI_PAYLOADS)
+def test_sbi_payload_on_qemu(name):
+    result = subprocess.run(["qemu-system-riscv64", "-machine", "virt", "-bios", FW_JUMP, "-nographic", "-monitor",
+                             "none", "-kernel", str(baremetal.build(name))],
+                            check=False, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    check_sbi_payload(name, result.returncode, result.stdout + result.stderr)
