@@ -44,13 +44,14 @@ def check_boot(console: Console, disk: Path, virtio_console: Path, timeout: floa
     assert console.expect(b"init: done, powering off", 60), console.transcript[-3000:]
     assert b"init: disk says: " + GREETING in console.transcript
     assert b"Linux version 6.1" in console.transcript
+    assert b"riscv-timer: Timer interrupt in S-mode is available via sstc extension" in console.transcript
     assert console.wait(60) == 0
     assert disk.read_bytes()[512:512 + 22] == b"vmstack-init was here\n"
     random = re.search(rb"init: hwrng gave 32 bytes:((?: [0-9a-f]{2}){32})\r?\n", console.transcript)
     assert random, console.transcript[-3000:]
     assert len(set(random.group(1).split())) > 8           # 32 bytes from the host's random source
     assert b"init: virtio console written" in console.transcript
-    assert virtio_console.read_bytes() == b"init: hello on the virtio console\n"
+    assert virtio_console.read_bytes() == b"init: hello on the virtio console\r\n"    # through the hvc tty
 
 
 @pytest.mark.skipif(not shutil.which("qemu-system-riscv64"), reason="needs qemu-system-misc")
