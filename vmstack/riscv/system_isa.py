@@ -47,6 +47,9 @@ XLEN_MASK = (1 << 64) - 1
 CAUSE_FETCH_ACCESS, CAUSE_ILLEGAL, CAUSE_BREAKPOINT = 1, 2, 3
 CAUSE_ECALL_U, CAUSE_ECALL_S, CAUSE_ECALL_M = 8, 9, 11
 PAGE_FAULTS = (12, 13, 15)
+# the access fault reported in place of a page fault when the walk or the access hit PMP or no device;
+# by the page fault's cause, so that an AMO whose read failed still reports a store/AMO fault (7)
+ACCESS_FAULT_FOR = {12: ACCESS_FAULT_CAUSE["x"], 13: ACCESS_FAULT_CAUSE["r"], 15: ACCESS_FAULT_CAUSE["w"]}
 INTERRUPT = 1 << 63
 
 MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP = (1 << bit for bit in (1, 3, 5, 7, 9, 11))
@@ -205,8 +208,8 @@ class SystemHart:
         if cause in PAGE_FAULTS and self.memory.last_access_fault is not None:
             addr, _ = self.memory.last_access_fault
             self.memory.last_access_fault = None
-            if addr == tval:           # an AMO's failed read is reported as a store/AMO fault (15 -> 7)
-                cause = ACCESS_FAULT_CAUSE["xrw"[PAGE_FAULTS.index(cause)]]
+            if addr == tval:
+                cause = ACCESS_FAULT_FOR[cause]
         if cause == CAUSE_ILLEGAL and self._emulate(cpu, tval):
             cpu.instret += 1
             return
