@@ -94,9 +94,11 @@ s_timer:                                # S-mode
         csrw stimecmp, t0
         li t0, MSTATUS_SIE
         csrs sstatus, t0
-1:      wfi
+1:      wfi                             # taken before or at the wfi: SIE is then clear, STIP pending
         beqz s1, 1b
-        csrr t0, sip                    # the handler moved stimecmp: STIP is clear again
+        li t0, -1                       # moving stimecmp clears STIP
+        csrw stimecmp, t0
+        csrr t0, sip
         andi t0, t0, STIP
         CHECK(12, t0, 0)
         ecall
@@ -107,8 +109,8 @@ s_vector:
         li TESTNUM, 13
         bne t0, t1, fail
         addi s1, s1, 1
-        li t0, -1
-        csrw stimecmp, t0
+        li t0, 0x20                     # return with SIE clear (SPIE = 0): one interrupt only
+        csrc sstatus, t0
         sret
 
 trap_vector:
