@@ -155,3 +155,59 @@ def test_fault_after_float_results_is_exact(back: str) -> None:
         flags |= raised
     assert (cpu.f[3], cpu.fcsr) == (total, fpu.NX | flags)
     assert cpu.instret == 4 + 5 * walked       # la, fmv.d.x, li, then the full iterations
+
+
+PAGE_RUN = """
+.globl _start
+_start:
+    lla t0, data
+    {base}
+    li a0, 0x11223344
+    li a1, 0x55667788
+    li a2, 0x3333
+    sd a0, 0(t0)
+    sd a1, 8(t0)
+    sh a2, 16(t0)
+    sd a1, 3(t0)
+    ld a3, 0(t0)
+    ld a4, 8(t0)
+    lhu a5, 16(t0)
+    li a7, 93
+    ecall
+.data
+.balign 4096
+data: .zero 8192
+"""
+
+
+@pytest.mark.parametrize("at", [0, 4080, 4088, 4094])   # the run's accesses within a page, or crossing it
+def test_accesses_through_one_base_register_across_a_page_end(at: int) -> None:
+    cpu, data = start(PAGE_RUN.format(base=f"addi t0, t0, {at // 2}\n    addi t0, t0, {at - at // 2}"))
+    with pytest.raises(GuestExit):
+        cpu.run(1000)
+    expected = bytearray(24)
+    struct.pack_into("<QQH", expected, 0, 0x11223344, 0x55667788, 0x3333)
+    struct.pack_into("<Q", expected, 3, 0x55667788)
+    assert cpu.memory.read(data + at, 24) == bytes(expected)
+    assert cpu.x[13:16] == list(struct.unpack_from("<QQH", expected))
+
+
+@pytest.mark.parametrize(("at", "done"), [(8192, 0), (8184, 1), (8176, 2)])
+def test_fault_inside_a_run_of_accesses_is_exact(at: int, done: int) -> None:
+    """The run's base register points at, or near the end of, the last mapped page: the first access
+    past it faults, the ones before it are done; the state is the interpreter's."""
+    source = PAGE_RUN.format(base=f"li t1, {at}\n    add t0, t0, t1")
+    states = []
+    _, _, data = loaded(source)
+    for hot in (0, 10 ** 9):
+        memory = Memory()
+        cpu = Cpu(memory, MinimalEnv())
+        cpu.hot = hot
+        cpu.pc = load_elf(build_elf(source), memory)
+        memory.unmap(data + 8192, 4096)
+        with pytest.raises(GuestFault) as fault:
+            cpu.run(1000)
+        assert (fault.value.cause, fault.value.tval) == (15, data + 8192)
+        assert cpu.memory.read(data + at, 8192 - at) == struct.pack("<QQ", 0x11223344, 0x55667788)[:8 * done]
+        states.append((cpu.pc, cpu.instret, list(cpu.x)))
+    assert states[0] == states[1]

@@ -149,9 +149,43 @@ def _call_arguments(code: str, start: int) -> tuple[list[str], int]:
     raise ValueError(f"unbalanced template {code!r}")
 
 
-def inline_memory(code: str) -> str:
+class Access(NamedTuple):
+    """A template's memory access: ld or st, the base register's local and a non-negative offset."""
+    kind: str
+    base: str
+    offset: int
+
+
+def memory_access(code: str) -> Access | None:
+    """The access of an instruction's code when it is of the form base register + offset >= 0."""
+    m = _MEMORY_CALL.search(code)
+    if m is None:
+        return None
+    address = _call_arguments(code, m.end() - 1)[0][0]
+    based = _BASE_OFFSET.fullmatch(address)
+    if based and int(based.group(2)) >= 0:
+        return Access(m.group(1), based.group(1), int(based.group(2)))
+    return Access(m.group(1), address, 0) if re.fullmatch(r"x\d+", address) else None
+
+
+def page_locals(access: Access) -> tuple[str, str]:
+    """The locals caching the page an access's base register points into (None when absent from the
+    page dict) and the base's offset in it."""
+    number = access.base[1:]
+    return (f"rp{number}", f"ro{number}") if access.kind == "ld" else (f"wp{number}", f"wo{number}")
+
+
+def page_lookup(access: Access) -> str:
+    """The line filling ``page_locals``."""
+    page, offset = page_locals(access)
+    pages = "readable_pages" if access.kind == "ld" else "writable_pages"
+    return f"{page} = {pages}.get({access.base} >> 12); {offset} = {access.base} & 4095"
+
+
+def inline_memory(code: str, cached: bool = False) -> str:
     """Expand a template's ldN(a)/stN(a, v) call (ldd/std: a double as a float) into the page-dict fast
-    path, the call kept as the slow path."""
+    path, the call kept as the slow path. ``cached``: the access is base + offset and the page of its base
+    is in ``page_locals`` (an offset past the page's end, or no page, takes the slow path)."""
     m = _MEMORY_CALL.search(code)
     if m is None:
         return code
@@ -164,10 +198,18 @@ def inline_memory(code: str) -> str:
     based = _BASE_OFFSET.fullmatch(args[0])
     if based:   # the page dicts miss a sum outside [0, 2**64), so only the slow path needs it wrapped
         lines, slow_addr = [f"mem_addr = {based.group(1)} + {based.group(2)}"], "mem_addr & 0xFFFFFFFFFFFFFFFF"
-    page, offset = f"[{addr} >> 12]", f"{addr} & 4095"
+    pages = "readable_pages" if kind == "ld" else "writable_pages"
+    page, offset = f"{pages}[{addr} >> 12]", f"{addr} & 4095"
     caught = "KeyError" if width == 1 else "(KeyError, StructError)"
+    if cached:
+        access = memory_access(code)
+        page, offset = page_locals(access)
+        offset += f" + {access.offset}" if access.offset else ""
+        caught = "(TypeError, IndexError)" if width == 1 else "(TypeError, StructError)"
+        lines = []
+        slow_addr = f"({args[0]})"
     if kind == "ld":
-        fast = f"readable_pages{page}[{offset}]" if width == 1 else f"unpack{size}(readable_pages{page}, {offset})[0]"
+        fast = f"{page}[{offset}]" if width == 1 else f"unpack{size}({page}, {offset})[0]"
         slow = f"ld{width}({slow_addr})" if size != "d" else f"float_of_bits(ld8({slow_addr}))"
         prefix, suffix = code[:m.start()], code[after:]
         target = prefix[:-3] if not suffix and re.fullmatch(r"([xfd]\d+|_) = ", prefix) else "mem_value"
@@ -176,8 +218,7 @@ def inline_memory(code: str) -> str:
             lines.append(prefix + "mem_value" + suffix)
     else:
         value = args[1] if width == 8 else f"{args[1]} & {hex((1 << (8 * width)) - 1)}"
-        fast = (f"writable_pages{page}[{offset}] = {value}" if width == 1
-                else f"pack{size}(writable_pages{page}, {offset}, {value})")
+        fast = (f"{page}[{offset}] = {value}" if width == 1 else f"pack{size}({page}, {offset}, {value})")
         slow_value = args[1] if size != "d" else f"bits_of_float({args[1]})"
         lines += ["try:", f"    {fast}", f"except {caught}:", f"    st{width}({slow_addr}, {slow_value})"]
         assert not code[:m.start()].strip() and not code[after:].strip(), code
@@ -208,7 +249,7 @@ _SAME_SIGN_SOURCE = [(re.compile(r"copysign\((d\d+), \1\)"), r"\1"),   # fmv.d, 
 @functools.lru_cache(maxsize=1 << 16)
 def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, list[str], list[str]]:
     """(source, locals read, locals written) of one instruction: its template with operands resolved
-    (the float template when the memory's page dicts are inlined)."""
+    (the float template when the memory's page dicts are inlined), memory accesses not yet inlined."""
     ops = _operands(d, pc, k)
     template = d.insn.float_template if inline and d.insn.float_template else d.insn.template
     code = _TOKEN.sub(lambda m: ops[m.group(1)], template)
@@ -217,8 +258,6 @@ def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, l
     assignment = _CONSTANT_ASSIGNMENT.fullmatch(code)
     if assignment and not re.search(r"[A-Za-z_]", _HEX.sub("", assignment.group(2)).replace("sx", "")):
         code = f"{assignment.group(1)} = {eval(assignment.group(2), {})}"   # literals, operators and sx only
-    if inline:
-        code = inline_memory(code)
     reads, writes = _registers(template, ops)
     return code, reads, writes
 
@@ -294,6 +333,35 @@ class _Locals:
         return out
 
 
+_KEEPS_PAGES = re.compile(r"\b(?:(?:double|single)_\w+|accrue_\w|rounding)\(cpu\b|\bcpu\.fcsr\b")
+
+
+def _may_change_pages(code: str) -> bool:
+    """Whether an instruction may change the page dicts (a CSR, an atomic, anything else reaching the cpu
+    but the FP helpers): the pages cached for base registers are then looked up again."""
+    return "cpu" in _KEEPS_PAGES.sub("", code)
+
+
+def _cached_accesses(codes: list[tuple[str, list[str], list[str]]], loop_end: int | None) -> set[int]:
+    """The accesses that take their page from ``page_locals``: runs of two or more accesses of one kind
+    through one base register, not written in between (the first of a run fills the locals)."""
+    runs: dict[tuple[str, str], list[int]] = {}
+    chosen: set[int] = set()
+
+    def close(keys: list[tuple[str, str]]) -> None:
+        for key in keys:
+            run = runs.pop(key)
+            if len(run) > 1:
+                chosen.update(run)
+    for k, (code, _, writes) in enumerate(codes):
+        access = memory_access(code)
+        if access:
+            runs.setdefault((access.kind, access.base), []).append(k)
+        close(list(runs) if _may_change_pages(code) or k == loop_end else [key for key in runs if key[1] in writes])
+    close(list(runs))
+    return chosen
+
+
 def _float_inputs(codes: list[tuple[str, list[str], list[str]]]) -> list[str]:
     """The FP registers a block reads as floats before it writes them (loaded at its entry at once)."""
     seen: dict[str, None] = {}
@@ -343,9 +411,24 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
     def writeback(level: int, at: InsnAt, count: int) -> None:
         body.emit("; ".join([*regs.stores(), f"cpu.instret += {retired}{count}"]), level, at)
 
+    cached = _cached_accesses(codes, loop_end) if inline else set()
+    filled: set[tuple[str, str]] = set()   # page_locals holding the page of their base register's value
     end = insns[-1][0] + insns[-1][1].length
     for k, (pc, d) in enumerate(insns):
         code, reads, writes = codes[k]
+        access = memory_access(code) if inline else None
+        if access and k in cached and (access.kind, access.base) not in filled:
+            regs_line = regs.make_current(access.base)
+            if regs_line:
+                body.emit(regs_line, indent, None)
+            body.emit(page_lookup(access), indent, None)
+            filled.add((access.kind, access.base))
+        if inline:
+            code = inline_memory(code, k in cached)
+        if _may_change_pages(code) or k == loop_end:
+            filled.clear()
+        else:
+            filled -= {key for key in filled if key[1] in writes}
         if k == loop_end:   # the next iteration finds each register in the local it entered in
             for name in heads:
                 line = regs.make_current(name)
