@@ -165,13 +165,13 @@ _start:
     li a0, 0x11223344
     li a1, 0x55667788
     li a2, 0x3333
-    sd a0, 0(t0)
-    sd a1, 8(t0)
-    sh a2, 16(t0)
-    sd a1, 3(t0)
-    ld a3, 0(t0)
-    ld a4, 8(t0)
-    lhu a5, 16(t0)
+    sd a0, {o0}(t0)
+    sd a1, {o8}(t0)
+    sh a2, {o16}(t0)
+    sd a1, {o3}(t0)
+    ld a3, {o0}(t0)
+    ld a4, {o8}(t0)
+    lhu a5, {o16}(t0)
     li a7, 93
     ecall
 .data
@@ -180,9 +180,16 @@ data: .zero 8192
 """
 
 
+def page_run(base: str, shift: int = 0) -> str:
+    """PAGE_RUN with the base register set by ``base`` plus shift, its offsets less shift."""
+    offsets = {f"o{n}": n - shift for n in (0, 3, 8, 16)}
+    return PAGE_RUN.format(base=f"{base}\n    addi t0, t0, {shift}", **offsets)
+
+
+@pytest.mark.parametrize("shift", [0, 16])   # offsets from 0 up, or ending at 0
 @pytest.mark.parametrize("at", [0, 4080, 4088, 4094])   # the run's accesses within a page, or crossing it
-def test_accesses_through_one_base_register_across_a_page_end(at: int) -> None:
-    cpu, data = start(PAGE_RUN.format(base=f"addi t0, t0, {at // 2}\n    addi t0, t0, {at - at // 2}"))
+def test_accesses_through_one_base_register_across_a_page_end(at: int, shift: int) -> None:
+    cpu, data = start(page_run(f"addi t0, t0, {at // 2}\n    addi t0, t0, {at - at // 2}", shift))
     with pytest.raises(GuestExit):
         cpu.run(1000)
     expected = bytearray(24)
@@ -196,7 +203,7 @@ def test_accesses_through_one_base_register_across_a_page_end(at: int) -> None:
 def test_fault_inside_a_run_of_accesses_is_exact(at: int, done: int) -> None:
     """The run's base register points at, or near the end of, the last mapped page: the first access
     past it faults, the ones before it are done; the state is the interpreter's."""
-    source = PAGE_RUN.format(base=f"li t1, {at}\n    add t0, t0, t1")
+    source = page_run(f"li t1, {at}\n    add t0, t0, t1")
     states = []
     _, _, data = loaded(source)
     for hot in (0, 10 ** 9):

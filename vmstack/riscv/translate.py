@@ -150,42 +150,45 @@ def _call_arguments(code: str, start: int) -> tuple[list[str], int]:
 
 
 class Access(NamedTuple):
-    """A template's memory access: ld or st, the base register's local and a non-negative offset."""
+    """A template's memory access: ld or st, the base register's local and an offset."""
     kind: str
     base: str
     offset: int
 
 
 def memory_access(code: str) -> Access | None:
-    """The access of an instruction's code when it is of the form base register + offset >= 0."""
+    """The access of an instruction's code when it is of the form base register + offset."""
     m = _MEMORY_CALL.search(code)
     if m is None:
         return None
     address = _call_arguments(code, m.end() - 1)[0][0]
     based = _BASE_OFFSET.fullmatch(address)
-    if based and int(based.group(2)) >= 0:
+    if based:
         return Access(m.group(1), based.group(1), int(based.group(2)))
     return Access(m.group(1), address, 0) if re.fullmatch(r"x\d+", address) else None
 
 
 def page_locals(access: Access) -> tuple[str, str]:
-    """The locals caching the page an access's base register points into (None when absent from the
-    page dict) and the base's offset in it."""
+    """The locals caching the page that the address base + origin is in (None when absent from the page
+    dict; origin, the least offset of the run of accesses or 0, keeps every offset from it >= 0) and that
+    address's offset in it."""
     number = access.base[1:]
     return (f"rp{number}", f"ro{number}") if access.kind == "ld" else (f"wp{number}", f"wo{number}")
 
 
-def page_lookup(access: Access) -> str:
+def page_lookup(access: Access, origin: int) -> str:
     """The line filling ``page_locals``."""
     page, offset = page_locals(access)
     pages = "readable_pages" if access.kind == "ld" else "writable_pages"
-    return f"{page} = {pages}.get({access.base} >> 12); {offset} = {access.base} & 4095"
+    address = f"({access.base} + {origin})" if origin else access.base
+    return f"{page} = {pages}.get({address} >> 12); {offset} = {address} & 4095"
 
 
-def inline_memory(code: str, cached: bool = False) -> str:
+def inline_memory(code: str, origin: int | None = None) -> str:
     """Expand a template's ldN(a)/stN(a, v) call (ldd/std: a double as a float) into the page-dict fast
-    path, the call kept as the slow path. ``cached``: the access is base + offset and the page of its base
-    is in ``page_locals`` (an offset past the page's end, or no page, takes the slow path)."""
+    path, the call kept as the slow path. ``origin`` (not None): the access is base + offset and
+    ``page_locals`` hold the page of base + origin (an offset past the page's end, or no page, takes the
+    slow path)."""
     m = _MEMORY_CALL.search(code)
     if m is None:
         return code
@@ -201,10 +204,10 @@ def inline_memory(code: str, cached: bool = False) -> str:
     pages = "readable_pages" if kind == "ld" else "writable_pages"
     page, offset = f"{pages}[{addr} >> 12]", f"{addr} & 4095"
     caught = "KeyError" if width == 1 else "(KeyError, StructError)"
-    if cached:
+    if origin is not None:
         access = memory_access(code)
         page, offset = page_locals(access)
-        offset += f" + {access.offset}" if access.offset else ""
+        offset += f" + {access.offset - origin}" if access.offset != origin else ""
         caught = "(TypeError, IndexError)" if width == 1 else "(TypeError, StructError)"
         lines = []
         slow_addr = f"({args[0]})"
@@ -342,21 +345,23 @@ def _may_change_pages(code: str) -> bool:
     return "cpu" in _KEEPS_PAGES.sub("", code)
 
 
-def _cached_accesses(codes: list[tuple[str, list[str], list[str]]], loop_end: int | None) -> set[int]:
-    """The accesses that take their page from ``page_locals``: runs of two or more accesses of one kind
-    through one base register, not written in between (the first of a run fills the locals)."""
-    runs: dict[tuple[str, str], list[int]] = {}
-    chosen: set[int] = set()
+def _cached_accesses(codes: list[tuple[str, list[str], list[str]]], loop_end: int | None) -> dict[int, int]:
+    """The accesses that take their page from ``page_locals``, each with its run's origin: runs of two or
+    more accesses of one kind through one base register, not written in between (the first of a run
+    fills the locals)."""
+    runs: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    chosen: dict[int, int] = {}
 
     def close(keys: list[tuple[str, str]]) -> None:
         for key in keys:
             run = runs.pop(key)
             if len(run) > 1:
-                chosen.update(run)
+                origin = min(0, *(offset for _, offset in run))
+                chosen.update((k, origin) for k, _ in run)
     for k, (code, _, writes) in enumerate(codes):
         access = memory_access(code)
         if access:
-            runs.setdefault((access.kind, access.base), []).append(k)
+            runs.setdefault((access.kind, access.base), []).append((k, access.offset))
         close(list(runs) if _may_change_pages(code) or k == loop_end else [key for key in runs if key[1] in writes])
     close(list(runs))
     return chosen
@@ -411,7 +416,7 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
     def writeback(level: int, at: InsnAt, count: int) -> None:
         body.emit("; ".join([*regs.stores(), f"cpu.instret += {retired}{count}"]), level, at)
 
-    cached = _cached_accesses(codes, loop_end) if inline else set()
+    cached = _cached_accesses(codes, loop_end) if inline else {}
     filled: set[tuple[str, str]] = set()   # page_locals holding the page of their base register's value
     end = insns[-1][0] + insns[-1][1].length
     for k, (pc, d) in enumerate(insns):
@@ -421,10 +426,10 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
             regs_line = regs.make_current(access.base)
             if regs_line:
                 body.emit(regs_line, indent, None)
-            body.emit(page_lookup(access), indent, None)
+            body.emit(page_lookup(access, cached[k]), indent, None)
             filled.add((access.kind, access.base))
         if inline:
-            code = inline_memory(code, k in cached)
+            code = inline_memory(code, cached.get(k))
         if _may_change_pages(code) or k == loop_end:
             filled.clear()
         else:
