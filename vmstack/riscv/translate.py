@@ -58,7 +58,10 @@ def fetch_decode(memory: Memory, pc: int) -> Decoded:
     half = int.from_bytes(memory.fetch(pc, 2), "little")
     if half & 3 == 3:
         half |= int.from_bytes(memory.fetch(pc + 2, 2), "little") << 16
-    return decode(half)
+    return _decode(half)
+
+
+_decode = functools.lru_cache(maxsize=1 << 16)(decode)   # a Decoded depends on the instruction's bits only
 
 
 def _operands(d: Decoded, pc: int, k: str) -> dict[str, str]:
@@ -156,6 +159,7 @@ class Access(NamedTuple):
     offset: int
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def memory_access(code: str) -> Access | None:
     """The access of an instruction's code when it is of the form base register + offset."""
     m = _MEMORY_CALL.search(code)
@@ -184,6 +188,7 @@ def page_lookup(access: Access, origin: int) -> str:
     return f"{page} = {pages}.get({address} >> 12); {offset} = {address} & 4095"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def inline_memory(code: str, origin: int | None = None) -> str:
     """Expand a template's ldN(a)/stN(a, v) call (ldd/std: a double as a float) into the page-dict fast
     path, the call kept as the slow path. ``origin`` (not None): the access is base + offset and
@@ -256,13 +261,31 @@ def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, l
     ops = _operands(d, pc, k)
     template = d.insn.float_template if inline and d.insn.float_template else d.insn.template
     code = _TOKEN.sub(lambda m: ops[m.group(1)], template)
-    for pattern, replacement in _SIMPLIFY + _SAME_SIGN_SOURCE:
-        code = pattern.sub(replacement, code)
+    if "0xFFFFFFFFFFFFFFFF" in code or "(0)" in code:
+        for pattern, replacement in _SIMPLIFY:
+            code = pattern.sub(replacement, code)
+    if "copysign" in code:
+        for pattern, replacement in _SAME_SIGN_SOURCE:
+            code = pattern.sub(replacement, code)
     assignment = _CONSTANT_ASSIGNMENT.fullmatch(code)
     if assignment and not re.search(r"[A-Za-z_]", _HEX.sub("", assignment.group(2)).replace("sx", "")):
         code = f"{assignment.group(1)} = {eval(assignment.group(2), {})}"   # literals, operators and sx only
     reads, writes = _registers(template, ops)
     return code, reads, writes
+
+
+@functools.cache
+def _placed(template: str) -> tuple[bool, bool]:
+    """Whether a template uses its instruction's address (PC, NPC), and its index in the block (K)."""
+    tokens = set(_TOKEN.findall(template))
+    return bool(tokens & {"PC", "NPC"}), "K" in tokens
+
+
+def _placed_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, list[str], list[str]]:
+    """``_instruction_code``, cached across the blocks that share the instruction (the tail of a block is
+    often the start of another) unless its code depends on its place."""
+    uses_pc, uses_k = _placed(d.insn.template)
+    return _instruction_code(d, pc if uses_pc else 0, k if uses_k else "", inline)
 
 
 FP_FAST = "fp_fast = cpu.fcsr & 0xE1 == 1"   # what FP_FAST stands for: NX accrued and frm rounding to nearest
@@ -345,7 +368,8 @@ def _may_change_pages(code: str) -> bool:
     return "cpu" in _KEEPS_PAGES.sub("", code)
 
 
-def _cached_accesses(codes: list[tuple[str, list[str], list[str]]], loop_end: int | None) -> dict[int, int]:
+def _cached_accesses(codes: list[tuple[str, list[str], list[str]]], accesses: list[Access | None],
+                     loop_end: int | None) -> dict[int, int]:
     """The accesses that take their page from ``page_locals``, each with its run's origin: runs of two or
     more accesses of one kind through one base register, not written in between (the first of a run
     fills the locals)."""
@@ -359,7 +383,7 @@ def _cached_accesses(codes: list[tuple[str, list[str], list[str]]], loop_end: in
                 origin = min(0, *(offset for _, offset in run))
                 chosen.update((k, origin) for k, _ in run)
     for k, (code, _, writes) in enumerate(codes):
-        access = memory_access(code)
+        access = accesses[k]
         if access:
             runs.setdefault((access.kind, access.base), []).append((k, access.offset))
         close(list(runs) if _may_change_pages(code) or k == loop_end else [key for key in runs if key[1] in writes])
@@ -387,7 +411,7 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
     inline = "readable_pages" in namespace
     regs = _Locals()
     loop_end = _loop_end(insns)
-    codes = [_instruction_code(d, pc, str(k) if loop_end is None else f"(loop_i * {loop_end + 1} + {k})", inline)
+    codes = [_placed_code(d, pc, str(k) if loop_end is None else f"(loop_i * {loop_end + 1} + {k})", inline)
              for k, (pc, d) in enumerate(insns)]
     uses_fp_fast = any("fp_fast" in code for code, _, _ in codes)
     prologue: list[str] = [FP_FAST] if uses_fp_fast else []
@@ -416,12 +440,13 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
     def writeback(level: int, at: InsnAt, count: int) -> None:
         body.emit("; ".join([*regs.stores(), f"cpu.instret += {retired}{count}"]), level, at)
 
-    cached = _cached_accesses(codes, loop_end) if inline else {}
+    accesses = [memory_access(code) if inline else None for code, _, _ in codes]
+    cached = _cached_accesses(codes, accesses, loop_end)
     filled: set[tuple[str, str]] = set()   # page_locals holding the page of their base register's value
     end = insns[-1][0] + insns[-1][1].length
     for k, (pc, d) in enumerate(insns):
         code, reads, writes = codes[k]
-        access = memory_access(code) if inline else None
+        access = accesses[k]
         if access and k in cached and (access.kind, access.base) not in filled:
             regs_line = regs.make_current(access.base)
             if regs_line:
