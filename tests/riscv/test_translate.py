@@ -218,3 +218,58 @@ def test_fault_inside_a_run_of_accesses_is_exact(at: int, done: int) -> None:
         assert cpu.memory.read(data + at, 8192 - at) == struct.pack("<QQ", 0x11223344, 0x55667788)[:8 * done]
         states.append((cpu.pc, cpu.instret, list(cpu.x)))
     assert states[0] == states[1]
+
+
+GROUPS = """
+.globl _start
+_start:
+    lla t0, data
+    {base}
+    li a1, 0x55667788
+    sd a1, 16(t0)
+    sd a1, 0(t0)
+    sw a1, 28(t0)
+    sw a1, 24(t0)
+    ld a2, 0(t0)
+    ld a2, 8(t0)
+    ld a3, 24(t0)
+    ld a4, 0(t0)
+    lwu a5, 12(t0)
+    li a7, 93
+    ecall
+.data
+.balign 4096
+data: .quad 1, 2, 3, 4
+.zero 4064
+"""
+
+
+def test_grouped_accesses_keep_program_order_and_the_bytes_between() -> None:
+    """Stores through one base register at offsets with a gap between, loads into one register twice,
+    in descending offsets: as the instructions one by one."""
+    cpu, data = start(GROUPS.format(base=""))
+    with pytest.raises(GuestExit):
+        cpu.run(1000)
+    value = 0x55667788
+    assert struct.unpack("<4Q", cpu.memory.read(data, 32)) == (value, 2, value, value | value << 32)
+    assert cpu.x[12:16] == [2, value | value << 32, value, 0]
+
+
+@pytest.mark.parametrize("at", [4096 - 8, 4096 - 16, 4096 - 24, 4096 - 28])
+def test_fault_inside_a_group_is_exact(at: int) -> None:
+    """The page after data unmapped: the group's struct call fails, its accesses run one by one up to
+    the faulting one; the state is the interpreter's."""
+    source = GROUPS.format(base=f"li t1, {at}\n    add t0, t0, t1")
+    _, _, data = loaded(source)
+    states = []
+    for hot in (0, 10 ** 9):
+        memory = Memory()
+        cpu = Cpu(memory, MinimalEnv())
+        cpu.hot = hot
+        cpu.pc = load_elf(build_elf(source), memory)
+        memory.unmap(data + 4096, 4096)
+        with pytest.raises(GuestFault) as fault:
+            cpu.run(1000)
+        states.append((fault.value.cause, fault.value.tval, cpu.pc, cpu.instret, list(cpu.x),
+                       memory.read(data + 4096 - 32, 32)))
+    assert states[0] == states[1]

@@ -21,6 +21,7 @@ the dead frame's locals, which makes the architectural state exact at the faulti
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import struct
 from collections.abc import Callable
@@ -391,6 +392,92 @@ def _cached_accesses(codes: list[tuple[str, list[str], list[str]]], accesses: li
     return chosen
 
 
+_PLAIN_LOAD = re.compile(r"([xfd]\d+|_) = ld([48d])\((.+)\)")
+_GROUPED = {"4": ("I", 4), "8": ("Q", 8), "d": ("d", 8)}   # access sizes a group takes: struct code, width
+
+
+def _plain_access(code: str) -> tuple[str, str, str] | None:
+    """(size, target or value, address) of a ld8/ldd/ld4 straight into a register or a st8/std/st4."""
+    load = _PLAIN_LOAD.fullmatch(code)
+    if load:
+        return load.group(2), load.group(1), load.group(3)
+    m = _MEMORY_CALL.match(code)
+    if m and m.group(1) == "st" and m.group(2) in _GROUPED:
+        args, after = _call_arguments(code, m.end() - 1)
+        if after == len(code):
+            return m.group(2), args[1], args[0]
+    return None
+
+
+def _groups(codes: list[tuple[str, list[str], list[str]]], accesses: list[Access | None],
+            cached: dict[int, int]) -> list[list[int]]:
+    """Runs of consecutive cached plain accesses of one kind through one base register, their bytes
+    apart and their targets distinct, a group of stores without gaps: each group becomes one struct call
+    (see ``_group_code``)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    spans: list[tuple[int, int]] = []
+    targets: set[str] = set()
+    for k, access in enumerate(accesses):
+        plain = _plain_access(codes[k][0]) if access and k in cached else None
+        if plain:
+            first = accesses[current[0]] if current else None
+            span = (access.offset, access.offset + _GROUPED[plain[0]][1])
+            fits = (first and (first.kind, first.base) == (access.kind, access.base) and plain[1] not in targets
+                    and all(span[1] <= start or end <= span[0] for start, end in spans))
+            if not fits:
+                groups.append(current)
+                current, spans, targets = [], [], set()
+            if access.base not in codes[k][2]:
+                current.append(k)
+                spans.append(span)
+                if access.kind == "ld":
+                    targets.add(plain[1])
+                continue
+        groups.append(current)
+        current, spans, targets = [], [], set()
+    groups.append(current)
+    return [group for group in groups if len(group) > 1 and (accesses[group[0]].kind == "ld" or _contiguous(
+        [(accesses[k].offset, _GROUPED[_plain_access(codes[k][0])[0]][1]) for k in group]))]
+
+
+def _contiguous(spans: list[tuple[int, int]]) -> bool:
+    """Whether accesses (offset, width) cover their range without a gap (a pad byte of a packed format
+    would write a zero there)."""
+    ordered = sorted(spans)
+    return all(offset + width == following for (offset, width), (following, _) in itertools.pairwise(ordered))
+
+
+def _group_code(members: list[tuple[Access, tuple[str, str, str]]], origin: int, namespace: dict[str, Any]
+                ) -> tuple[str, list[str]]:
+    """The fast line of a group of accesses (one struct call on the cached page; its format is added to
+    ``namespace``) and each member's slow line, run in order when the fast one fails."""
+    ordered = sorted(members, key=lambda member: member[0].offset)
+    first = ordered[0][0]
+    layout, position = "", first.offset
+    for access, (size, _, _) in ordered:
+        code, width = _GROUPED[size]
+        layout += (f"{access.offset - position}x" if access.offset > position else "") + code
+        position = access.offset + width
+    page, offset = page_locals(first)
+    at = offset + (f" + {first.offset - origin}" if first.offset != origin else "")
+    slow = []
+    if first.kind == "ld":
+        name = f"unpack_{layout}"
+        namespace.setdefault(name, struct.Struct("<" + layout).unpack_from)
+        fast = f"{', '.join(target for _, (_, target, _) in ordered)}, = {name}({page}, {at})"
+        for _, (size, target, address) in members:
+            slow.append(f"{target} = " + (f"float_of_bits(ld8({address}))" if size == "d" else f"ld{size}({address})"))
+    else:
+        name = f"pack_{layout}"
+        namespace.setdefault(name, struct.Struct("<" + layout).pack_into)
+        values = [value if size != "4" else f"{value} & 0xFFFFFFFF" for _, (size, value, _) in ordered]
+        fast = f"{name}({page}, {at}, {', '.join(values)})"
+        for _, (size, value, address) in members:
+            slow.append(f"st8({address}, bits_of_float({value}))" if size == "d" else f"st{size}({address}, {value})")
+    return fast, slow
+
+
 def _float_inputs(codes: list[tuple[str, list[str], list[str]]]) -> list[str]:
     """The FP registers a block reads as floats before it writes them (loaded at its entry at once)."""
     seen: dict[str, None] = {}
@@ -443,6 +530,9 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
     accesses = [memory_access(code) if inline else None for code, _, _ in codes]
     cached = _cached_accesses(codes, accesses, loop_end)
     filled: set[tuple[str, str]] = set()   # page_locals holding the page of their base register's value
+    groups = {group[-1]: group for group in _groups(codes, accesses, cached)}
+    grouped = {k for group in groups.values() for k in group}
+    pending: list[InsnAt] = []   # the members of a group seen so far
     end = insns[-1][0] + insns[-1][1].length
     for k, (pc, d) in enumerate(insns):
         code, reads, writes = codes[k]
@@ -471,6 +561,17 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
         at = InsnAt(k, pc, d.bits, False, regs.in_floats())
         for name in writes:
             regs.write(name)
+        if k in grouped:
+            pending.append(at)
+            if k in groups:
+                members = groups[k]
+                fast, slow = _group_code([(accesses[j], _plain_access(codes[j][0])) for j in members],
+                                         cached[members[0]], namespace)
+                body.emit(f"try:\n    {fast}\nexcept (TypeError, StructError):", indent, pending[0])
+                for line, member_at in zip(slow, pending):
+                    body.emit(line, indent + 1, member_at)
+                pending = []
+            continue
         kind = d.insn.kind
         if kind == KIND_PLAIN:
             body.emit(code, indent, at)
