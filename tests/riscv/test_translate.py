@@ -255,11 +255,41 @@ def test_grouped_accesses_keep_program_order_and_the_bytes_between() -> None:
     assert cpu.x[12:16] == [2, value | value << 32, value, 0]
 
 
+FLOAT_GROUPS = """
+.globl _start
+_start:
+    lla t0, data
+    {base}
+    fld f1, 8(t0)
+    fld f2, 0(t0)
+    fadd.d f3, f1, f2
+    fsd f3, 16(t0)
+    fsd f1, 24(t0)
+    fsd f2, 32(t0)
+    fmv.x.d a0, f3
+    li a7, 93
+    ecall
+.data
+.balign 4096
+data: .double 1.5, 2.25
+.zero 4080
+"""
+
+
+def test_grouped_float_accesses() -> None:
+    cpu, data = start(FLOAT_GROUPS.format(base=""))
+    with pytest.raises(GuestExit):
+        cpu.run(1000)
+    assert struct.unpack("<5d", cpu.memory.read(data, 40)) == (1.5, 2.25, 3.75, 2.25, 1.5)
+    assert cpu.x[10] == struct.unpack("<Q", struct.pack("<d", 3.75))[0]
+
+
+@pytest.mark.parametrize("program", [GROUPS, FLOAT_GROUPS], ids=["integer", "float"])
 @pytest.mark.parametrize("at", [4096 - 8, 4096 - 16, 4096 - 24, 4096 - 28])
-def test_fault_inside_a_group_is_exact(at: int) -> None:
+def test_fault_inside_a_group_is_exact(program: str, at: int) -> None:
     """The page after data unmapped: the group's struct call fails, its accesses run one by one up to
     the faulting one; the state is the interpreter's."""
-    source = GROUPS.format(base=f"li t1, {at}\n    add t0, t0, t1")
+    source = program.format(base=f"li t1, {at}\n    add t0, t0, t1")
     _, _, data = loaded(source)
     states = []
     for hot in (0, 10 ** 9):
@@ -270,6 +300,6 @@ def test_fault_inside_a_group_is_exact(at: int) -> None:
         memory.unmap(data + 4096, 4096)
         with pytest.raises(GuestFault) as fault:
             cpu.run(1000)
-        states.append((fault.value.cause, fault.value.tval, cpu.pc, cpu.instret, list(cpu.x),
+        states.append((fault.value.cause, fault.value.tval, cpu.pc, cpu.instret, list(cpu.x), list(cpu.f),
                        memory.read(data + 4096 - 32, 32)))
     assert states[0] == states[1]

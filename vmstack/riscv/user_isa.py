@@ -68,10 +68,10 @@ def sext32(x: str) -> str:
 
 
 def sext(x: str, bits: int, narrow: bool = False) -> str:
-    """Source for the low ``bits`` of x sign-extended to 64 (``narrow``: x has no higher bits set)."""
-    top = 1 << (bits - 1)
+    """Source for the low ``bits`` of x sign-extended to 64 (``narrow``: x has no higher bits set), as
+    ``sext32`` does it."""
     low = x if narrow else f"({x}) & {hex((1 << bits) - 1)}"
-    return f"((({low}) ^ {hex(top)}) - {hex(top)}) & {M}"
+    return f"(sx | {hex(((1 << 64) - 1) ^ ((1 << bits) - 1))} if (sx := {low}) > {hex((1 << (bits - 1)) - 1)} else sx)"
 
 
 EA = f"(X1 + IMM) & {M}"
