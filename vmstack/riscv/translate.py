@@ -363,6 +363,7 @@ class _Locals:
 _KEEPS_PAGES = re.compile(r"\b(?:(?:double|single)_\w+|accrue_\w|rounding)\(cpu\b|\bcpu\.fcsr\b")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _may_change_pages(code: str) -> bool:
     """Whether an instruction may change the page dicts (a CSR, an atomic, anything else reaching the cpu
     but the FP helpers): the pages cached for base registers are then looked up again."""
