@@ -13,9 +13,17 @@ of ``user_isa``, pasted in with their operands resolved (an immediate becomes a 
 The function takes (X, F, cpu), counts the retired instructions into ``cpu.instret`` and returns the
 next pc.
 
+Three things make the common case cheaper. A double an instruction with a float template computes on
+lives in the local ``dN`` as a Python float (``_Locals`` knows whether fN, dN or both are current and
+converts between them only where an instruction needs the other form, or at an exit). A run of accesses
+through one base register that the run does not change looks its page up once (``page_locals``). And
+consecutive plain loads, or stores covering a range without gaps, through one base register are one
+struct call (``_group_code``), each keeping its own slow path.
+
 No bookkeeping runs for faults: when a load, store or helper raises, the caller finds the faulting
 line in the traceback (``BlockInfo.lines``: line -> instruction) and the registers' current values in
-the dead frame's locals, which makes the architectural state exact at the faulting instruction.
+the dead frame's locals (``InsnAt.in_floats``: those held as floats), which makes the architectural
+state exact at the faulting instruction.
 """
 
 from __future__ import annotations
