@@ -125,7 +125,8 @@ _SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero changes noth
     (re.compile(r"\((x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
     (re.compile(r"(?:(?<=\()|(?<=, )|(?<== )|^)(x\d+) & 0xFFFFFFFFFFFFFFFF(?=[,)]|$)"), r"\1"),
 ]
-_CONSTANT_ASSIGNMENT = re.compile(r"(x\d+) = ([^\n]+)")   # x0 read as (0): li, lui and the like fold
+_CONSTANT_ASSIGNMENT = re.compile(r"(x\d+|next_pc) = ([^\n]+)")   # x0 read as (0): li, lui and the like fold
+_CONSTANT_TO_X0 = re.compile(r"_ = (0x[0-9a-f]+|\d+)")                # a jal's link dropped
 _HEX = re.compile(r"\b0x[0-9A-Fa-f]+\b")
 LOOP_CHUNK = 20000   # a block looping on itself comes back to the run loop after about this many instructions
 
@@ -263,6 +264,14 @@ _SAME_SIGN_SOURCE = [(re.compile(r"copysign\((d\d+), \1\)"), r"\1"),   # fmv.d, 
                      (re.compile(r"copysign\((d\d+), -\1\)"), r"-\1")]
 
 
+def _folded(line: str) -> str:
+    """A line assigning an expression of literals and operators only, with its value instead."""
+    assignment = _CONSTANT_ASSIGNMENT.fullmatch(line)
+    if assignment and not re.search(r"[A-Za-z_]", _HEX.sub("", assignment.group(2)).replace("sx", "")):
+        return f"{assignment.group(1)} = {eval(assignment.group(2), {})}"   # literals, operators and sx only
+    return line
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, list[str], list[str]]:
     """(source, locals read, locals written) of one instruction: its template with operands resolved
@@ -276,9 +285,7 @@ def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, l
     if "copysign" in code:
         for pattern, replacement in _SAME_SIGN_SOURCE:
             code = pattern.sub(replacement, code)
-    assignment = _CONSTANT_ASSIGNMENT.fullmatch(code)
-    if assignment and not re.search(r"[A-Za-z_]", _HEX.sub("", assignment.group(2)).replace("sx", "")):
-        code = f"{assignment.group(1)} = {eval(assignment.group(2), {})}"   # literals, operators and sx only
+    code = "\n".join(_folded(line) for line in code.split("\n") if not _CONSTANT_TO_X0.fullmatch(line)) or "pass"
     reads, writes = _registers(template, ops)
     return code, reads, writes
 
