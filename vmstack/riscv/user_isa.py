@@ -262,8 +262,9 @@ def _float_path(op: str, call: str) -> str:
         return f"DD = sqrt(D1) if FP_FAST and D1 > 0.0 else float_of_bits({call})"
     operator = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[op]
     nonzero_divisor = "D2 and " if op == "div" else ""
-    return (f"DD = fp_r if FP_FAST and {nonzero_divisor}{SMALLEST_QUIET} <= abs(fp_r := D1 {operator} D2) "
-            f"<= {LARGEST} else float_of_bits({call})")
+    in_range = (f"({SMALLEST_QUIET} <= (fp_r := D1 {operator} D2) <= {LARGEST} "
+                f"or -{LARGEST} <= fp_r <= -{SMALLEST_QUIET})")   # cheaper than abs() in CPython
+    return f"DD = fp_r if FP_FAST and {nonzero_divisor}{in_range} else float_of_bits({call})"
 
 
 def _float_ops() -> list[Instruction]:
@@ -590,11 +591,14 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
 
 
 def bits_of_float(value: float) -> int:
+    """The bit pattern of a double held as a Python float (exact, NaN payloads included)."""
     return _one_q(_one_d(value))[0]
 
 
 def float_of_bits(bits: int) -> float:
+    """A double's bit pattern as a Python float (exact, NaN payloads included)."""
     return _one_float(_one_bits(bits))[0]
+
 
 FLOAT_HELPERS = {"fpu": fpu, "SINGLE": fpu.SINGLE, "DOUBLE": fpu.DOUBLE, "rounding": rounding, "unbox": unbox,
                  "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x,
