@@ -40,7 +40,7 @@ from .faults import IllegalInstruction
 from .memory import Memory, MemoryFault
 from .user_isa import KIND_BRANCH, KIND_FENCE_I, KIND_JUMP, KIND_PLAIN, KIND_TRAP
 
-MAX_BLOCK = 48        # instructions in a block
+MAX_BLOCK = 64        # instructions in a block
 MAX_SIDE_EXITS = 8    # conditional branches in a block (each exit stores the registers written so far)
 _TOKEN = re.compile(r"\b(X1|X2|XD|F1|F2|F3|FD|D1|D2|DD|FP_FAST|IMM|RS1|RM|PC|NPC|K|NEXT)\b")
 
