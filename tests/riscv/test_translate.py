@@ -1,7 +1,9 @@
-"""The translator's doubles held as Python floats: a translated block computing on them gives fpu's exact
-results and flags in every rounding mode (the fast path and the helper, chained through a float-held
-result), keeps NaN payloads through moves and stores, follows an frm write in the middle of a block, and
-leaves exact state when a later instruction faults (also in a looping block)."""
+"""The translator's fast paths. Doubles held as Python floats: a translated block computing on them gives
+fpu's exact results and flags in every rounding mode (the fast path and the helper, chained through a
+float-held result), keeps NaN payloads through moves and stores, follows an frm write in the middle of a
+block, and leaves exact state when a later instruction faults (also in a looping block). Accesses through
+one base register sharing a page lookup, and grouped into one struct call: right at and across a page's
+end, in program order, and exact (the interpreter's state) when one of them faults."""
 
 from __future__ import annotations
 
