@@ -123,23 +123,30 @@ class Kernel:
 
 def calibrate(kernel: Kernel, seconds: float, timeout: float) -> tuple[int, str]:
     """A size for which one vmstack run takes about `seconds` of CPU time beyond its start-up (or tinyrv ten times
-    that, if vmstack fails)."""
+    that, if vmstack fails). The cost of a unit of work is taken between the last two sizes tried, so that
+    what a run spends once whatever its size (start-up, and the warm-up of the hot code: interpreting and
+    translating it) is not counted as work."""
+    model = kernel.model
     for runner, target in (("vmstack", seconds), ("tinyrv", seconds * 10)):
         try:
-            start_up = _seconds(kernel.measure(runner, kernel.model.minimum, 1, timeout))
-            size = kernel.model.probe // 4 or 1
+            start_up = _seconds(kernel.measure(runner, model.minimum, 1, timeout))
+            previous, previous_elapsed = model.minimum, start_up
+            size = model.probe // 4 or 1
             while True:
                 elapsed = _seconds(kernel.measure(runner, size, 1, timeout))
-                if elapsed - start_up >= min(2.0, target / 4):
+                if elapsed - start_up >= min(2.0, target / 2):
                     break
-                size = kernel.model.size_for(kernel.model.work(size) * 4)
+                previous, previous_elapsed = size, elapsed
+                size = model.size_for(model.work(size) * 4)
         except RuntimeError as error:
             failure = f"{runner} failed: {error}"
             continue
-        per_work = max(elapsed - start_up, 1e-3) / kernel.model.work(size)
-        chosen = max(kernel.model.minimum, kernel.model.size_for(target / per_work))
-        return chosen, (f"{runner}: start-up {start_up:.2f} CPU s, size {size} took {elapsed:.2f} CPU s, "
-                        f"so size {chosen} for about {target:g} CPU s beyond start-up")
+        per_work = max(elapsed - previous_elapsed, 1e-3) / max(model.work(size) - model.work(previous), 1e-9)
+        fixed = max(previous_elapsed - start_up - per_work * (model.work(previous) - model.work(model.minimum)), 0)
+        chosen = max(model.minimum, model.size_for(max(target - fixed, 0) / per_work + model.work(model.minimum)))
+        return chosen, (f"{runner}: start-up {start_up:.2f} CPU s, size {previous} took {previous_elapsed:.2f} "
+                        f"and size {size} {elapsed:.2f} CPU s, so size {chosen} for about {target:g} CPU s "
+                        "beyond start-up")
     raise RuntimeError(failure)
 
 

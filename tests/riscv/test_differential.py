@@ -11,7 +11,7 @@ from tests.riscv.harness import build_elf, run_elf, run_qemu
 from tests.riscv.random_program import F_AT, FCSR_AT, RECORD, SCRATCH, X_AT, program, sequence_source
 
 PROGRAMS = 15          # ELFs, each a fresh seed, all run by the interpreter
-TRANSLATED = 3         # the first of them also run with every block translated at once
+TRANSLATED = 6         # the first of them also run with every block translated at once
 SEQUENCES = 200        # sequences per ELF
 LENGTH = 20            # instructions per sequence (about)
 

@@ -122,6 +122,8 @@ class Cpu:
         for name, (regfile, number) in block.info.registers.items():
             if name in values:
                 (self.x if regfile == "x" else self.f)[number] = values[name]
+        for number in at.in_floats:
+            self.f[number] = user_isa.bits_of_float(values[f"d{number}"])
         self.instret += at.k + values.get("loop_i", 0) * block.info.loop_body
         self.pc = at.pc
         return self._raise_exception(fault, at.bits)

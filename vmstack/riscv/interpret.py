@@ -18,7 +18,7 @@ from .faults import IllegalInstruction
 from .translate import fetch_decode
 from .user_isa import INSTRUCTIONS, KIND_BRANCH, KIND_FENCE_I, KIND_JUMP, KIND_PLAIN, KIND_TRAP, Instruction
 
-HOT = 50          # entries into a block before it is translated
+HOT = 25          # entries into a block before it is translated
 MAX_STEPS = 64    # instructions interpreted in one go (a block's worth)
 
 _TOKEN = re.compile(r"\b(X1|X2|F1|F2|F3|IMM|RS1|RM|PC|NPC|K|NEXT)\b")

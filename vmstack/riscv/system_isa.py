@@ -439,7 +439,8 @@ def counter_access(cpu: Any, csr: int) -> None:
 
 
 def _variant(insn: Instruction, check: str) -> Instruction:
-    return insn._replace(name=f"{insn.name}/{check.partition('(')[0]}", template=f"{check}\n{insn.template}")
+    return insn._replace(name=f"{insn.name}/{check.partition('(')[0]}", template=f"{check}\n{insn.template}",
+                         float_template="")   # a checked variant computes on bits: no unchecked float path
 
 
 def _writes_fp_state(template: str) -> bool:

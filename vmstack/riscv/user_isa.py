@@ -18,6 +18,11 @@ replacing these tokens:
     NEXT = e     (jumps) the address to continue at
     ld1..ld8(a), st1..st8(a, v)   memory access through the accessors the Memory provides
 
+The translator keeps a double in an FP register as a Python float where it can: the instructions that
+compute on doubles have a ``float_template`` too, in which ``D1 D2`` are the operands as floats, ``DD = e``
+writes the result as a float, ``ldd(a)``/``std(a, v)`` move a float from/to memory and ``FP_FAST`` is
+true when the result needs no flag test (inexact accrued, rounding to nearest-even; see ``_float_path``).
+
 Templates stay plain Python, so the same text serves the translator and any later compiled tier.
 """
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -47,6 +53,7 @@ class Instruction(NamedTuple):
     imm: int          # IMM_* layout
     template: str     # semantics; for KIND_BRANCH the condition to take the branch
     kind: int = KIND_PLAIN
+    float_template: str = ""   # (some D instructions) the same semantics on FP registers held as floats
 
 
 def signed(x: str) -> str:
@@ -55,15 +62,16 @@ def signed(x: str) -> str:
 
 
 def sext32(x: str) -> str:
-    """Source for the low 32 bits of x sign-extended to an unsigned 64-bit value."""
-    return f"(((({x}) & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000) & {M}"
+    """Source for the low 32 bits of x sign-extended to an unsigned 64-bit value (through the temporary
+    ``sx``: one test and at most one or, cheaper in CPython than sign-extending arithmetic)."""
+    return f"(sx | 0xFFFFFFFF00000000 if (sx := ({x}) & 0xFFFFFFFF) > 0x7FFFFFFF else sx)"
 
 
 def sext(x: str, bits: int, narrow: bool = False) -> str:
-    """Source for the low ``bits`` of x sign-extended to 64 (``narrow``: x has no higher bits set)."""
-    top = 1 << (bits - 1)
+    """Source for the low ``bits`` of x sign-extended to 64 (``narrow``: x has no higher bits set), as
+    ``sext32`` does it."""
     low = x if narrow else f"({x}) & {hex((1 << bits) - 1)}"
-    return f"((({low}) ^ {hex(top)}) - {hex(top)}) & {M}"
+    return f"(sx | {hex(((1 << 64) - 1) ^ ((1 << bits) - 1))} if (sx := {low}) > {hex((1 << (bits - 1)) - 1)} else sx)"
 
 
 EA = f"(X1 + IMM) & {M}"
@@ -243,6 +251,22 @@ def _accrued_inexact_path(op: str, call: str) -> str:
             f"& 0x7FF0000000000000 < 0x7FF0000000000000 else {call}")
 
 
+SMALLEST_QUIET, LARGEST = repr(2.0 ** -1021), repr(sys.float_info.max)   # the fast path's range
+
+
+def _float_path(op: str, call: str) -> str:
+    """The float template of fadd/fsub/fmul/fdiv/fsqrt.d: under FP_FAST a result of Python floats in
+    [2**-1021, the largest double] raises no flag (as in ``_accrued_inexact_path``), nor does the root of
+    a positive number; any other case is ``call`` (the helper) on the operands' bits."""
+    if op == "sqrt":
+        return f"DD = sqrt(D1) if FP_FAST and D1 > 0.0 else float_of_bits({call})"
+    operator = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[op]
+    nonzero_divisor = "D2 and " if op == "div" else ""
+    in_range = (f"({SMALLEST_QUIET} <= (fp_r := D1 {operator} D2) <= {LARGEST} "
+                f"or -{LARGEST} <= fp_r <= -{SMALLEST_QUIET})")   # cheaper than abs() in CPython
+    return f"DD = fp_r if FP_FAST and {nonzero_divisor}{in_range} else float_of_bits({call})"
+
+
 def _float_ops() -> list[Instruction]:
     """F and D. A single lives NaN-boxed in a 64-bit register: unbox() reads it (an improperly boxed
     value reads as the canonical NaN), accrue_s/accrue_d take an fpu result (bits, flags), add the flags
@@ -259,23 +283,29 @@ def _float_ops() -> list[Instruction]:
                                                    ("from_int", 0x68), ("mv_x", 0x70), ("mv_f", 0x78))}
         sign, magnitude = ("0x80000000", "0x7FFFFFFF") if sfx == "s" else (S, "0x7FFFFFFFFFFFFFFF")
         box = f" | {BOX}" if sfx == "s" else ""
+        double = sfx == "d"
         out += [
-            Instruction(f"fl{sfx[0] if sfx == 'd' else 'w'}", f"op=07 f3={2 + fbit}", IMM_I, f"FD = ld{width}({EA}){box}"),
-            Instruction(f"fs{sfx[0] if sfx == 'd' else 'w'}", f"op=27 f3={2 + fbit}", IMM_S, f"st{width}({EA}, F2)"),
+            Instruction(f"fl{sfx[0] if double else 'w'}", f"op=07 f3={2 + fbit}", IMM_I, f"FD = ld{width}({EA}){box}",
+                        float_template=f"DD = ldd({EA})" if double else ""),
+            Instruction(f"fs{sfx[0] if double else 'w'}", f"op=27 f3={2 + fbit}", IMM_S, f"st{width}({EA}, F2)",
+                        float_template=f"std({EA}, D2)" if double else ""),
         ]
         for op in ("add", "sub", "mul", "div", "sqrt"):   # the helpers try Python floats first
             call = f"{fmt.lower()}_{op}(cpu, RM, F1, {'0' if op == 'sqrt' else 'F2'})"
             out.append(Instruction(f"f{op}.{sfx}", f"op=53 f7={f7[op]:x}" + (" rs2=0" if op == "sqrt" else ""),
-                                   IMM_NONE, f"FD = {_accrued_inexact_path(op, call) if sfx == 'd' else call}"))
+                                   IMM_NONE, f"FD = {_accrued_inexact_path(op, call) if double else call}",
+                                   float_template=_float_path(op, call.replace("F1", "bits_of_float(D1)").replace(
+                                       "F2", "bits_of_float(D2)")) if double else ""))
         for name, op, negate_product, negate_addend in (("fmadd", 0x43, False, False), ("fmsub", 0x47, False, True),
                                                         ("fnmsub", 0x4B, True, False), ("fnmadd", 0x4F, True, True)):
             out.append(Instruction(f"{name}.{sfx}", f"op={op:x} f2={fbit}", IMM_NONE,
                                    f"FD = {acc}(cpu, fpu.fused_multiply_add({fmt}, {rnd}, {u('F1')}, {u('F2')}, "
                                    f"{u('F3')}, {negate_product}, {negate_addend}))"))
-        for f3, name, sign_src in ((0, "fsgnj", u("F2")), (1, "fsgnjn", f"~{u('F2')}"),
-                                   (2, "fsgnjx", f"{u('F1')} ^ {u('F2')}")):
+        for f3, name, sign_src, sign_float in ((0, "fsgnj", u("F2"), "D2"), (1, "fsgnjn", f"~{u('F2')}", "-D2"),
+                                               (2, "fsgnjx", f"{u('F1')} ^ {u('F2')}", "")):
             out.append(Instruction(f"{name}.{sfx}", f"op=53 f7={f7['sgnj']:x} f3={f3}", IMM_NONE,
-                                   f"FD = {u('F1')} & {magnitude} | ({sign_src}) & {sign}{box}"))
+                                   f"FD = {u('F1')} & {magnitude} | ({sign_src}) & {sign}{box}",
+                                   float_template=f"DD = copysign(D1, {sign_float})" if double and sign_float else ""))
         for f3, name in ((0, "fmin"), (1, "fmax")):
             out.append(Instruction(f"{name}.{sfx}", f"op=53 f7={f7['minmax']:x} f3={f3}", IMM_NONE,
                                    f"FD = {acc}(cpu, fpu.minmax({fmt}, {name == 'fmax'}, {u('F1')}, {u('F2')}))"))
@@ -459,6 +489,7 @@ def _arithmetic(op: str, fmt: fpu.Format, fast_path: Callable[[int, int], int] |
 _EXP_D, _FRAC_D, _HIDDEN_D = 0x7FF0000000000000, (1 << 52) - 1, 1 << 52
 _pair_d, _pair_q = struct.Struct("<dd").unpack, struct.Struct("<QQ").pack
 _one_d, _one_q = struct.Struct("<d").pack, struct.Struct("<Q").unpack
+_one_float, _one_bits = struct.Struct("<d").unpack, struct.Struct("<Q").pack
 
 
 def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
@@ -559,8 +590,19 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
             "double_div": double_div, "double_sqrt": double_sqrt}
 
 
+def bits_of_float(value: float) -> int:
+    """The bit pattern of a double held as a Python float (exact, NaN payloads included)."""
+    return _one_q(_one_d(value))[0]
+
+
+def float_of_bits(bits: int) -> float:
+    """A double's bit pattern as a Python float (exact, NaN payloads included)."""
+    return _one_float(_one_bits(bits))[0]
+
+
 FLOAT_HELPERS = {"fpu": fpu, "SINGLE": fpu.SINGLE, "DOUBLE": fpu.DOUBLE, "rounding": rounding, "unbox": unbox,
                  "accrue_s": accrue_s, "accrue_d": accrue_d, "accrue_x": accrue_x,
                  **{f"single_{op}": _arithmetic(op, fpu.SINGLE, fpu.FAST[32][op]) for op in ("add", "sub", "mul", "div", "sqrt")},
                  **_double_helpers(), "floats_of": _pair_d, "pair_bytes": _pair_q, "float_bytes": _one_d,
-                 "bits_of": _one_q}
+                 "bits_of": _one_q, "float_of": _one_float, "quad_bytes": _one_bits, "bits_of_float": bits_of_float,
+                 "float_of_bits": float_of_bits, "sqrt": math.sqrt, "copysign": math.copysign}
