@@ -50,8 +50,21 @@ def propagated(s: FunctionLowering, t: str, first: ir.Value, second: ir.Value) -
     return s.b.select(is_nan(s, first), quieted(s, t, first), fallback)
 
 
-def with_nan(s: FunctionLowering, result: ir.Value, nan: ir.Value) -> ir.Value:
-    return s.b.select(is_nan(s, result), nan, result)
+def with_nan(s: FunctionLowering, result: ir.Value, nan_of: Callable[[], ir.Value]) -> ir.Value:
+    """``result``, or the NaN ``nan_of()`` builds when it is one: built in a cold block, so that the
+    hot path pays one unordered compare (a chain of selects would cost more than the arithmetic)."""
+    fix, done = s.new_block("nan"), s.new_block()
+    s.b.cbranch(is_nan(s, result), fix, done).set_weights([1, 100000])
+    before = s.b.block
+    s.b.position_at_end(fix)
+    nan = nan_of()
+    fixed = s.b.block
+    s.b.branch(done)
+    s.b.position_at_end(done)
+    merged = s.b.phi(result.type)
+    merged.add_incoming(result, before)
+    merged.add_incoming(nan, fixed)
+    return merged
 
 
 def intrinsic(s: FunctionLowering, name: str, t: str, n: int) -> ir.Function:
@@ -66,26 +79,26 @@ def f_arith(op: str, t: str) -> Callable:
     build = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}[op]
 
     def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
-        result = getattr(s.b, build)(a, b)
-        nan = propagated(s, t, a, b)
-        if op == "div":  # x/±0 with x zero or NaN: the interpreter's canonical NaN
-            zero = s.b.fcmp_ordered("==", b, ir.Constant(FLOAT[t], 0.0))
-            nan = s.b.select(zero, nan_constant(t, CANONICAL_NAN[t]), nan)
-        return with_nan(s, result, nan)
+        def nan_of() -> ir.Value:
+            nan = propagated(s, t, a, b)
+            if op == "div":  # x/±0 with x zero or NaN: the interpreter's canonical NaN
+                zero = s.b.fcmp_ordered("==", b, ir.Constant(FLOAT[t], 0.0))
+                nan = s.b.select(zero, nan_constant(t, CANONICAL_NAN[t]), nan)
+            return nan
+        return with_nan(s, getattr(s.b, build)(a, b), nan_of)
     return lower
 
 
 def f_sqrt(t: str) -> Callable:
     def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
-        result = s.b.call(intrinsic(s, "sqrt", t, 1), [a])
-        nan = s.b.select(is_nan(s, a), quieted(s, t, a), nan_constant(t, CANONICAL_NAN[t]))
-        return with_nan(s, result, nan)
+        return with_nan(s, s.b.call(intrinsic(s, "sqrt", t, 1), [a]), lambda: s.b.select(
+            is_nan(s, a), quieted(s, t, a), nan_constant(t, CANONICAL_NAN[t])))
     return lower
 
 
 def f_rounding(name: str, t: str) -> Callable:
     def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
-        return with_nan(s, s.b.call(intrinsic(s, name, t, 1), [a]), quieted(s, t, a))
+        return with_nan(s, s.b.call(intrinsic(s, name, t, 1), [a]), lambda: quieted(s, t, a))
     return lower
 
 
