@@ -116,7 +116,8 @@ class ModuleLowering:
         indices = list(self.only) if self.only is not None else [
             self.n_imported + i for i in range(len(self.module.funcs))]
         for index in indices:
-            self.functions[index] = ir.Function(self.ir, function_type(self.func_types[index]), f"f{index}")
+            fn = self.functions[index] = ir.Function(self.ir, function_type(self.func_types[index]), f"f{index}")
+            fn.linkage = "dso_local"  # calls between them are direct, not through the PLT
         for index in indices:  # known before any call is lowered: calls to these go through records
             missing = {instr[0] for instr in self.module.funcs[index - self.n_imported].body} - COMPILED_OPS
             if missing:
