@@ -136,11 +136,16 @@ def point_record(func: FuncInst) -> None:
 
 
 def stub_for(ty: FuncType) -> int:
-    address = _stubs.get(ty)
-    if address is None:  # a type no compiled module declares: compile its crossings alone
-        load_code(Module(types=[ty]), fuel=False, opt_level=1)
-        address = _stubs[ty]
-    return address
+    if ty not in _stubs:  # a type no compiled module declares: compile its crossings alone
+        ensure_stubs([ty])
+    return _stubs[ty]
+
+
+def ensure_stubs(types: list[FuncType]) -> None:
+    """Give every type of ``types`` its host-call stub (all those missing in one object)."""
+    missing = [ty for ty in dict.fromkeys(types) if ty not in _stubs]
+    if missing:
+        load_code(Module(types=missing), fuel=False, opt_level=1)
 
 
 def to_handle(value: Any) -> int:
@@ -329,6 +334,7 @@ class NativeInstance:
     def __init__(self, inst: ModuleInstance) -> None:
         self.inst = inst
         module = inst.module
+        ensure_stubs(module.types)
         self.ctx = (Words * CTX_WORDS)()
         self.address = ctypes.addressof(self.ctx)
         _instances[self.address] = self
@@ -603,11 +609,10 @@ def attach(inst: ModuleInstance) -> None:
     under "jit", a small module is compiled whole now and a big one function by function at first
     call; under "auto", each function is interpreted until its HOT_CALLS-th call."""
     store = inst.store
-    native = NativeInstance(inst)
     size = sum(len(f.body) for f in inst.module.funcs)
     if store.engine == "jit" and size <= WHOLE_MODULE_LIMIT:
-        with _compile_lock:
+        with _compile_lock:  # first, so that the module's own stubs serve its imports
             code = load_code(inst.module, store.fuel is not None, store.opt_level)
-        native.install(code)
+        NativeInstance(inst).install(code)
     else:
-        native.defer(1 if store.engine == "jit" else HOT_CALLS)
+        NativeInstance(inst).defer(1 if store.engine == "jit" else HOT_CALLS)

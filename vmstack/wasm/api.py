@@ -324,6 +324,11 @@ class Module:
 
     def __init__(self, engine: Engine | None, wasm: bytes | str) -> None:
         self.engine = engine
+        if isinstance(wasm, (bytes, bytearray, memoryview)) and bytes(wasm[:4]) == b"\0asm":
+            from .module_cache import decode_validated  # a binary seen before is not decoded again
+
+            self._module = decode_validated(bytes(wasm))
+            return
         self._module = _parse_wasm(wasm)
         validate_module(self._module)
 
