@@ -264,7 +264,7 @@ class CompiledModule:
         self.code = code
         self.compiled = set(compiled)
         self.type_index: dict[FuncType, int] = {}
-        types = module.func_types()
+        types = func_types(module)
         wanted = {types[i] for i in only} if only is not None else set(types)
         for k, ty in enumerate(module.types):
             if ty in wanted:
@@ -284,6 +284,14 @@ def _compiler_fingerprint() -> bytes:
 _COMPILER = _compiler_fingerprint()
 
 
+def func_types(module: Module) -> list[FuncType]:
+    """``module.func_types()``, computed once per module (each lazily compiled batch needs it)."""
+    types = getattr(module, "_jit_func_types", None)
+    if types is None:
+        types = module._jit_func_types = module.func_types()
+    return types
+
+
 def module_material(module: Module) -> bytes:
     """What identifies a module's compiled code: its binary when known, else its encoding."""
     material = getattr(module, "_jit_material", None)
@@ -295,13 +303,21 @@ def module_material(module: Module) -> bytes:
     return material
 
 
+_loaded_code: dict[str, CompiledModule] = {}  # cache key → the code already in this process
+
+
 def load_code(module: Module, fuel: bool, opt_level: int,
               only: tuple[int, ...] | None = None) -> CompiledModule:
-    """Compile a module (or its functions ``only``), or load the object code from the disk cache."""
+    """Compile a module (or its functions ``only``), or load the object code from the disk cache
+    (once per process: another instance of the same module shares it)."""
     what = b"fuel" if fuel else b""
     if only is not None:
         what += b"funcs" + ",".join(map(str, only)).encode()
     key = backend.cache_key(module_material(module) + what, opt_level)
+    loaded = _loaded_code.get(key)
+    if loaded is not None:
+        return CompiledModule(module, loaded.code, sorted(loaded.compiled), only)
+    prefix = f"m{key[:24]}_"
     obj = backend.cached_object(key)
     compiled = None
     if obj is not None:
@@ -310,7 +326,7 @@ def load_code(module: Module, fuel: bool, opt_level: int,
         except (OSError, ValueError):
             obj = None
     if obj is None:
-        lowering: ModuleLowering = lower_module(module, fuel, only)
+        lowering: ModuleLowering = lower_module(module, fuel, only, prefix)
         obj = backend.compile_ir(lowering.lower(), opt_level)
         compiled = lowering.compiled
         backend.store_object(key, obj)
@@ -318,7 +334,8 @@ def load_code(module: Module, fuel: bool, opt_level: int,
             (backend.cache_dir() / f"{key}.json").write_text(json.dumps(compiled))
         except OSError:
             pass
-    return CompiledModule(module, backend.LoadedCode(obj), compiled, only)
+    code = _loaded_code[key] = CompiledModule(module, backend.LoadedCode(obj, prefix), compiled, only)
+    return code
 
 
 # a module with more instructions than this is compiled function by function, as they are first called
@@ -370,11 +387,11 @@ class NativeInstance:
 
     def install(self, code: CompiledModule) -> None:
         """Route the calls of the functions ``code`` compiled to their native code."""
-        for position, func in self.own_functions():
-            if func.index in code.compiled:
-                _code_of[id(func)] = (code.code.address(f"f{func.index}"), self.address)
-                point_record(func)
-                self.route(position, func, python_entry(self, code, func))
+        for position in sorted(code.compiled):
+            func = self.inst.funcs[position]
+            _code_of[id(func)] = (code.code.address(f"f{func.index}"), self.address)
+            point_record(func)
+            self.route(position, func, python_entry(self, code, func))
 
     def batch(self, index: int) -> tuple[int, ...]:
         """The functions compiled together when ``index`` is first called under the "jit" strategy: it
@@ -384,11 +401,11 @@ class NativeInstance:
             return (index,)
         module = self.inst.module
         n_imported = len(module.imports_of("func"))
-        compiled = {func.index for _, func in self.own_functions() if id(func) in _code_of}
+        funcs = self.inst.funcs
         chosen, todo, size = [], [index], 0
         while todo and size < BATCH_INSTRUCTIONS:
             current = todo.pop()
-            if current in chosen or current in compiled or current < n_imported:
+            if current in chosen or current < n_imported or id(funcs[current]) in _code_of:
                 continue
             chosen.append(current)
             body = module.funcs[current - n_imported].body
@@ -409,12 +426,12 @@ class NativeInstance:
                             code = load_code(self.inst.module, store.fuel is not None, store.opt_level,
                                              self.batch(func.index))
                             self.install(code)
+                if calls[0] >= threshold and id(func) in _code_of:
+                    return func.call(*args)
                 if not interpreted:
                     interpreted.append(interp.compile_function(func))
-                if calls[0] >= threshold:
-                    if id(func) not in _code_of:  # not compilable (SIMD): the interpreter keeps it
-                        self.route(position, func, interpreted[0])
-                    return func.call(*args)
+                if calls[0] >= threshold:  # not compilable (SIMD): the interpreter keeps it
+                    self.route(position, func, interpreted[0])
                 return interpreted[0](*args)
             self.route(position, func, first_calls)
 
