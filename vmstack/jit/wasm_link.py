@@ -53,6 +53,7 @@ from .wasm import (
     is_fast,
     lower_module,
 )
+from .wasm_embed import embeddable, fast_call
 
 Words = ctypes.c_int64
 
@@ -467,6 +468,9 @@ def python_entry(native: NativeInstance, compiled: CompiledModule, func: WasmFun
         f32_params = [i for i, p in enumerate(ty.params) if p == "f32"]
         f32_result = ty.results == ("f32",)
         if not f32_params and not f32_result and not counting:
+            if embeddable(ty):
+                func.embedder_call = lambda slow: fast_call(ty, _COMPILER, code, ctx, slow, raise_trap)
+
             def call(*args: Any) -> Any:
                 result = native_call(code, ctx, *args)
                 if STATE[0]:
