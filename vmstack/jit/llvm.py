@@ -60,6 +60,7 @@ def _initialise() -> None:
         if not _ready:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
+            llvm.initialize_native_asmparser()  # for the inline assembly of some float arithmetic
             llvm.add_symbol(STATE_SYMBOL, ctypes.addressof(STATE))
             _ready = True
 

@@ -18,7 +18,8 @@ Semantics follow tier 1 bit for bit, NaNs included: where the interpreter's answ
 is the one x86 gives (the first NaN operand's payload, quieted; the negative default NaN for
 invalid operations) or the one ``numeric`` chooses (the positive canonical NaN for division by
 zero and square roots of negatives), so every float result that is a NaN is rebuilt explicitly
-from the operands' bits and never left to LLVM's choice or its constant folder.
+from the operands' bits and never left to LLVM's choice or its constant folder (or is the x86
+instruction's own, see ``wasm_numeric``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 Integer traps (division by zero, signed overflow, invalid or overflowing float → int conversion)
 branch to the function's trap blocks. Float results that are NaNs are rebuilt from the operands'
 bits the way the interpreter gets them from the x86 FPU through CPython (see ``numeric`` and the
-notes of ``wasm``): LLVM is free to pick any NaN, so a NaN it computes is never kept.
+notes of ``wasm``): LLVM is free to pick any NaN, so a NaN it computes is never kept (it is checked
+for in the hot path and rebuilt in a cold block). On x86 with AVX, add, sub and mul are the
+instructions themselves, as inline assembly with the operands in wasm's order, whose NaNs are
+already those.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
+from . import llvm as backend
 from .llvm import I32, I64
 from .wasm import F32, F64, TRAP_DIV_ZERO, TRAP_INVALID_CONVERSION, TRAP_OVERFLOW, FunctionLowering
 
@@ -75,10 +79,29 @@ def intrinsic(s: FunctionLowering, name: str, t: str, n: int) -> ir.Function:
 # ---------------------------------------------------------------- floats
 
 
+def x86_avx() -> bool:
+    """The host runs AVX: its scalar arithmetic's NaNs are already the interpreter's (see f_arith)."""
+    if not _avx:
+        _avx.append(backend.llvm.get_process_triple().startswith("x86_64")
+                    and "+avx" in backend.host_cpu().split(":", 1)[1].split(","))
+    return _avx[0]
+
+
+_avx: list[bool] = []
+
+
 def f_arith(op: str, t: str) -> Callable:
     build = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}[op]
+    instruction = f"v{op}{'ss' if t == 'f32' else 'sd'}"
 
     def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+        if op != "div" and x86_avx():
+            # The instruction itself, with the operands in wasm's order: a NaN result is then the first
+            # NaN operand quieted or the default NaN, as ``propagated`` builds it, with nothing to check.
+            # (LLVM's own fadd may swap the operands, or fold x*1 into an unquieted x.)
+            asm = s.b.asm(ir.FunctionType(FLOAT[t], [FLOAT[t]] * 2), f"{instruction} $2, $1, $0", "=x,x,x",
+                          [a, b], side_effect=False)
+            return asm
         def nan_of() -> ir.Value:
             nan = propagated(s, t, a, b)
             if op == "div":  # x/±0 with x zero or NaN: the interpreter's canonical NaN
