@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from vmstack.jit import wasm_link
 from vmstack.jit.wasm_simd import simd_handlers
 from vmstack.wasm import runtime
 from vmstack.wasm.opcodes import OPCODES
@@ -87,3 +88,30 @@ def test_lane_and_memory_instructions_match_the_interpreter() -> None:
         rng = random.Random(5)
     assert outcomes["jit"] == outcomes["interp"]
     assert outcomes["interp"][-1] == "out of bounds memory access"
+
+
+def test_extending_loads_match_the_interpreter() -> None:
+    loads = [f"v128.load{source}_{sign}" for source in ("8x8", "16x4", "32x2") for sign in "su"]
+    funcs = " ".join(f'(func (export "{name}") (param i32) (result v128) ({name} offset=3 (local.get 0)))'
+                     for name in loads)
+    data = '(data (i32.const 0) "\\80\\7f\\ff\\01\\fe\\02\\81\\00\\ff\\ff\\80")'
+    module = parse_wat(f"(module (memory 1) {data} {funcs})")
+    validate_module(module)
+    outcomes = {}
+    for engine in ("interp", "jit"):
+        store = runtime.Store()
+        store.engine = engine
+        inst = runtime.instantiate(store, module, [])
+        runs = []
+        for name in loads:
+            for address in (0, 1, 65525, 65526):
+                try:
+                    runs.append(runtime.invoke(store, inst.exports[name], [address]))
+                except runtime.Trap as exc:
+                    runs.append(exc.message)
+        outcomes[engine] = runs
+        if engine == "jit":  # compiled, not left to the interpreter
+            assert all(id(inst.exports[name]) in wasm_link._code_of for name in loads)
+    assert outcomes["jit"] == outcomes["interp"]
+    assert outcomes["interp"][-1] == "out of bounds memory access"
+    assert outcomes["interp"][-2] != "out of bounds memory access"

@@ -48,7 +48,7 @@ GUEST_TRAPS = 16
 
 _lock = threading.Lock()
 _ready = False
-_loaded: list[object] = []  # engines whose code may still run: kept for the life of the process
+_loaded: list[object] = []  # the engine whose code may still run: kept for the life of the process
 
 I8, I32, I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
@@ -60,6 +60,7 @@ def _initialise() -> None:
         if not _ready:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
+            llvm.initialize_native_asmparser()  # for the inline assembly of some float arithmetic
             llvm.add_symbol(STATE_SYMBOL, ctypes.addressof(STATE))
             _ready = True
 
@@ -74,10 +75,15 @@ STATE = (ctypes.c_int64 * STATE_WORDS)()
 STATE[STACK_BUDGET] = _default_stack_budget()
 
 
+_host_cpu: list[str] = []
+
+
 def host_cpu() -> str:
     """The host CPU and its features, as LLVM names them: part of every cache key."""
-    _initialise()
-    return f"{llvm.get_host_cpu_name()}:{llvm.get_host_cpu_features().flatten()}"
+    if not _host_cpu:
+        _initialise()
+        _host_cpu.append(f"{llvm.get_host_cpu_name()}:{llvm.get_host_cpu_features().flatten()}")
+    return _host_cpu[0]
 
 
 _machines: dict[int, llvm.TargetMachine] = {}
@@ -143,18 +149,25 @@ def store_object(key: str, obj: bytes) -> None:
 
 
 class LoadedCode:
-    """An object file linked into the process: ``address(name)`` of its functions."""
+    """An object file linked into the process: ``address(name)`` of its functions, whose symbols
+    all start with ``prefix``. Every object goes into one MCJIT engine (an engine per object costs
+    a millisecond or more; big modules compiled function by function load hundreds)."""
 
-    def __init__(self, obj: bytes) -> None:
-        _initialise()
-        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine(0))
-        engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
-        engine.finalize_object()
-        self._engine = engine
-        _loaded.append(engine)
+    _engine: llvm.ExecutionEngine | None = None
+
+    def __init__(self, obj: bytes, prefix: str = "") -> None:
+        machine = target_machine(0)
+        with _lock:
+            if LoadedCode._engine is None:
+                LoadedCode._engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
+                _loaded.append(LoadedCode._engine)
+            LoadedCode._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+            LoadedCode._engine.finalize_object()
+        self.prefix = prefix
 
     def address(self, name: str) -> int:
-        address = self._engine.get_function_address(name)
+        with _lock:
+            address = LoadedCode._engine.get_function_address(self.prefix + name)
         if not address:
             raise KeyError(f"compiled code has no function {name}")
         return address

@@ -18,7 +18,8 @@ Semantics follow tier 1 bit for bit, NaNs included: where the interpreter's answ
 is the one x86 gives (the first NaN operand's payload, quieted; the negative default NaN for
 invalid operations) or the one ``numeric`` chooses (the positive canonical NaN for division by
 zero and square roots of negatives), so every float result that is a NaN is rebuilt explicitly
-from the operands' bits and never left to LLVM's choice or its constant folder.
+from the operands' bits and never left to LLVM's choice or its constant folder (or is the x86
+instruction's own, see ``wasm_numeric``).
 """
 
 from __future__ import annotations
@@ -91,10 +92,11 @@ class ModuleLowering:
     records). ``compiled`` lists the defined functions it lowered; the others (``skipped``)
     are left to the interpreter. A whole module also gets the stubs of all its types."""
 
-    def __init__(self, module: Module, fuel: bool, only: tuple[int, ...] | None = None) -> None:
+    def __init__(self, module: Module, fuel: bool, only: tuple[int, ...] | None = None, prefix: str = "") -> None:
         self.module = module
         self.fuel = fuel
         self.only = only
+        self.prefix = prefix  # of every symbol defined: objects sharing one address space never clash
         self.ir = ir.Module(name="wasm")
         self.state = backend.declare_state(self.ir)
         self.md = backend.Metadata(self.ir)
@@ -116,7 +118,9 @@ class ModuleLowering:
         indices = list(self.only) if self.only is not None else [
             self.n_imported + i for i in range(len(self.module.funcs))]
         for index in indices:
-            self.functions[index] = ir.Function(self.ir, function_type(self.func_types[index]), f"f{index}")
+            fn = self.functions[index] = ir.Function(self.ir, function_type(self.func_types[index]),
+                                                       f"{self.prefix}f{index}")
+            fn.linkage = "dso_local"  # calls between them are direct, not through the PLT
         for index in indices:  # known before any call is lowered: calls to these go through records
             missing = {instr[0] for instr in self.module.funcs[index - self.n_imported].body} - COMPILED_OPS
             if missing:
@@ -153,7 +157,8 @@ class ModuleLowering:
         return result
 
     def lower_entry(self, k: int, ty: FuncType) -> None:
-        fn = ir.Function(self.ir, ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR]), f"entry{k}")
+        fn = ir.Function(self.ir, ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR]),
+                         f"{self.prefix}entry{k}")
         code, ctx, slots = fn.args
         builder = ir.IRBuilder(fn.append_basic_block())
         args = [load_slot(builder, slots, i, t) for i, t in enumerate(ty.params)]
@@ -165,7 +170,7 @@ class ModuleLowering:
     def lower_fast(self, k: int, ty: FuncType) -> None:
         ret = abi_type(ty.results[0]) if ty.results else ir.VoidType()
         fn = ir.Function(self.ir, ir.FunctionType(ret, [PTR, PTR] + [abi_type(p) for p in ty.params]),
-                         f"fast{k}")
+                         f"{self.prefix}fast{k}")
         code, ctx, *params = fn.args
         builder = ir.IRBuilder(fn.append_basic_block())
         args = [builder.bitcast(p, F32) if t == "f32" else p for p, t in zip(params, ty.params)]
@@ -176,7 +181,7 @@ class ModuleLowering:
             builder.ret(builder.bitcast(result, I32) if ty.results[0] == "f32" else result)
 
     def lower_stub(self, k: int, ty: FuncType) -> None:
-        fn = ir.Function(self.ir, function_type(ty), f"stub{k}")
+        fn = ir.Function(self.ir, function_type(ty), f"{self.prefix}stub{k}")
         rec, *params = fn.args
         builder = ir.IRBuilder(fn.append_basic_block())
         size = SLOT_BYTES * max(1, len(ty.params), len(ty.results))
@@ -809,9 +814,11 @@ HANDLERS: dict = {}
 COMPILED_OPS: set[str] = set()  # every instruction this tier lowers (control included)
 
 
-def lower_module(module: Module, fuel: bool, only: tuple[int, ...] | None = None) -> ModuleLowering:
-    """The lowering of a validated module, or of its functions ``only`` (``.lower()`` gives the IR)."""
+def lower_module(module: Module, fuel: bool, only: tuple[int, ...] | None = None,
+                 prefix: str = "") -> ModuleLowering:
+    """The lowering of a validated module, or of its functions ``only`` (``.lower()`` gives the IR;
+    its symbols start with ``prefix``)."""
     if not HANDLERS:
         HANDLERS.update(_handler_table())
         COMPILED_OPS.update(HANDLERS, ("block", "loop", "if", "else", "end"))
-    return ModuleLowering(module, fuel, only)
+    return ModuleLowering(module, fuel, only, prefix)

@@ -53,6 +53,7 @@ from .wasm import (
     is_fast,
     lower_module,
 )
+from .wasm_embed import embeddable, fast_call
 
 Words = ctypes.c_int64
 
@@ -136,11 +137,16 @@ def point_record(func: FuncInst) -> None:
 
 
 def stub_for(ty: FuncType) -> int:
-    address = _stubs.get(ty)
-    if address is None:  # a type no compiled module declares: compile its crossings alone
-        load_code(Module(types=[ty]), fuel=False, opt_level=1)
-        address = _stubs[ty]
-    return address
+    if ty not in _stubs:  # a type no compiled module declares: compile its crossings alone
+        ensure_stubs([ty])
+    return _stubs[ty]
+
+
+def ensure_stubs(types: list[FuncType]) -> None:
+    """Give every type of ``types`` its host-call stub (all those missing in one object)."""
+    missing = [ty for ty in dict.fromkeys(types) if ty not in _stubs]
+    if missing:
+        load_code(Module(types=missing), fuel=False, opt_level=1)
 
 
 def to_handle(value: Any) -> int:
@@ -259,7 +265,7 @@ class CompiledModule:
         self.code = code
         self.compiled = set(compiled)
         self.type_index: dict[FuncType, int] = {}
-        types = module.func_types()
+        types = func_types(module)
         wanted = {types[i] for i in only} if only is not None else set(types)
         for k, ty in enumerate(module.types):
             if ty in wanted:
@@ -269,14 +275,23 @@ class CompiledModule:
 
 
 def _compiler_fingerprint() -> bytes:
-    """A digest of the compiler's own source, so that a changed compiler never reuses old code."""
+    """A digest of the source that makes object code (the lowering and the backend), so that a
+    changed compiler never reuses old code."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
+    for name in ("llvm.py", "wasm.py", "wasm_numeric.py", "wasm_simd.py", "wasm_embed.py"):
+        digest.update((Path(__file__).parent / name).read_bytes())
     return digest.digest()
 
 
 _COMPILER = _compiler_fingerprint()
+
+
+def func_types(module: Module) -> list[FuncType]:
+    """``module.func_types()``, computed once per module (each lazily compiled batch needs it)."""
+    types = getattr(module, "_jit_func_types", None)
+    if types is None:
+        types = module._jit_func_types = module.func_types()
+    return types
 
 
 def module_material(module: Module) -> bytes:
@@ -290,13 +305,21 @@ def module_material(module: Module) -> bytes:
     return material
 
 
+_loaded_code: dict[str, CompiledModule] = {}  # cache key → the code already in this process
+
+
 def load_code(module: Module, fuel: bool, opt_level: int,
               only: tuple[int, ...] | None = None) -> CompiledModule:
-    """Compile a module (or its functions ``only``), or load the object code from the disk cache."""
+    """Compile a module (or its functions ``only``), or load the object code from the disk cache
+    (once per process: another instance of the same module shares it)."""
     what = b"fuel" if fuel else b""
     if only is not None:
         what += b"funcs" + ",".join(map(str, only)).encode()
     key = backend.cache_key(module_material(module) + what, opt_level)
+    loaded = _loaded_code.get(key)
+    if loaded is not None:
+        return CompiledModule(module, loaded.code, sorted(loaded.compiled), only)
+    prefix = f"m{key[:24]}_"
     obj = backend.cached_object(key)
     compiled = None
     if obj is not None:
@@ -305,7 +328,7 @@ def load_code(module: Module, fuel: bool, opt_level: int,
         except (OSError, ValueError):
             obj = None
     if obj is None:
-        lowering: ModuleLowering = lower_module(module, fuel, only)
+        lowering: ModuleLowering = lower_module(module, fuel, only, prefix)
         obj = backend.compile_ir(lowering.lower(), opt_level)
         compiled = lowering.compiled
         backend.store_object(key, obj)
@@ -313,7 +336,8 @@ def load_code(module: Module, fuel: bool, opt_level: int,
             (backend.cache_dir() / f"{key}.json").write_text(json.dumps(compiled))
         except OSError:
             pass
-    return CompiledModule(module, backend.LoadedCode(obj), compiled, only)
+    code = _loaded_code[key] = CompiledModule(module, backend.LoadedCode(obj, prefix), compiled, only)
+    return code
 
 
 # a module with more instructions than this is compiled function by function, as they are first called
@@ -329,6 +353,7 @@ class NativeInstance:
     def __init__(self, inst: ModuleInstance) -> None:
         self.inst = inst
         module = inst.module
+        ensure_stubs(module.types)
         self.ctx = (Words * CTX_WORDS)()
         self.address = ctypes.addressof(self.ctx)
         _instances[self.address] = self
@@ -364,11 +389,11 @@ class NativeInstance:
 
     def install(self, code: CompiledModule) -> None:
         """Route the calls of the functions ``code`` compiled to their native code."""
-        for position, func in self.own_functions():
-            if func.index in code.compiled:
-                _code_of[id(func)] = (code.code.address(f"f{func.index}"), self.address)
-                point_record(func)
-                self.route(position, func, python_entry(self, code, func))
+        for position in sorted(code.compiled):
+            func = self.inst.funcs[position]
+            _code_of[id(func)] = (code.code.address(f"f{func.index}"), self.address)
+            point_record(func)
+            self.route(position, func, python_entry(self, code, func))
 
     def batch(self, index: int) -> tuple[int, ...]:
         """The functions compiled together when ``index`` is first called under the "jit" strategy: it
@@ -378,11 +403,11 @@ class NativeInstance:
             return (index,)
         module = self.inst.module
         n_imported = len(module.imports_of("func"))
-        compiled = {func.index for _, func in self.own_functions() if id(func) in _code_of}
+        funcs = self.inst.funcs
         chosen, todo, size = [], [index], 0
         while todo and size < BATCH_INSTRUCTIONS:
             current = todo.pop()
-            if current in chosen or current in compiled or current < n_imported:
+            if current in chosen or current < n_imported or id(funcs[current]) in _code_of:
                 continue
             chosen.append(current)
             body = module.funcs[current - n_imported].body
@@ -403,12 +428,12 @@ class NativeInstance:
                             code = load_code(self.inst.module, store.fuel is not None, store.opt_level,
                                              self.batch(func.index))
                             self.install(code)
+                if calls[0] >= threshold and id(func) in _code_of:
+                    return func.call(*args)
                 if not interpreted:
                     interpreted.append(interp.compile_function(func))
-                if calls[0] >= threshold:
-                    if id(func) not in _code_of:  # not compilable (SIMD): the interpreter keeps it
-                        self.route(position, func, interpreted[0])
-                    return func.call(*args)
+                if calls[0] >= threshold:  # not compilable (SIMD): the interpreter keeps it
+                    self.route(position, func, interpreted[0])
                 return interpreted[0](*args)
             self.route(position, func, first_calls)
 
@@ -444,6 +469,9 @@ def python_entry(native: NativeInstance, compiled: CompiledModule, func: WasmFun
         f32_params = [i for i, p in enumerate(ty.params) if p == "f32"]
         f32_result = ty.results == ("f32",)
         if not f32_params and not f32_result and not counting:
+            if embeddable(ty):
+                func.embedder_call = lambda slow: fast_call(ty, _COMPILER, code, ctx, slow, raise_trap)
+
             def call(*args: Any) -> Any:
                 result = native_call(code, ctx, *args)
                 if STATE[0]:
@@ -603,11 +631,10 @@ def attach(inst: ModuleInstance) -> None:
     under "jit", a small module is compiled whole now and a big one function by function at first
     call; under "auto", each function is interpreted until its HOT_CALLS-th call."""
     store = inst.store
-    native = NativeInstance(inst)
     size = sum(len(f.body) for f in inst.module.funcs)
     if store.engine == "jit" and size <= WHOLE_MODULE_LIMIT:
-        with _compile_lock:
+        with _compile_lock:  # first, so that the module's own stubs serve its imports
             code = load_code(inst.module, store.fuel is not None, store.opt_level)
-        native.install(code)
+        NativeInstance(inst).install(code)
     else:
-        native.defer(1 if store.engine == "jit" else HOT_CALLS)
+        NativeInstance(inst).defer(1 if store.engine == "jit" else HOT_CALLS)

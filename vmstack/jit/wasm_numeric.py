@@ -3,7 +3,10 @@
 Integer traps (division by zero, signed overflow, invalid or overflowing float → int conversion)
 branch to the function's trap blocks. Float results that are NaNs are rebuilt from the operands'
 bits the way the interpreter gets them from the x86 FPU through CPython (see ``numeric`` and the
-notes of ``wasm``): LLVM is free to pick any NaN, so a NaN it computes is never kept.
+notes of ``wasm``): LLVM is free to pick any NaN, so a NaN it computes is never kept (it is checked
+for in the hot path and rebuilt in a cold block). On x86 with AVX, add, sub and mul are the
+instructions themselves, as inline assembly with the operands in wasm's order, whose NaNs are
+already those.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
+from . import llvm as backend
 from .llvm import I32, I64
 from .wasm import F32, F64, TRAP_DIV_ZERO, TRAP_INVALID_CONVERSION, TRAP_OVERFLOW, FunctionLowering
 
@@ -50,8 +54,21 @@ def propagated(s: FunctionLowering, t: str, first: ir.Value, second: ir.Value) -
     return s.b.select(is_nan(s, first), quieted(s, t, first), fallback)
 
 
-def with_nan(s: FunctionLowering, result: ir.Value, nan: ir.Value) -> ir.Value:
-    return s.b.select(is_nan(s, result), nan, result)
+def with_nan(s: FunctionLowering, result: ir.Value, nan_of: Callable[[], ir.Value]) -> ir.Value:
+    """``result``, or the NaN ``nan_of()`` builds when it is one: built in a cold block, so that the
+    hot path pays one unordered compare (a chain of selects would cost more than the arithmetic)."""
+    fix, done = s.new_block("nan"), s.new_block()
+    s.b.cbranch(is_nan(s, result), fix, done).set_weights([1, 100000])
+    before = s.b.block
+    s.b.position_at_end(fix)
+    nan = nan_of()
+    fixed = s.b.block
+    s.b.branch(done)
+    s.b.position_at_end(done)
+    merged = s.b.phi(result.type)
+    merged.add_incoming(result, before)
+    merged.add_incoming(nan, fixed)
+    return merged
 
 
 def intrinsic(s: FunctionLowering, name: str, t: str, n: int) -> ir.Function:
@@ -62,30 +79,49 @@ def intrinsic(s: FunctionLowering, name: str, t: str, n: int) -> ir.Function:
 # ---------------------------------------------------------------- floats
 
 
+def x86_avx() -> bool:
+    """The host runs AVX: its scalar arithmetic's NaNs are already the interpreter's (see f_arith)."""
+    if not _avx:
+        _avx.append(backend.llvm.get_process_triple().startswith("x86_64")
+                    and "+avx" in backend.host_cpu().split(":", 1)[1].split(","))
+    return _avx[0]
+
+
+_avx: list[bool] = []
+
+
 def f_arith(op: str, t: str) -> Callable:
     build = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}[op]
+    instruction = f"v{op}{'ss' if t == 'f32' else 'sd'}"
 
     def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
-        result = getattr(s.b, build)(a, b)
-        nan = propagated(s, t, a, b)
-        if op == "div":  # x/±0 with x zero or NaN: the interpreter's canonical NaN
-            zero = s.b.fcmp_ordered("==", b, ir.Constant(FLOAT[t], 0.0))
-            nan = s.b.select(zero, nan_constant(t, CANONICAL_NAN[t]), nan)
-        return with_nan(s, result, nan)
+        if op != "div" and x86_avx():
+            # The instruction itself, with the operands in wasm's order: a NaN result is then the first
+            # NaN operand quieted or the default NaN, as ``propagated`` builds it, with nothing to check.
+            # (LLVM's own fadd may swap the operands, or fold x*1 into an unquieted x.)
+            asm = s.b.asm(ir.FunctionType(FLOAT[t], [FLOAT[t]] * 2), f"{instruction} $2, $1, $0", "=x,x,x",
+                          [a, b], side_effect=False)
+            return asm
+        def nan_of() -> ir.Value:
+            nan = propagated(s, t, a, b)
+            if op == "div":  # x/±0 with x zero or NaN: the interpreter's canonical NaN
+                zero = s.b.fcmp_ordered("==", b, ir.Constant(FLOAT[t], 0.0))
+                nan = s.b.select(zero, nan_constant(t, CANONICAL_NAN[t]), nan)
+            return nan
+        return with_nan(s, getattr(s.b, build)(a, b), nan_of)
     return lower
 
 
 def f_sqrt(t: str) -> Callable:
     def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
-        result = s.b.call(intrinsic(s, "sqrt", t, 1), [a])
-        nan = s.b.select(is_nan(s, a), quieted(s, t, a), nan_constant(t, CANONICAL_NAN[t]))
-        return with_nan(s, result, nan)
+        return with_nan(s, s.b.call(intrinsic(s, "sqrt", t, 1), [a]), lambda: s.b.select(
+            is_nan(s, a), quieted(s, t, a), nan_constant(t, CANONICAL_NAN[t])))
     return lower
 
 
 def f_rounding(name: str, t: str) -> Callable:
     def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
-        return with_nan(s, s.b.call(intrinsic(s, name, t, 1), [a]), quieted(s, t, a))
+        return with_nan(s, s.b.call(intrinsic(s, name, t, 1), [a]), lambda: quieted(s, t, a))
     return lower
 
 

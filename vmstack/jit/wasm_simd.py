@@ -1,6 +1,8 @@
-"""SIMD instructions lowered to LLVM vector operations: memory, lanes, bitwise and integer
-lane-wise arithmetic (the float lane operations, whose NaNs need tier 1's care lane by lane, are
-not compiled yet: a function using one stays with the interpreter). A v128 is an i128 between
+"""SIMD instructions lowered to LLVM vector operations: memory (extending loads included), lanes,
+bitwise and integer lane-wise arithmetic, extension, extended multiplication, pairwise addition,
+narrowing, dot product and q15 multiplication (the float lane operations, whose NaNs need tier 1's
+care lane by lane, and the single-lane loads and stores are not compiled yet: a function using one
+stays with the interpreter). A v128 is an i128 between
 instructions and is bitcast to its shape's vector type for each operation.
 """
 
@@ -139,7 +141,95 @@ def swizzle(s: FunctionLowering, a: ir.Value, indices: ir.Value) -> ir.Value:
     return as_v128(s, out)
 
 
+WIDER = {"i16x8": "i8x16", "i32x4": "i16x8", "i64x2": "i32x4"}  # shape → the shape of half its width
+
+
+def half(s: FunctionLowering, v: ir.Value, high: bool) -> ir.Value:
+    """The low or high half of a vector's lanes."""
+    n = v.type.count // 2
+    return s.b.shuffle_vector(v, v, ir.Constant(ir.VectorType(I32, n), [I32(i + n * high) for i in range(n)]))
+
+
+def every_other(s: FunctionLowering, v: ir.Value, odd: bool) -> ir.Value:
+    n = v.type.count // 2
+    return s.b.shuffle_vector(v, v, ir.Constant(ir.VectorType(I32, n), [I32(2 * i + odd) for i in range(n)]))
+
+
+def widened(s: FunctionLowering, v: ir.Value, wide: str, signed: bool) -> ir.Value:
+    """Narrow lanes extended to the lanes of shape ``wide`` (as many lanes as ``v`` has)."""
+    target = ir.VectorType(ir.IntType(SHAPES[wide][0]), v.type.count)
+    return s.b.sext(v, target) if signed else s.b.zext(v, target)
+
+
+def extend(shape: str, high: bool, signed: bool) -> Callable:
+    def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
+        return as_v128(s, widened(s, half(s, as_vector(s, a, WIDER[shape]), high), shape, signed))
+    return lower
+
+
+def extmul(shape: str, high: bool, signed: bool) -> Callable:
+    def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+        x, y = (widened(s, half(s, as_vector(s, v, WIDER[shape]), high), shape, signed) for v in (a, b))
+        return as_v128(s, s.b.mul(x, y))
+    return lower
+
+
+def extadd_pairwise(shape: str, signed: bool) -> Callable:
+    def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
+        v = as_vector(s, a, WIDER[shape])
+        return as_v128(s, s.b.add(widened(s, every_other(s, v, False), shape, signed),
+                                  widened(s, every_other(s, v, True), shape, signed)))
+    return lower
+
+
+def clamp(s: FunctionLowering, v: ir.Value, low: int, high: int) -> ir.Value:
+    low_v, high_v = splat_const(v.type, low), splat_const(v.type, high)
+    v = s.b.select(s.b.icmp_signed("<", v, low_v), low_v, v)
+    return s.b.select(s.b.icmp_signed(">", v, high_v), high_v, v)
+
+
+def narrow(shape: str, signed: bool) -> Callable:
+    """i8x16.narrow_i16x8 and i16x8.narrow_i32x4: both operands' signed lanes, saturated."""
+    bits, lanes = SHAPES[shape]
+    source = {"i8x16": "i16x8", "i16x8": "i32x4"}[shape]
+
+    def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+        both = s.b.shuffle_vector(as_vector(s, a, source), as_vector(s, b, source),
+                                  ir.Constant(ir.VectorType(I32, lanes), [I32(i) for i in range(lanes)]))
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        return as_v128(s, s.b.trunc(clamp(s, both, low, high), vector(shape)))
+    return lower
+
+
+def dot(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+    products = s.b.mul(widened(s, as_vector(s, a, "i16x8"), "i32x4", True),
+                       widened(s, as_vector(s, b, "i16x8"), "i32x4", True))
+    return as_v128(s, s.b.add(every_other(s, products, False), every_other(s, products, True)))
+
+
+def q15mulr_sat(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+    product = s.b.mul(widened(s, as_vector(s, a, "i16x8"), "i32x4", True),
+                      widened(s, as_vector(s, b, "i16x8"), "i32x4", True))
+    rounded = s.b.ashr(s.b.add(product, splat_const(product.type, 0x4000)), splat_const(product.type, 15))
+    return as_v128(s, s.b.trunc(clamp(s, rounded, -0x8000, 0x7FFF), vector("i16x8")))
+
+
+def popcnt(s: FunctionLowering, a: ir.Value) -> ir.Value:
+    fn = s.owner.intrinsic("llvm.ctpop.v16i8", vector("i8x16"), [vector("i8x16")])
+    return as_v128(s, s.b.call(fn, [as_vector(s, a, "i8x16")]))
+
+
 # ---------------------------------------------------------------- instructions with immediates
+
+
+def op_load_extend(shape: str, signed: bool) -> Callable:
+    """v128.load8x8_s and its kind: eight bytes' narrow lanes, each extended to twice its width."""
+    def handler(s: FunctionLowering, instr: tuple) -> None:
+        narrow_bits, lanes = SHAPES[WIDER[shape]][0], SHAPES[shape][1]
+        raw = s.memory_load(s.address(s.pop()[0], instr[2], 8), I64)
+        s.push(as_v128(s, widened(s, s.b.bitcast(raw, ir.VectorType(ir.IntType(narrow_bits), lanes)), shape,
+                                  signed)))
+    return handler
 
 
 def op_shuffle(s: FunctionLowering, instr: tuple) -> None:
@@ -232,6 +322,19 @@ def simd_handlers() -> dict[str, Callable]:
             for name, pred, signed in (("min_s", "<", True), ("min_u", "<", False), ("max_s", ">", True),
                                        ("max_u", ">", False)):
                 binary[f"{shape}.{name}"] = minmax(shape, pred, signed)
+    for shape, narrower in WIDER.items():
+        for sign, signed in (("s", True), ("u", False)):
+            for part, high in (("low", False), ("high", True)):
+                unary_ops[f"{shape}.extend_{part}_{narrower}_{sign}"] = extend(shape, high, signed)
+                binary[f"{shape}.extmul_{part}_{narrower}_{sign}"] = extmul(shape, high, signed)
+            if shape != "i64x2":
+                unary_ops[f"{shape}.extadd_pairwise_{narrower}_{sign}"] = extadd_pairwise(shape, signed)
+    for shape, source in (("i8x16", "i16x8"), ("i16x8", "i32x4")):
+        binary[f"{shape}.narrow_{source}_s"] = narrow(shape, True)
+        binary[f"{shape}.narrow_{source}_u"] = narrow(shape, False)
+    binary["i32x4.dot_i16x8_s"] = dot
+    binary["i16x8.q15mulr_sat_s"] = q15mulr_sat
+    unary_ops["i8x16.popcnt"] = popcnt
     handlers: dict[str, Callable] = {}
     for name, fn in binary.items():
         handlers[name] = lambda s, i, fn=fn: s.push(fn(s, *s.pop(2)))
@@ -247,6 +350,9 @@ def simd_handlers() -> dict[str, Callable]:
     for kind in ("8_splat", "16_splat", "32_splat", "64_splat", "32_zero", "64_zero"):
         handlers[f"v128.load{kind}"] = op_load(kind)
     handlers["v128.store"] = op_store
+    for source, shape in (("8x8", "i16x8"), ("16x4", "i32x4"), ("32x2", "i64x2")):
+        handlers[f"v128.load{source}_s"] = op_load_extend(shape, True)
+        handlers[f"v128.load{source}_u"] = op_load_extend(shape, False)
     for shape in SHAPES:
         handlers[f"{shape}.splat"] = op_splat(shape)
         handlers[f"{shape}.replace_lane"] = op_replace(shape)

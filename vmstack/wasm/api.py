@@ -324,6 +324,11 @@ class Module:
 
     def __init__(self, engine: Engine | None, wasm: bytes | str) -> None:
         self.engine = engine
+        if isinstance(wasm, (bytes, bytearray, memoryview)) and bytes(wasm[:4]) == b"\0asm":
+            from .module_cache import decode_validated  # a binary seen before is not decoded again
+
+            self._module = decode_validated(bytes(wasm))
+            return
         self._module = _parse_wasm(wasm)
         validate_module(self._module)
 
@@ -400,7 +405,8 @@ class Func:
 
     @classmethod
     def _wrap(cls, inst: runtime.FuncInst) -> Func:
-        obj = cls.__new__(cls)
+        make = getattr(inst, "embedder_call", None)
+        obj = cls.__new__(cls if make is None else _direct_class(inst, make))
         obj._inst = inst
         obj._caller = None
         return obj
@@ -419,6 +425,23 @@ class Func:
         if len(ty.results) == 1:
             return _from_internal(ty.results[0], results[0])
         return [_from_internal(t, v) for t, v in zip(ty.results, results)]
+
+
+_direct_classes: dict[int, tuple[runtime.FuncInst, type[Func]]] = {}
+
+
+def _direct_class(inst: runtime.FuncInst, make: Callable) -> type[Func]:
+    """A Func class whose ``__call__`` is the compiled tier's direct call of ``inst`` (under a
+    microsecond: no conversion or bookkeeping in Python), ``make(slow)`` given the usual call for
+    what it does not handle itself."""
+    entry = _direct_classes.get(id(inst))
+    if entry is None:
+        usual = Func.__new__(Func)
+        usual._inst = inst
+        usual._caller = None
+        direct = type("Func", (Func,), {"__call__": make(usual.__call__), "__doc__": Func.__doc__})
+        entry = _direct_classes[id(inst)] = (inst, direct)
+    return entry[1]
 
 
 class Memory:

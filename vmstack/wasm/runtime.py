@@ -67,10 +67,12 @@ class HostFunc(FuncInst):
 class WasmFunc(FuncInst):
     """A function defined in a module instance; translated to Python on its first call."""
 
-    __slots__ = ("call_sites", "index", "instance")
+    __slots__ = ("call_sites", "embedder_call", "index", "instance")
 
     def __init__(self, instance: ModuleInstance, index: int) -> None:
         self.type = instance.func_types[index]
+        # set by the compiled tier: given the API's usual call, makes the API's direct call of the native code
+        self.embedder_call: Callable | None = None
         self.instance = instance
         self.index = index
         self.name = instance.module.func_name(index)
