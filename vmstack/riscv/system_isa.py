@@ -89,6 +89,7 @@ class SystemHart:
 
     def attach(self, cpu: Any) -> None:
         self.cpu = cpu
+        cpu.block_globals, cpu.steps = self.memory.runtime(self.mode)
 
     # ------------------------------------------------------------ interrupt lines
 
@@ -156,6 +157,7 @@ class SystemHart:
         self.mode = mode
         self.memory.enter_mode(mode)
         if self.cpu is not None:
+            self.cpu.block_globals, self.cpu.steps = self.memory.runtime(mode)
             self.cpu.stop = True        # run() must pick up the new mode's code cache
 
     # ------------------------------------------------------------ the Environment protocol
@@ -242,7 +244,8 @@ class SystemHart:
             return True
         if bits >> 25 == 0x09 and bits & 0x7FFF == 0x73 and (
                 mode == MODE_M or (mode == MODE_S and not status & TVM)):      # sfence.vma
-            self.memory.flush_virtual()
+            address = bits >> 15 & 0x1F
+            self.memory.flush_virtual(cpu.x[address] if address else None)
             cpu.pc += 4
             cpu.stop = True
             return True
@@ -355,7 +358,7 @@ class SystemHart:
             new |= FS                  # FP state is always reported dirty (saved conservatively)
         self.mstatus = new
         if (old ^ new) & TRANSLATION_BITS:
-            self.memory.flush_tlb()
+            self.memory.status_changed()
 
     def _write_satp(self, value: int) -> None:
         mode = value >> 60
