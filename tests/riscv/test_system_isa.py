@@ -71,6 +71,17 @@ def test_interrupt_priority_and_delegation(hart):
     assert (hart.mode, hart.cpu.pc, hart.scause) == (MODE_S, RAM + 4 * 9, 1 << 63 | 9)
 
 
+def test_mip_read_modify_write_leaves_the_plic_seip_signal_out(hart):
+    cpu = hart.cpu
+    hart.mip_lines = 1 << 9                              # the PLIC drives SEIP
+    cpu.x[5] = 1 << 5
+    hart.exception(cpu, 2, csr(3, 0x344, 6, 5))          # csrrc t1, mip, t0 (clear STIP)
+    assert cpu.x[6] == 1 << 9                            # the read sees the signal
+    assert hart.mip_software == 0                        # but it is not latched as software SEIP
+    hart.mip_lines = 0
+    assert hart.mip == 0
+
+
 def test_sv48_walk_with_accessed_and_dirty_bits(hart):
     ram = hart.bus.ram
     tables = [RAM + 0x1000 * n for n in range(1, 5)]     # levels 3..0

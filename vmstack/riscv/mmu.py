@@ -133,6 +133,7 @@ class TranslatingMemory(Memory):
         self.superpages: dict[int, int] = {}             # first vpn of a mapped superpage -> its pages - 1
         self.pmp_verdicts: dict[tuple[int, str, int], bool] = {}     # (page, access, mode), whole pages
         self.physical_code: dict[int, set[tuple[int, int]]] = {}     # page -> (mode, pc)
+        self.code_snapshots: dict[int, bytes | None] = {}             # page -> its bytes when code was read
         self.runtimes: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self.last_access_fault: tuple[int, str] | None = None
         self.translations, self.decoded = self.code_sets[MODE_M]
@@ -215,11 +216,12 @@ class TranslatingMemory(Memory):
                 del table[pc]
 
     def invalidate_all(self) -> None:
-        """fence.i: drop every translation of every mode (devices may have written code by DMA)."""
-        for tables in self.code_sets.values():
-            for table in tables:
-                table.clear()
-        self.physical_code.clear()
+        """fence.i: the hart's own stores have dropped the code they overwrote already; drop the code
+        of the pages that changed otherwise (device DMA) since their code was translated."""
+        for ppage, snapshot in list(self.code_snapshots.items()):
+            frame = self.ram.page(ppage)
+            if frame is None or frame != snapshot:
+                self._code_written(ppage)
 
     def note_code(self, pc: int, first_byte: int, last_byte: int) -> None:
         mode = self.hart.mode
@@ -230,6 +232,7 @@ class TranslatingMemory(Memory):
             if held is None:
                 held = self.physical_code[ppage] = set()
                 frame = self.ram.page(ppage)
+                self.code_snapshots[ppage] = bytes(frame) if frame is not None else None
                 if frame is not None:   # stores into the page must now take the slow path
                     for _, table in self.tlbs.values():
                         for vpn in [vpn for vpn, held_frame in table.items() if held_frame is frame]:
@@ -237,6 +240,7 @@ class TranslatingMemory(Memory):
             held.add((mode, pc))
 
     def _code_written(self, ppage: int) -> None:
+        self.code_snapshots.pop(ppage, None)
         for mode, pc in self.physical_code.pop(ppage, ()):
             translations, decoded = self.code_sets[mode]
             translations.pop(pc, None)
@@ -358,25 +362,38 @@ class TranslatingMemory(Memory):
         return AccessFault(vaddr, access)
 
     def load(self, addr: int, width: int) -> int:
-        if (addr & _OFFSET) + width > PAGE_SIZE:
+        offset = addr & _OFFSET
+        if offset + width > PAGE_SIZE:
             return int.from_bytes(self.read(addr, width), "little")
-        paddr = self._physical(addr, "r")
-        try:
-            return self.bus.read(paddr, width)
-        except BusError:
-            raise self._access_fault(addr, "r") from None
+        frame = self.readable.get(addr >> PAGE_SHIFT)
+        if frame is None:
+            paddr = self._physical(addr, "r")
+            frame = self.ram.page(paddr >> PAGE_SHIFT)
+            if frame is None:
+                try:
+                    return self.bus.read(paddr, width)
+                except BusError:
+                    raise self._access_fault(addr, "r") from None
+        return int.from_bytes(frame[offset:offset + width], "little")
 
     def store(self, addr: int, width: int, value: int) -> None:
-        if (addr & _OFFSET) + width > PAGE_SIZE:
+        offset = addr & _OFFSET
+        if offset + width > PAGE_SIZE:
             self.write(addr, (value & ((1 << (8 * width)) - 1)).to_bytes(width, "little"))
             return
-        paddr = self._physical(addr, "w")
-        if self.physical_code:
-            self._code_written(paddr >> PAGE_SHIFT)
-        try:
-            self.bus.write(paddr, width, value)
-        except BusError:
-            raise self._access_fault(addr, "w") from None
+        frame = self.writable.get(addr >> PAGE_SHIFT)
+        if frame is None:
+            paddr = self._physical(addr, "w")
+            if self.physical_code:
+                self._code_written(paddr >> PAGE_SHIFT)
+            frame = self.ram.page(paddr >> PAGE_SHIFT)
+            if frame is None:
+                try:
+                    self.bus.write(paddr, width, value)
+                except BusError:
+                    raise self._access_fault(addr, "w") from None
+                return
+        frame[offset:offset + width] = (value & ((1 << (8 * width)) - 1)).to_bytes(width, "little")
 
     def read(self, addr: int, n: int) -> bytes:
         return bytes(self.load(addr + i, 1) for i in range(n))
