@@ -109,3 +109,35 @@ def test_sv48_walk_with_accessed_and_dirty_bits(hart):
     with pytest.raises(PageFault):
         hart.memory.translate(1 << 47, "r", MODE_U)      # not canonical for Sv48
     assert hart.memory.translate(va, "r", MODE_M) == va  # M-mode is untranslated
+
+
+def test_tlb_survives_traps_and_sfence_vma_drops_one_page(hart):
+    """An S-mode page stays cached across a trap to M and back; after the page table changes,
+    sfence.vma of that address makes loads see the new page, SUM's clear drops a user page."""
+    ram, memory = hart.bus.ram, hart.memory
+    root, leaves = RAM + 0x1000, RAM + 0x2000          # Sv39: root -> one level-1 table -> leaves
+    ram.store(root, 8, (RAM + 0x3000) >> 12 << 10 | 1)
+    ram.store(RAM + 0x3000, 8, leaves >> 12 << 10 | 1)
+    for page, (frame, user) in enumerate([(0x10000, 0), (0x11000, 0), (0x12000, 0x10)]):
+        ram.store(RAM + frame, 8, 0x1111 * (page + 1))
+        ram.store(leaves + 8 * page, 8, (RAM + frame) >> 12 << 10 | 0xC7 | user)   # D A R W V (+ U)
+    hart.write_csr(0x3B0, (1 << 54) - 1)
+    hart.write_csr(0x3A0, 0x1F)
+    hart.write_csr(CSR_SATP, 8 << 60 | root >> 12)
+    hart._set_mode(MODE_S)
+    assert memory.load(0x0, 8) == 0x1111 and memory.load(0x1000, 8) == 0x2222
+    hart.trap(9, 0)                                      # ecall to M and back
+    hart._privileged(hart.cpu, 0x30200073)
+    assert hart.mode == MODE_S and set(memory.readable) == {0, 1}
+    ram.store(leaves, 8, (RAM + 0x11000) >> 12 << 10 | 0xC7)      # page 0 now maps page 1's frame
+    assert memory.load(0x0, 8) == 0x1111                 # no sfence.vma yet: the old translation
+    hart.cpu.x[5] = 0x0
+    hart.exception(hart.cpu, 2, 0x12028073)              # sfence.vma t0
+    assert set(memory.readable) == {1}
+    assert memory.load(0x0, 8) == 0x2222
+    hart.write_csr(CSR_MSTATUS, 1 << 18)                 # SUM: S may read the user page
+    assert memory.load(0x2000, 8) == 0x3333 and 2 in memory.readable
+    hart.write_csr(CSR_MSTATUS, 0)
+    assert 2 not in memory.readable
+    with pytest.raises(PageFault):
+        memory.load(0x2000, 8)

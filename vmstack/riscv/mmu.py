@@ -15,7 +15,8 @@ does a satp write; a PMP change drops everything.
 
 Translated code is kept per privilege mode (a block is valid only for the mode that fetched it) and
 indexed by the physical pages it came from, so that a store through any alias drops it; sfence.vma
-and satp writes drop the S- and U-mode code of the pages concerned, fence.i drops all code.
+and satp writes drop the S- and U-mode code of the pages concerned; fence.i drops the code of pages
+whose bytes changed other than by the hart's own stores (device DMA).
 """
 
 from __future__ import annotations
