@@ -103,6 +103,17 @@ def test_interrupt_priority_and_delegation(hart):
     assert (hart.mode, hart.cpu.pc, hart.scause) == (MODE_S, RAM + 4 * 9, 1 << 63 | 9)
 
 
+def test_mip_read_modify_write_leaves_the_plic_seip_signal_out(hart):
+    cpu = hart.cpu
+    hart.mip_lines = 1 << 9                              # the PLIC drives SEIP
+    cpu.x[5] = 1 << 5
+    hart.exception(cpu, 2, csr(3, 0x344, 6, 5))          # csrrc t1, mip, t0 (clear STIP)
+    assert cpu.x[6] == 1 << 9                            # the read sees the signal
+    assert hart.mip_software == 0                        # but it is not latched as software SEIP
+    hart.mip_lines = 0
+    assert hart.mip == 0
+
+
 def test_sv48_walk_with_accessed_and_dirty_bits(hart):
     ram = hart.bus.ram
     tables = [RAM + 0x1000 * n for n in range(1, 5)]     # levels 3..0
@@ -173,3 +184,35 @@ def test_counters_below_m_need_counteren(hart, hot):
     hart.memory.invalidate_all()
     run_program(hart, [RDCYCLE, RDTIME, ECALL], MODE_S, hot)
     assert (hart.mcause, hart.mepc) == (9, RAM + 8)
+
+
+def test_tlb_survives_traps_and_sfence_vma_drops_one_page(hart):
+    """An S-mode page stays cached across a trap to M and back; after the page table changes,
+    sfence.vma of that address makes loads see the new page, SUM's clear drops a user page."""
+    ram, memory = hart.bus.ram, hart.memory
+    root, leaves = RAM + 0x1000, RAM + 0x2000          # Sv39: root -> one level-1 table -> leaves
+    ram.store(root, 8, (RAM + 0x3000) >> 12 << 10 | 1)
+    ram.store(RAM + 0x3000, 8, leaves >> 12 << 10 | 1)
+    for page, (frame, user) in enumerate([(0x10000, 0), (0x11000, 0), (0x12000, 0x10)]):
+        ram.store(RAM + frame, 8, 0x1111 * (page + 1))
+        ram.store(leaves + 8 * page, 8, (RAM + frame) >> 12 << 10 | 0xC7 | user)   # D A R W V (+ U)
+    hart.write_csr(0x3B0, (1 << 54) - 1)
+    hart.write_csr(0x3A0, 0x1F)
+    hart.write_csr(CSR_SATP, 8 << 60 | root >> 12)
+    hart._set_mode(MODE_S)
+    assert memory.load(0x0, 8) == 0x1111 and memory.load(0x1000, 8) == 0x2222
+    hart.trap(9, 0)                                      # ecall to M and back
+    hart._privileged(hart.cpu, 0x30200073)
+    assert hart.mode == MODE_S and set(memory.readable) == {0, 1}
+    ram.store(leaves, 8, (RAM + 0x11000) >> 12 << 10 | 0xC7)      # page 0 now maps page 1's frame
+    assert memory.load(0x0, 8) == 0x1111                 # no sfence.vma yet: the old translation
+    hart.cpu.x[5] = 0x0
+    hart.exception(hart.cpu, 2, 0x12028073)              # sfence.vma t0
+    assert set(memory.readable) == {1}
+    assert memory.load(0x0, 8) == 0x2222
+    hart.write_csr(CSR_MSTATUS, 1 << 18)                 # SUM: S may read the user page
+    assert memory.load(0x2000, 8) == 0x3333 and 2 in memory.readable
+    hart.write_csr(CSR_MSTATUS, 0)
+    assert 2 not in memory.readable
+    with pytest.raises(PageFault):
+        memory.load(0x2000, 8)

@@ -4,17 +4,29 @@
 the core's contract (``load``/``store``/``fetch`` and the page dicts of the translated code's fast
 path) but on virtual addresses: the page dicts become a software TLB, virtual page number -> the
 guest RAM page itself, filled on a slow-path access once the walk, the PMP and the page's A/D bits
-allow it, and emptied on sfence.vma, a satp write, a privilege change or an mstatus change that
-alters translation. Accesses outside RAM go to the board's bus (MMIO). Translated code is kept per
-privilege mode (a block is valid only for the mode that fetched it) and indexed by the physical
-pages it came from, so that a store through any alias drops it.
+allow it. Fetches have a TLB of their own (``fetchable``), one per privilege mode.
+
+The data TLB belongs to a translation context: the effective privilege of data accesses (MPRV
+honoured) and, under paging, mstatus.SUM and MXR. A privilege change or an mstatus write that moves
+to another context parks the current TLB's entries and brings back those of the new context, so
+that traps, returns and SUM toggles cost a dict copy, not a TLB refill. sfence.vma drops what the
+page tables may have changed (with an address, only that page, or the superpage holding it), as
+does a satp write; a PMP change drops everything.
+
+Translated code is kept per privilege mode (a block is valid only for the mode that fetched it) and
+indexed by the physical pages it came from, so that a store through any alias drops it; sfence.vma
+and satp writes drop the S- and U-mode code of the pages concerned; fence.i drops the code of pages
+whose bytes changed other than by the hart's own stores (device DMA).
 """
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from ..devices.bus import Bus, BusError
+from .cpu import block_globals
+from .interpret import build_steps
 from .memory import PAGE_SHIFT, PAGE_SIZE, Memory, MemoryFault
 
 MODE_U, MODE_S, MODE_M = 0, 1, 3
@@ -27,6 +39,8 @@ PMP_R, PMP_W, PMP_X, PMP_L = 1, 2, 4, 0x80
 PMP_OFF, PMP_TOR, PMP_NA4, PMP_NAPOT = 0, 1, 2, 3
 ACCESS_FAULT_CAUSE = {"x": 1, "r": 5, "w": 7}
 _OFFSET = PAGE_SIZE - 1
+_PTE = struct.Struct("<Q")
+PAGED_MODES = (MODE_U, MODE_S)
 
 
 class PageFault(MemoryFault):
@@ -110,50 +124,124 @@ class TranslatingMemory(Memory):
     def __init__(self, bus: Bus, hart: Any) -> None:
         super().__init__()
         self.bus, self.ram, self.hart = bus, bus.ram, hart
-        self.code_sets = {mode: ({}, {}) for mode in (MODE_U, MODE_S, MODE_M)}   # translations, decoded
-        self.physical_code: dict[int, set[tuple[int, int]]] = {}                # page -> (mode, pc)
+        modes = (MODE_U, MODE_S, MODE_M)
+        self.code_sets = {mode: ({}, {}) for mode in modes}   # translations, decoded
+        self.tlbs: dict[int, tuple[dict, dict]] = {mode: ({}, {}) for mode in modes}   # readable, writable
+        self.fetch_tlbs: dict[int, dict[int, tuple[int, bytearray]]] = {mode: {} for mode in modes}
+        self.filled_as = {mode: mode for mode in modes}   # the data mode each mode's TLB was filled under
+        self.relaxed: dict[int, set[int]] = {mode: set() for mode in modes}   # vpns allowed by SUM or MXR
+        self.permissions = 0                             # mstatus SUM|MXR as the TLBs know it
+        self.superpages: dict[int, int] = {}             # first vpn of a mapped superpage -> its pages - 1
+        self.pmp_verdicts: dict[tuple[int, str, int], bool] = {}     # (page, access, mode), whole pages
+        self.physical_code: dict[int, set[tuple[int, int]]] = {}     # page -> (mode, pc)
+        self.code_snapshots: dict[int, bytes | None] = {}             # page -> its bytes when code was read
+        self.runtimes: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self.last_access_fault: tuple[int, str] | None = None
         self.translations, self.decoded = self.code_sets[MODE_M]
+        self.readable, self.writable = self.tlbs[MODE_M]
+        self.fetchable = self.fetch_tlbs[MODE_M]         # vpn -> (physical page, its bytes)
 
     # ------------------------------------------------------------ mode and flushes
 
+    def runtime(self, mode: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(block globals, interpreter steps) of the code of ``mode``: its fast path uses its own TLB."""
+        runtime = self.runtimes.get(mode)
+        if runtime is None:
+            current = self.readable, self.writable
+            self.readable, self.writable = self.tlbs[mode]
+            namespace = block_globals(self)
+            runtime = self.runtimes[mode] = (namespace, build_steps(namespace))
+            self.readable, self.writable = current
+        return runtime
+
     def enter_mode(self, mode: int) -> None:
-        """The hart changed privilege: its code cache and TLB are those of the new mode."""
+        """The hart changed privilege: its code cache and TLBs are those of the new mode."""
         self.translations, self.decoded = self.code_sets[mode]
-        self.flush_tlb()
+        self.readable, self.writable = self.tlbs[mode]
+        self.fetchable = self.fetch_tlbs[mode]
+        self.status_changed()
+
+    def status_changed(self) -> None:
+        """The privilege or mstatus changed: drop the TLB entries the new state no longer allows."""
+        mode, data_mode = self.hart.mode, self.data_mode()
+        if self.filled_as[mode] != data_mode:          # M-mode's MPRV or MPP changed
+            self._drop_data(mode)
+            self.filled_as[mode] = data_mode
+        permissions = self.hart.mstatus & (MSTATUS_SUM | MSTATUS_MXR)
+        if self.permissions & ~permissions:
+            for held, relaxed in self.relaxed.items():
+                for table in self.tlbs[held]:
+                    for vpn in relaxed:
+                        table.pop(vpn, None)
+                relaxed.clear()
+        self.permissions = permissions
+
+    def _drop_data(self, mode: int) -> None:
+        for table in self.tlbs[mode]:
+            table.clear()
+        self.relaxed[mode].clear()
 
     def flush_tlb(self) -> None:
-        self.readable.clear()
-        self.writable.clear()
+        """Forget every cached translation and PMP verdict (a PMP change)."""
+        for mode, fetchable in self.fetch_tlbs.items():
+            self._drop_data(mode)
+            fetchable.clear()
+        self.superpages.clear()
+        self.pmp_verdicts.clear()
 
-    def flush_virtual(self) -> None:
-        """sfence.vma or a satp write: drop translations made under the old page tables."""
-        self.flush_tlb()
-        for mode in (MODE_U, MODE_S):
-            for table in self.code_sets[mode]:
+    def flush_virtual(self, vaddr: int | None = None) -> None:
+        """sfence.vma (of one address, or of all) or a satp write: drop the TLB entries and the S- and
+        U-mode code that the page tables in force may have changed."""
+        paged = [mode for mode in self.tlbs if self.filled_as[mode] != MODE_M]
+        tables = [table for mode in paged for table in self.tlbs[mode]] + [self.fetch_tlbs[mode] for mode in PAGED_MODES]
+        codes = [table for mode in PAGED_MODES for table in self.code_sets[mode]]
+        if vaddr is None:
+            for table in tables + codes:
                 table.clear()
+            for mode in paged:
+                self.relaxed[mode].clear()
+            self.superpages.clear()
+            return
+        vpn = (vaddr & ((1 << 64) - 1)) >> PAGE_SHIFT
+        spans = [(first, first + span) for first, span in self.superpages.items() if first <= vpn <= first + span]
+        for table in tables:
+            table.pop(vpn, None)
+            for first, last in spans:
+                for page in [page for page in table if first <= page <= last]:
+                    del table[page]
+        pages = {vpn - 1, vpn}   # a block starts in the page or in the one before it
+        for first, last in spans:
+            pages.update(range(first - 1, last + 1))
+        for table in codes:
+            for pc in [pc for pc in table if pc >> PAGE_SHIFT in pages]:
+                del table[pc]
 
     def invalidate_all(self) -> None:
-        """fence.i: drop every translation of every mode."""
-        self.flush_tlb()
-        for tables in self.code_sets.values():
-            for table in tables:
-                table.clear()
-        self.physical_code.clear()
-        self.heat.clear()
+        """fence.i: the hart's own stores have dropped the code they overwrote already; drop the code
+        of the pages that changed otherwise (device DMA) since their code was translated."""
+        for ppage, snapshot in list(self.code_snapshots.items()):
+            frame = self.ram.page(ppage)
+            if frame is None or frame != snapshot:
+                self._code_written(ppage)
 
     def note_code(self, pc: int, first_byte: int, last_byte: int) -> None:
         mode = self.hart.mode
         for vpage in range(first_byte >> PAGE_SHIFT, (last_byte >> PAGE_SHIFT) + 1):
-            paddr = self.translate(vpage << PAGE_SHIFT, "x", mode)
-            ppage = paddr >> PAGE_SHIFT
-            self.physical_code.setdefault(ppage, set()).add((mode, pc))
-            frame = self.ram.page(ppage)
-            if frame is not None:
-                for vpn in [vpn for vpn, held in self.writable.items() if held is frame]:
-                    del self.writable[vpn]
+            cached = self.fetchable.get(vpage)
+            ppage = cached[0] if cached else self.translate(vpage << PAGE_SHIFT, "x", mode) >> PAGE_SHIFT
+            held = self.physical_code.get(ppage)
+            if held is None:
+                held = self.physical_code[ppage] = set()
+                frame = self.ram.page(ppage)
+                self.code_snapshots[ppage] = bytes(frame) if frame is not None else None
+                if frame is not None:   # stores into the page must now take the slow path
+                    for _, table in self.tlbs.values():
+                        for vpn in [vpn for vpn, held_frame in table.items() if held_frame is frame]:
+                            del table[vpn]
+            held.add((mode, pc))
 
     def _code_written(self, ppage: int) -> None:
+        self.code_snapshots.pop(ppage, None)
         for mode, pc in self.physical_code.pop(ppage, ()):
             translations, decoded = self.code_sets[mode]
             translations.pop(pc, None)
@@ -169,15 +257,15 @@ class TranslatingMemory(Memory):
 
     def translate(self, vaddr: int, access: str, mode: int) -> int:
         """The physical address of an access by ``mode``; raises PageFault or AccessFault."""
-        paddr, _ = self._walk(vaddr, access, mode)
-        return paddr
+        return self._walk(vaddr, access, mode)[0]
 
-    def _walk(self, vaddr: int, access: str, mode: int) -> tuple[int, bool]:
-        """(physical address, whether the fast path may cache the page for this access)."""
+    def _walk(self, vaddr: int, access: str, mode: int) -> tuple[int, bool, bool]:
+        """(physical address, whether the fast path may cache the page for this access, whether only
+        mstatus.SUM or MXR allows it)."""
         hart = self.hart
         satp_mode = hart.satp >> 60
         if mode == MODE_M or satp_mode == SATP_BARE:
-            return self._pmp(vaddr, access, mode, vaddr, True)
+            return (*self._pmp(vaddr, access, mode, vaddr, True), False)
         levels = LEVELS[satp_mode]
         bits = 12 + 9 * levels
         top = vaddr >> (bits - 1)
@@ -187,11 +275,15 @@ class TranslatingMemory(Memory):
         for level in reversed(range(levels)):
             pte_addr = table + 8 * (vaddr >> (12 + 9 * level) & 0x1FF)
             self._pmp(pte_addr, "r", MODE_S, vaddr, False, access)
-            try:
-                pte = self.bus.read(pte_addr, 8)
-            except BusError:
-                self.last_access_fault = (vaddr, access)
-                raise AccessFault(vaddr, access) from None
+            frame = self.ram.page(pte_addr >> PAGE_SHIFT)
+            if frame is not None:
+                pte = _PTE.unpack_from(frame, pte_addr & _OFFSET)[0]
+            else:
+                try:
+                    pte = self.bus.read(pte_addr, 8)
+                except BusError:
+                    self.last_access_fault = (vaddr, access)
+                    raise AccessFault(vaddr, access) from None
             if not pte & PTE_V or pte & (PTE_R | PTE_W) == PTE_W or pte >> 54:
                 raise PageFault(vaddr, access)
             if pte & (PTE_R | PTE_X):
@@ -199,17 +291,21 @@ class TranslatingMemory(Memory):
             table = (pte >> 10 & PPN_MASK) << PAGE_SHIFT
         raise PageFault(vaddr, access)
 
-    def _leaf(self, vaddr: int, access: str, mode: int, pte: int, pte_addr: int, level: int) -> tuple[int, bool]:
+    def _leaf(self, vaddr: int, access: str, mode: int, pte: int, pte_addr: int,
+              level: int) -> tuple[int, bool, bool]:
         mstatus = self.hart.mstatus
+        relaxed = False
         if access == "x":
             allowed = pte & PTE_X
         elif access == "r":
+            relaxed = not pte & PTE_R
             allowed = pte & PTE_R or (mstatus & MSTATUS_MXR and pte & PTE_X)
         else:
             allowed = pte & PTE_W
         if mode == MODE_U:
             allowed = allowed and pte & PTE_U
         elif pte & PTE_U:
+            relaxed = True
             allowed = allowed and access != "x" and mstatus & MSTATUS_SUM
         ppn = pte >> 10 & PPN_MASK
         span = (1 << (9 * level)) - 1
@@ -217,14 +313,25 @@ class TranslatingMemory(Memory):
             raise PageFault(vaddr, access)
         wanted = pte | PTE_A | (PTE_D if access == "w" else 0)
         if wanted != pte:                    # hardware A/D update, as QEMU does
+            if self.physical_code:
+                self._code_written(pte_addr >> PAGE_SHIFT)
             self.bus.write(pte_addr, 8, wanted)
+        if span:
+            self.superpages[vaddr >> PAGE_SHIFT & ~span] = span
         paddr = ((ppn & ~span) | (vaddr >> PAGE_SHIFT & span)) << PAGE_SHIFT | vaddr & _OFFSET
         cacheable = access != "w" or bool(wanted & PTE_D)
-        return self._pmp(paddr, access, mode, vaddr, cacheable)
+        return (*self._pmp(paddr, access, mode, vaddr, cacheable), relaxed)
 
     def _pmp(self, paddr: int, access: str, mode: int, vaddr: int, cacheable: bool,
              reported: str | None = None) -> tuple[int, bool]:
-        allowed, uniform = self.hart.pmp.check(paddr, 1, access, mode)
+        key = (paddr >> PAGE_SHIFT, access, mode)
+        allowed = self.pmp_verdicts.get(key)
+        if allowed is None:
+            allowed, uniform = self.hart.pmp.check(paddr, 1, access, mode)
+            if uniform:
+                self.pmp_verdicts[key] = allowed
+        else:
+            uniform = True
         if not allowed:
             self.last_access_fault = (vaddr, reported or access)
             raise AccessFault(vaddr, reported or access)
@@ -235,14 +342,19 @@ class TranslatingMemory(Memory):
     def _physical(self, vaddr: int, access: str) -> int:
         """Translate for a data access or fetch, filling the TLB when the page allows."""
         mode = self.hart.mode if access == "x" else self.data_mode()
-        paddr, cacheable = self._walk(vaddr, access, mode)
-        if cacheable and access != "x":
-            frame = self.ram.page(paddr >> PAGE_SHIFT)
+        paddr, cacheable, relaxed = self._walk(vaddr, access, mode)
+        if cacheable:
+            ppage = paddr >> PAGE_SHIFT
+            frame = self.ram.page(ppage)
             if frame is not None:
                 vpn = vaddr >> PAGE_SHIFT
+                if relaxed:
+                    self.relaxed[self.hart.mode].add(vpn)
                 if access == "r":
                     self.readable[vpn] = frame
-                elif (paddr >> PAGE_SHIFT) not in self.physical_code:
+                elif access == "x":
+                    self.fetchable[vpn] = (ppage, frame)
+                elif ppage not in self.physical_code:
                     self.writable[vpn] = frame
         return paddr
 
@@ -251,25 +363,38 @@ class TranslatingMemory(Memory):
         return AccessFault(vaddr, access)
 
     def load(self, addr: int, width: int) -> int:
-        if (addr & _OFFSET) + width > PAGE_SIZE:
+        offset = addr & _OFFSET
+        if offset + width > PAGE_SIZE:
             return int.from_bytes(self.read(addr, width), "little")
-        paddr = self._physical(addr, "r")
-        try:
-            return self.bus.read(paddr, width)
-        except BusError:
-            raise self._access_fault(addr, "r") from None
+        frame = self.readable.get(addr >> PAGE_SHIFT)
+        if frame is None:
+            paddr = self._physical(addr, "r")
+            frame = self.ram.page(paddr >> PAGE_SHIFT)
+            if frame is None:
+                try:
+                    return self.bus.read(paddr, width)
+                except BusError:
+                    raise self._access_fault(addr, "r") from None
+        return int.from_bytes(frame[offset:offset + width], "little")
 
     def store(self, addr: int, width: int, value: int) -> None:
-        if (addr & _OFFSET) + width > PAGE_SIZE:
+        offset = addr & _OFFSET
+        if offset + width > PAGE_SIZE:
             self.write(addr, (value & ((1 << (8 * width)) - 1)).to_bytes(width, "little"))
             return
-        paddr = self._physical(addr, "w")
-        if self.physical_code:
-            self._code_written(paddr >> PAGE_SHIFT)
-        try:
-            self.bus.write(paddr, width, value)
-        except BusError:
-            raise self._access_fault(addr, "w") from None
+        frame = self.writable.get(addr >> PAGE_SHIFT)
+        if frame is None:
+            paddr = self._physical(addr, "w")
+            if self.physical_code:
+                self._code_written(paddr >> PAGE_SHIFT)
+            frame = self.ram.page(paddr >> PAGE_SHIFT)
+            if frame is None:
+                try:
+                    self.bus.write(paddr, width, value)
+                except BusError:
+                    raise self._access_fault(addr, "w") from None
+                return
+        frame[offset:offset + width] = (value & ((1 << (8 * width)) - 1)).to_bytes(width, "little")
 
     def read(self, addr: int, n: int) -> bytes:
         return bytes(self.load(addr + i, 1) for i in range(n))
@@ -279,6 +404,10 @@ class TranslatingMemory(Memory):
             self.store(addr + i, 1, byte)
 
     def fetch(self, addr: int, n: int) -> bytes:
+        cached = self.fetchable.get(addr >> PAGE_SHIFT)
+        offset = addr & _OFFSET
+        if cached is not None and offset + n <= PAGE_SIZE:
+            return bytes(cached[1][offset:offset + n])
         paddr = self._physical(addr, "x")
         if self.ram.contains(paddr, n):
             return self.ram.read(paddr, n)

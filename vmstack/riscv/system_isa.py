@@ -63,6 +63,7 @@ FS, MPRV, SUM, MXR, TVM, TW, TSR = 3 << 13, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 
 UXL_SXL_64, SD = 2 << 32 | 2 << 34, 1 << 63
 MSTATUS_WRITABLE = SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR
 SSTATUS_VISIBLE = SIE | SPIE | SPP | FS | SUM | MXR | 3 << 32 | SD
+SSTATUS_WRITABLE = SSTATUS_VISIBLE & MSTATUS_WRITABLE
 TRANSLATION_BITS = MPRV | SUM | MXR | MPP
 
 MISA = 2 << 62 | sum(1 << (ord(ext) - ord("A")) for ext in "ACDFIMSU")
@@ -88,6 +89,12 @@ INTERRUPT_CSRS = (CSR_MSTATUS, CSR_SSTATUS, CSR_MIE, CSR_SIE, CSR_MIP, CSR_SIP, 
 ENVCFG_FIOM, ENVCFG_STCE = 1, 1 << 63
 MENVCFG_WRITABLE, SENVCFG_WRITABLE = ENVCFG_FIOM | ENVCFG_STCE, ENVCFG_FIOM
 COUNTEREN_TM = 1 << (CSR_TIME - CSR_CYCLE)
+# CSRs the running code may access without leaving its block: no pc, register or instret needed,
+# no code-cache change; a status write that makes an interrupt deliverable still takes the exact path
+IN_PLACE_CSRS = frozenset(SIMPLE_CSRS) - {CSR_MCOUNTEREN, CSR_SCOUNTEREN, CSR_MENVCFG, CSR_SENVCFG,
+                                            CSR_STIMECMP}
+IN_PLACE_READS = IN_PLACE_CSRS | {CSR_MSTATUS, CSR_SSTATUS, CSR_MIE, CSR_SIE, CSR_MIP, CSR_SIP, CSR_SATP,
+                                  CSR_MHARTID, CSR_MISA, CSR_MEDELEG, CSR_MIDELEG}
 INSN_MRET, INSN_SRET, INSN_WFI = 0x30200073, 0x10200073, 0x10500073
 
 
@@ -117,6 +124,7 @@ class SystemHart:
 
     def attach(self, cpu: Any) -> None:
         self.cpu = cpu
+        cpu.block_globals, cpu.steps = self.memory.runtime(self.mode)
 
     # ------------------------------------------------------------ interrupt lines
 
@@ -141,13 +149,15 @@ class SystemHart:
         """The time at which Sstc's STIP will rise (None with STCE off): a hart in wfi may sleep until it."""
         return self.stimecmp if self.menvcfg & ENVCFG_STCE else None
 
-    def pending_interrupt(self) -> int | None:
-        """The interrupt the hart would take now, by priority and enables, or None."""
+    def pending_interrupt(self, status: int | None = None) -> int | None:
+        """The interrupt the hart would take now (or with mstatus = ``status``), by priority and
+        enables, or None."""
         pending = self.mip & self.mie
         if not pending:
             return None
-        m_enabled = self.mode < MODE_M or self.mstatus & MIE
-        s_enabled = self.mode < MODE_S or (self.mode == MODE_S and self.mstatus & SIE)
+        status = self.mstatus if status is None else status
+        m_enabled = self.mode < MODE_M or status & MIE
+        s_enabled = self.mode < MODE_S or (self.mode == MODE_S and status & SIE)
         for cause in INTERRUPT_PRIORITY:
             if pending >> cause & 1:
                 delegated = self.mideleg >> cause & 1
@@ -191,6 +201,7 @@ class SystemHart:
         self.mode = mode
         self.memory.enter_mode(mode)
         if self.cpu is not None:
+            self.cpu.block_globals, self.cpu.steps = self.memory.runtime(mode)
             self.cpu.stop = True        # run() must pick up the new mode's code cache
 
     # ------------------------------------------------------------ the Environment protocol
@@ -239,7 +250,10 @@ class SystemHart:
         if old is None:
             return False
         if writes:
-            value = source if op == 1 else old | source if op == 2 else old & ~source
+            base = old
+            if csr == CSR_MIP:   # the PLIC's SEIP signal takes no part in a read-modify-write (priv. 3.1.9)
+                base = old & ~MIP_SEIP | self.mip_software & MIP_SEIP
+            value = source if op == 1 else base | source if op == 2 else base & ~source
             if not self.write_csr(csr, value & XLEN_MASK):
                 return False
         if rd:
@@ -279,13 +293,33 @@ class SystemHart:
             return True
         if bits >> 25 == 0x09 and bits & 0x7FFF == 0x73 and (
                 mode == MODE_M or (mode == MODE_S and not status & TVM)):      # sfence.vma
-            self.memory.flush_virtual()
+            address = bits >> 15 & 0x1F
+            self.memory.flush_virtual(cpu.x[address] if address else None)
             cpu.pc += 4
             cpu.stop = True
             return True
         return False
 
     # ------------------------------------------------------------ CSRs
+
+    def csr_in_place(self, csr: int, op: int, value: int, write: bool) -> int:
+        """A CSR access by running code (``user_isa.csr_access``: op 0 writes, 1 sets, 2 clears) carried
+        out at once when it may be; otherwise IllegalInstruction, which takes the exact path (_emulate)."""
+        status_write = write and csr in (CSR_MSTATUS, CSR_SSTATUS)
+        here = csr in IN_PLACE_CSRS or status_write or (not write and csr in IN_PLACE_READS)
+        if not here or not self._csr_allowed(csr, write):
+            raise IllegalInstruction(0)
+        old = self.read_csr(csr, self.cpu)
+        if write:
+            new = (value if op == 0 else old | value if op == 1 else old & ~value) & XLEN_MASK
+            if csr in IN_PLACE_CSRS:
+                self.write_csr(csr, new)
+            else:
+                status = self._new_status(new, MSTATUS_WRITABLE if csr == CSR_MSTATUS else SSTATUS_WRITABLE)
+                if self.pending_interrupt(status) is not None:
+                    raise IllegalInstruction(0)
+                self._set_status(status)
+        return old
 
     def read_csr(self, csr: int, cpu: Any) -> int | None:
         """A CSR's value, or None when it does not exist."""
@@ -357,9 +391,9 @@ class SystemHart:
             setattr(self, SIMPLE_CSRS[csr], value)
             return True
         if csr == CSR_MSTATUS:
-            self._write_status(value, MSTATUS_WRITABLE)
+            self._set_status(self._new_status(value, MSTATUS_WRITABLE))
         elif csr == CSR_SSTATUS:
-            self._write_status(value, SSTATUS_VISIBLE & MSTATUS_WRITABLE)
+            self._set_status(self._new_status(value, SSTATUS_WRITABLE))
         elif csr == CSR_MIP:
             writable = S_INTERRUPTS & ~MIP_STIP if self.menvcfg & ENVCFG_STCE else S_INTERRUPTS
             self.mip_software = self.mip_software & ~writable | value & writable
@@ -387,14 +421,17 @@ class SystemHart:
             return self.read_csr(csr, self.cpu) is not None    # read-only-zero registers ignore writes
         return True
 
-    def _write_status(self, value: int, writable: int) -> None:
-        old = self.mstatus
-        new = old & ~writable | value & writable
+    def _new_status(self, value: int, writable: int) -> int:
+        """mstatus after a write of ``value`` to its ``writable`` bits, with its WARL rules."""
+        new = self.mstatus & ~writable | value & writable
         if new >> MPP_SHIFT & 3 == 2:
             new &= ~MPP                # MPP is WARL: the reserved mode reads back as U
-        self.mstatus = new
+        return new
+
+    def _set_status(self, new: int) -> None:
+        old, self.mstatus = self.mstatus, new
         if (old ^ new) & TRANSLATION_BITS:
-            self.memory.flush_tlb()
+            self.memory.status_changed()
 
     def _write_satp(self, value: int) -> None:
         mode = value >> 60

@@ -509,6 +509,13 @@ def _float_inputs(codes: list[tuple[str, list[str], list[str]]]) -> list[str]:
     return inputs
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _compiled(source: str, name: str) -> Any:
+    """The code object of a block's source: a block translated again (its code cache dropped by a
+    TLB shootdown or fence.i, the same bytes at the same pc) is not compiled again."""
+    return compile(source, name, "exec")
+
+
 def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Block:
     """Generate, compile and return the function of one block (see the module's docstring)."""
     body = _Writer()
@@ -629,7 +636,7 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
         body.emit(f"return {hex(end)}", indent, None)
     header = ["def block(X, F, cpu):", *("    " + line for line in prologue)]
     source = "\n".join([*header, *body.lines])
-    code = compile(source, f"<riscv block {insns[0][0]:#x}>", "exec")
+    code = _compiled(source, f"<riscv block {insns[0][0]:#x}>")
     scope: dict[str, Any] = {}
     exec(code, namespace, scope)  # noqa: S102 - source generated above from the ISA table
     fn = scope["block"]
