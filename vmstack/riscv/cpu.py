@@ -51,6 +51,14 @@ def block_globals(memory: Memory) -> dict[str, Any]:
     return names
 
 
+def block_runtime(memory: Memory) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(block globals, interpreter steps) of code running on ``memory``, with the checked variants its
+    core checks may decode to."""
+    namespace = block_globals(memory)
+    variants = memory.core_checks.instructions if memory.core_checks is not None else ()
+    return namespace, build_steps(namespace, variants)
+
+
 _RUNTIMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # Memory -> (block globals, steps)
 
 
@@ -75,9 +83,7 @@ class Cpu:
         self.limit = 0    # instret at which the current run() is to return
         runtime = _RUNTIMES.get(memory)
         if runtime is None:
-            namespace = block_globals(memory)
-            variants = memory.core_checks.instructions if memory.core_checks is not None else ()
-            runtime = _RUNTIMES[memory] = (namespace, build_steps(namespace, variants))
+            runtime = _RUNTIMES[memory] = block_runtime(memory)
         self.block_globals, self.steps = runtime
 
     def run(self, max_insns: int) -> int:

@@ -25,8 +25,7 @@ import struct
 from typing import Any
 
 from ..devices.bus import Bus, BusError
-from .cpu import block_globals
-from .interpret import build_steps
+from .cpu import block_runtime
 from .memory import PAGE_SHIFT, PAGE_SIZE, Memory, MemoryFault
 
 MODE_U, MODE_S, MODE_M = 0, 1, 3
@@ -149,8 +148,7 @@ class TranslatingMemory(Memory):
         if runtime is None:
             current = self.readable, self.writable
             self.readable, self.writable = self.tlbs[mode]
-            namespace = block_globals(self)
-            runtime = self.runtimes[mode] = (namespace, build_steps(namespace))
+            runtime = self.runtimes[mode] = block_runtime(self)
             self.readable, self.writable = current
         return runtime
 
