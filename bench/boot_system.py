@@ -30,10 +30,8 @@ def milestones() -> dict[str, tuple[dict, bytes]]:
     import build as kernel_recipe
 
     table = {"opensbi": ({}, b"Boot HART MEDELEG"), "uboot": ({"kernel": UBOOT}, b"=> ")}
-    image = next(kernel_recipe.KERNEL_CACHE.glob("Image-*"), None)
-    initrd = next(kernel_recipe.KERNEL_CACHE.glob("initramfs-*.cpio.gz"), None)
-    if image and initrd:
-        table["linux"] = ({"kernel": str(image), "initrd": str(initrd), "append": "console=ttyS0"}, INIT_LINE)
+    image, initrd = kernel_recipe.kernel_image(), kernel_recipe.initramfs()   # the current recipe's, built if absent
+    table["linux"] = ({"kernel": str(image), "initrd": str(initrd), "append": "console=ttyS0"}, INIT_LINE)
     return table
 
 
