@@ -8,25 +8,27 @@ forks the init I, pid 1 of a new pid namespace; B exits and I, reparented to R (
 over a SEQPACKET socket: its pid, the moment for createRuntime hooks, then ready or an error.
 
 Only create and exec need the spec, mounts, namespaces, process and seccomp modules: they import them
-(before forking), so that start, state, kill and delete start up fast."""
+(before forking), so that start, state, kill and delete start up fast: at module level this imports
+only os, select and time (json, socket, signal, pathlib and typing import re or enum, which cost more
+than a whole `start`)."""
 
 from __future__ import annotations
 
-import json
 import os
 import select
-import signal
-import socket
 import sys
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from _signal import SIGKILL  # signal.py builds its enums at import
 
 from vmstack.containers import hooks, state
 from vmstack.containers.cgroups import Cgroup, CgroupError, container_path
 from vmstack.containers.hooks import HookError
 
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
 if TYPE_CHECKING:
+    import socket
+    from typing import Any
+
     from vmstack.containers.seccomp import Filter
     from vmstack.containers.spec import Process, Spec
 
@@ -48,18 +50,24 @@ class RuntimeFailure(Exception):
     """A one-line error for the command line."""
 
 
-class CreateOptions(NamedTuple):
-    console_socket: str | None = None
-    pid_file: str | None = None
-    no_pivot: bool = False
-    preserve_fds: int = 0
+class CreateOptions:
+    """What create's (and exec's) command line adds to the spec."""
+
+    def __init__(self, console_socket: str | None = None, pid_file: str | None = None, no_pivot: bool = False,
+                 preserve_fds: int = 0):
+        self.console_socket, self.pid_file, self.no_pivot = console_socket, pid_file, no_pivot
+        self.preserve_fds = preserve_fds
 
 
 def _send(sock: socket.socket, **message: Any) -> None:
+    import json
+
     sock.send(json.dumps(message).encode())
 
 
 def _recv(sock: socket.socket) -> dict[str, Any]:
+    import json
+
     data = sock.recv(1 << 20)
     return json.loads(data) if data else {"type": "eof"}
 
@@ -73,6 +81,8 @@ def _write_pid_file(path: str | None, pid: int) -> None:
 
 
 def _console(options: CreateOptions) -> socket.socket:
+    import socket
+
     console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         console.connect(options.console_socket)
@@ -85,8 +95,12 @@ def _console(options: CreateOptions) -> socket.socket:
 def check_unsupported(proc: Process) -> None:
     """Fields this host cannot honour: a clear error, as runc gives."""
     if proc.apparmor_profile:
-        enabled = Path("/sys/module/apparmor/parameters/enabled")
-        if not (enabled.exists() and enabled.read_text().startswith("Y")):
+        try:
+            with open("/sys/module/apparmor/parameters/enabled") as f:
+                enabled = f.read().startswith("Y")
+        except OSError:
+            enabled = False
+        if not enabled:
             raise RuntimeFailure("apparmor profile set but AppArmor is not enabled on this host")
         raise RuntimeFailure("apparmor profiles are not supported by vmstack-runc")
     if proc.selinux_label:
@@ -187,6 +201,9 @@ def _exec_process(proc: Process, seccomp: Filter | None, executable: str, env: d
 
 def _send_bind_sources(sock: socket.socket, bootstrap: int, spec: Spec) -> None:
     """From a helper in B's new mount namespace with the runtime's rights, pass B the bind sources."""
+    import json
+    import socket
+
     from vmstack.containers import mounts, namespaces
 
     helper = os.fork()
@@ -207,6 +224,9 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
                then: Any, sub_paths: dict[str, str] | None = None, bind_sources: dict[int, int] | None = None) -> None:
     """Process B: cgroup, namespaces, fork of the init (which runs `then()`); given `bind_sources`, B
     asks for the bind mounts' sources once its mount namespace exists and fills it in."""
+    import json
+    import socket
+
     from vmstack.containers import namespaces
 
     try:
@@ -235,7 +255,7 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
 class Runtime:
     """The runtime's view of its root directory of containers."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: str):
         self.root = root
 
     def container(self, container_id: str) -> state.Container:
@@ -247,14 +267,16 @@ class Runtime:
     def status(self, container: state.Container) -> str:
         return container.status(Cgroup(container.record.cgroup_path).frozen())
 
-    def create(self, container_id: str, bundle: Path, options: CreateOptions, detach: bool = True,
+    def create(self, container_id: str, bundle_dir: str, options: CreateOptions, detach: bool = True,
                console: socket.socket | None = None) -> state.Container:
         """Set the container up to the point where its init waits for start."""
+        from pathlib import Path
+
         from vmstack.containers import process
         from vmstack.containers.spec import load_bundle
 
         state.check_id(container_id)
-        bundle = bundle.resolve()
+        bundle = Path(bundle_dir).resolve()
         if not bundle.is_dir():
             raise RuntimeFailure(f"bundle {bundle} is not a directory")
         spec = load_bundle(bundle)
@@ -270,14 +292,18 @@ class Runtime:
         elif not spec.process.terminal and options.console_socket:
             raise RuntimeFailure("cannot use console socket if runc will not detach or allocate tty")
         seccomp = _filter(spec.linux.seccomp, spec.process.no_new_privileges)
-        if (self.root / container_id).exists():
+        if os.path.exists(os.path.join(self.root, container_id)):
             raise RuntimeFailure(f"container with id exists: {container_id}")
         cgroup = Cgroup(container_path(spec.linux.cgroups_path, container_id))
         if cgroup.frozen():
             raise RuntimeFailure("container's cgroup unexpectedly frozen")
+        raw_config = state.read_json(str(bundle / "config.json"))
+        raw_hooks = raw_config.get("hooks") or {}
         record = state.Record(id=container_id, bundle=str(bundle), rootfs=str(spec.root_path.resolve()),
-                              cgroup_path=cgroup.path, annotations=spec.annotations)
-        container = state.Container.make(self.root, record, json.loads((bundle / "config.json").read_text()))
+                              cgroup_path=cgroup.path, annotations=spec.annotations,
+                              poststart=raw_hooks.get("poststart"), poststop=raw_hooks.get("poststop"),
+                              own_pid_namespace=any(ns.type == "pid" and not ns.path for ns in spec.linux.namespaces))
+        container = state.Container.make(self.root, record, raw_config)
         try:
             cgroup.create()
             if cgroup.pids():
@@ -295,6 +321,8 @@ class Runtime:
 
     def _spawn(self, container: state.Container, spec: Spec, cgroup: Cgroup, options: CreateOptions,
                console: socket.socket | None, seccomp: Filter | None) -> None:
+        import socket
+
         from vmstack.containers import mounts, namespaces
         from vmstack.containers.libc import prctl
 
@@ -371,8 +399,11 @@ class Runtime:
                 os.close(init_exit)
         finally:
             os.close(fd)
-        container.fifo.unlink(missing_ok=True)
-        poststart = hooks.hooks_from_raw(container.config(), "poststart")
+        try:
+            os.unlink(container.fifo)
+        except FileNotFoundError:
+            pass
+        poststart = hooks.hooks_from_raw(container.record.poststart)
         if poststart:
             hooks.run_hooks("poststart", poststart, container.oci_state("running"))
 
@@ -391,7 +422,7 @@ class Runtime:
         status = self.status(container)
         if status in ("running", "paused", "creating") and not force:
             raise RuntimeFailure(f"cannot delete container {container.id} that is not stopped: {status}")
-        poststop = hooks.hooks_from_raw(container.config(), "poststop")
+        poststop = hooks.hooks_from_raw(container.record.poststop)
         final_state = container.oci_state("stopped")
         self._destroy(container)
         if poststop:
@@ -407,7 +438,7 @@ class Runtime:
         pid = container.alive_pid()
         cgroup = Cgroup(record.cgroup_path)
         if pid:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, SIGKILL)
         if cgroup.frozen():
             cgroup.thaw()  # a frozen process cannot die
         deadline = time.monotonic() + 10
@@ -416,14 +447,14 @@ class Runtime:
         if record.cgroup_path.strip("/"):
             # with its own pid namespace the container ended with its init; without one, whatever is
             # left in the cgroup is the container's too
-            own_pids = any(ns.get("type") == "pid" and not ns.get("path")
-                           for ns in (container.config().get("linux") or {}).get("namespaces") or [])
-            cgroup.destroy(kill_all=not own_pids)
+            cgroup.destroy(kill_all=not record.own_pid_namespace)
         container.remove()
 
     def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions,
              sub_cgroups: list[str] | None = None, ignore_paused: bool = False) -> int:
         """Run `proc` inside the container; its exit status (0 when detached)."""
+        import socket
+
         from vmstack.containers import namespaces, process
         from vmstack.containers.libc import prctl
 
@@ -504,6 +535,9 @@ def _exec_child(proc: Process, sock: socket.socket, console: socket.socket | Non
 def wait_for(pid: int, console: socket.socket | None = None) -> int:
     """Wait for our (subreaped) child `pid`, forwarding signals and, given the console socket's other
     end, copying between our stdio and the pty master it receives; its exit status as a shell shows it."""
+    import signal
+    import socket
+
     def forward(signum: int, _frame: Any) -> None:
         try:
             os.kill(pid, signum)

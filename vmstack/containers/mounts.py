@@ -160,7 +160,7 @@ def _mount_cgroup(mount: Mount, target: str, cgroup: Cgroup, cgroupns: bool, fla
             if cgroupns:
                 libc.mount("cgroup", sub, "cgroup", flags & ~MS_RDONLY, ",".join(tree.controllers))
             else:
-                libc.mount(str(tree.mountpoint / cgroup.path.lstrip("/")), sub, None, MS_BIND)
+                libc.mount(tree.dir(cgroup.path), sub, None, MS_BIND)
             if flags & MS_RDONLY:
                 libc.mount(None, sub, None, MS_BIND | MS_REMOUNT | MS_RDONLY | (_current_flags(sub) & ~MS_RDONLY))
     if flags & MS_RDONLY:
