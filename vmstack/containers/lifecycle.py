@@ -14,6 +14,7 @@ than a whole `start`)."""
 
 from __future__ import annotations
 
+import marshal
 import os
 import select
 import sys
@@ -59,17 +60,22 @@ class CreateOptions:
         self.preserve_fds = preserve_fds
 
 
-def _send(sock: socket.socket, **message: Any) -> None:
-    import json
+def _channel() -> tuple[socket.socket, socket.socket]:
+    """A SEQPACKET socket pair between the runtime and its children, from _socket: the socket module
+    builds four enums at import."""
+    import _socket
 
-    sock.send(json.dumps(message).encode())
+    return _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+
+
+def _send(sock: socket.socket, **message: Any) -> None:
+    """One message to the other end (a process of ours): marshal, as json would import re and enum."""
+    sock.send(marshal.dumps(message))
 
 
 def _recv(sock: socket.socket) -> dict[str, Any]:
-    import json
-
     data = sock.recv(1 << 20)
-    return json.loads(data) if data else {"type": "eof"}
+    return marshal.loads(data) if data else {"type": "eof"}
 
 
 def _write_pid_file(path: str | None, pid: int) -> None:
@@ -201,7 +207,6 @@ def _exec_process(proc: Process, seccomp: Filter | None, executable: str, env: d
 
 def _send_bind_sources(sock: socket.socket, bootstrap: int, spec: Spec) -> None:
     """From a helper in B's new mount namespace with the runtime's rights, pass B the bind sources."""
-    import json
     import socket
 
     from vmstack.containers import mounts, namespaces
@@ -213,7 +218,7 @@ def _send_bind_sources(sock: socket.socket, bootstrap: int, spec: Spec) -> None:
             with open(f"/proc/{bootstrap}/ns/mnt") as ns:
                 namespaces.libc.setns(ns.fileno(), namespaces.CLONE_FLAGS["mount"])
             sources = mounts.open_bind_sources(spec, bundle)
-            socket.send_fds(sock, [json.dumps({"indices": list(sources)}).encode()], list(sources.values()))
+            socket.send_fds(sock, [marshal.dumps(list(sources))], list(sources.values()))
         except BaseException as error:  # noqa: BLE001
             _fail_child(None, error)
         os._exit(0)
@@ -224,9 +229,6 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
                then: Any, sub_paths: dict[str, str] | None = None, bind_sources: dict[int, int] | None = None) -> None:
     """Process B: cgroup, namespaces, fork of the init (which runs `then()`); given `bind_sources`, B
     asks for the bind mounts' sources once its mount namespace exists and fills it in."""
-    import json
-    import socket
-
     from vmstack.containers import namespaces
 
     try:
@@ -239,9 +241,11 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
                 os._exit(1)
         namespaces.unshare(new_flags & ~namespaces.CLONE_FLAGS["user"])
         if bind_sources is not None:
+            import socket
+
             _send(sock, type="mountns")
             data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 256)
-            bind_sources.update(zip(json.loads(data)["indices"], fds))
+            bind_sources.update(zip(marshal.loads(data), fds))
         pid = os.fork()
         if pid == 0:
             then()
@@ -270,16 +274,15 @@ class Runtime:
     def create(self, container_id: str, bundle_dir: str, options: CreateOptions, detach: bool = True,
                console: socket.socket | None = None) -> state.Container:
         """Set the container up to the point where its init waits for start."""
-        from pathlib import Path
-
         from vmstack.containers import process
-        from vmstack.containers.spec import load_bundle
+        from vmstack.containers.spec import load_config, parse_spec
 
         state.check_id(container_id)
-        bundle = Path(bundle_dir).resolve()
-        if not bundle.is_dir():
+        bundle = os.path.realpath(bundle_dir)
+        if not os.path.isdir(bundle):
             raise RuntimeFailure(f"bundle {bundle} is not a directory")
-        spec = load_bundle(bundle)
+        raw_config = load_config(bundle)
+        spec = parse_spec(raw_config, bundle)
         os.chdir(bundle)  # relative mount sources are relative to the bundle
         if spec.process is None:
             raise RuntimeFailure("config.json: process must be specified to create a container")
@@ -297,9 +300,8 @@ class Runtime:
         cgroup = Cgroup(container_path(spec.linux.cgroups_path, container_id))
         if cgroup.frozen():
             raise RuntimeFailure("container's cgroup unexpectedly frozen")
-        raw_config = state.read_json(str(bundle / "config.json"))
         raw_hooks = raw_config.get("hooks") or {}
-        record = state.Record(id=container_id, bundle=str(bundle), rootfs=str(spec.root_path.resolve()),
+        record = state.Record(id=container_id, bundle=bundle, rootfs=os.path.realpath(spec.root_path),
                               cgroup_path=cgroup.path, annotations=spec.annotations,
                               poststart=raw_hooks.get("poststart"), poststop=raw_hooks.get("poststop"),
                               own_pid_namespace=any(ns.type == "pid" and not ns.path for ns in spec.linux.namespaces))
@@ -321,13 +323,11 @@ class Runtime:
 
     def _spawn(self, container: state.Container, spec: Spec, cgroup: Cgroup, options: CreateOptions,
                console: socket.socket | None, seccomp: Filter | None) -> None:
-        import socket
-
         from vmstack.containers import mounts, namespaces
         from vmstack.containers.libc import prctl
 
         prctl(PR_SET_CHILD_SUBREAPER, 1)
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent, child = _channel()
         fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
         bind_sources: dict[int, int] = {}  # filled in B when a new user namespace needs them passed
         join = [ns for ns in spec.linux.namespaces if ns.path]
@@ -484,7 +484,7 @@ class Runtime:
         cgroup = Cgroup(container.record.cgroup_path)
         sub_paths = cgroup.check_sub_paths(sub_cgroups or [])
         prctl(PR_SET_CHILD_SUBREAPER, 1)
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent, child = _channel()
         bootstrap = os.fork()
         if bootstrap == 0:
             parent.close()

@@ -5,18 +5,18 @@ noNewPrivileges, seccomp, and execve."""
 
 from __future__ import annotations
 
-import array
-import fcntl
 import os
 import pwd
 import resource
-import socket
-import struct
-import termios
 
 from vmstack.containers import capabilities, libc
-from vmstack.containers.seccomp import Filter
-from vmstack.containers.spec import Process
+
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    import socket
+
+    from vmstack.containers.seccomp import Filter
+    from vmstack.containers.spec import Process
 
 PR_SET_NO_NEW_PRIVS = 38
 TIOCGPTN = 0x80045430  # <asm-generic/ioctls.h>; Python's termios lacks these two
@@ -47,6 +47,10 @@ def apply_rlimits(process: Process) -> None:
 
 def open_pty(console_size: tuple[int, int] | None) -> tuple[int, int]:
     """A new pty pair from the container's /dev/ptmx: (master, slave)."""
+    import fcntl
+    import struct
+    import termios
+
     master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
     number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
@@ -57,11 +61,17 @@ def open_pty(console_size: tuple[int, int] | None) -> tuple[int, int]:
 
 
 def send_fd(sock: socket.socket, fd: int, name: str) -> None:
+    import array
+    import socket
+
     sock.sendmsg([name.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
 
 
 def attach_terminal(process: Process, console: socket.socket, console_path: str | None) -> None:
     """Make a pty the process's stdio and controlling terminal; send its master out over `console`."""
+    import fcntl
+    import termios
+
     master, slave = open_pty(process.console_size)
     if console_path is not None:
         if not os.path.exists(console_path):

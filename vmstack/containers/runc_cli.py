@@ -41,10 +41,9 @@ class Logger:
         self.path, self.fmt, self.debug_enabled = path, fmt, debug
 
     def _line(self, level: str, message: str, fmt: str) -> str:
-        import datetime
         import json
 
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = state.utc_timestamp()
         if fmt == "json":
             return json.dumps({"level": level, "msg": message, "time": now})
         return f"time=\"{now}\" level={level} msg={json.dumps(message)}"
@@ -222,12 +221,10 @@ def cmd_run(runtime: Runtime, argv: list[str]) -> int:
     options = _options(args)
     local = console = None
     if not args.detach and not args.console_socket:
-        from pathlib import Path
-
         from vmstack.containers.spec import SpecError, load_bundle
 
         try:
-            terminal = load_bundle(Path(args.bundle).resolve()).process.terminal
+            terminal = load_bundle(os.path.realpath(args.bundle)).process.terminal
         except (SpecError, AttributeError):
             terminal = False
         if terminal:
