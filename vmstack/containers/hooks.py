@@ -14,6 +14,13 @@ class HookError(Exception):
     """A hook exited non-zero, could not start, or timed out."""
 
 
+def preload() -> None:
+    """Import what run_hooks needs, for a process that will run hooks where it cannot import (the init,
+    after pivot_root); other processes import it when they run their first hook."""
+    import json  # noqa: F401
+    import subprocess  # noqa: F401
+
+
 def run_hooks(kind: str, hooks: list[Hook], state: dict[str, Any]) -> None:
     import json
     import subprocess  # only when there are hooks: start and delete stay light

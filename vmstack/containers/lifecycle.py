@@ -28,6 +28,7 @@ from vmstack.containers.hooks import HookError
 TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Callable
     from typing import Any
 
     from vmstack.containers.seccomp import Filter
@@ -36,15 +37,15 @@ if TYPE_CHECKING:
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def known_failures() -> tuple[type[Exception], ...]:
-    """The errors reported as one line; imported only on the error path, as most commands never load
-    the modules that raise them."""
-    from vmstack.containers.mounts import MountError
-    from vmstack.containers.process import ProcessError
-    from vmstack.containers.seccomp import SeccompError
-    from vmstack.containers.spec import SpecError
+FAILURES = {"vmstack.containers.spec": "SpecError", "vmstack.containers.mounts": "MountError",
+            "vmstack.containers.process": "ProcessError", "vmstack.containers.seccomp": "SeccompError"}
 
-    return SpecError, CgroupError, MountError, ProcessError, SeccompError, HookError, state.StateError
+
+def known_failures() -> tuple[type[Exception], ...]:
+    """The errors reported as one line. Those of modules a command never loaded cannot have been raised:
+    nothing is imported (a child inside the container's mount namespace cannot import anything)."""
+    loaded = [getattr(sys.modules[name], error) for name, error in FAILURES.items() if name in sys.modules]
+    return CgroupError, HookError, state.StateError, *loaded
 
 
 class RuntimeFailure(Exception):
@@ -71,6 +72,12 @@ def _channel() -> tuple[socket.socket, socket.socket]:
 def _send(sock: socket.socket, **message: Any) -> None:
     """One message to the other end (a process of ours): marshal, as json would import re and enum."""
     sock.send(marshal.dumps(message))
+
+
+def _debug(sock: socket.socket, message: str) -> None:
+    """A stage reached in a child, for the runtime's --debug log (worded as runc's where the stage is
+    the same: runc's nsexec joins or makes the namespaces, its init readies and execs the process)."""
+    _send(sock, type="debug", message=message)
 
 
 def _recv(sock: socket.socket) -> dict[str, Any]:
@@ -142,6 +149,7 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
 
     proc = spec.process
     try:
+        _debug(sock, "child process in init()")
         os.setsid()
         user_ns = spec.linux.namespace("user") is not None
         if user_ns:
@@ -175,6 +183,7 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
                 f.write(str(proc.oom_score_adj))
         env = process.environment(proc)
         executable = process.find_executable(proc, env)
+        _debug(sock, "init: closing the pipe to signal completion")
         _send(sock, type="ready")
         sock.close()
     except BaseException as error:  # noqa: BLE001 - anything here is reported to the runtime
@@ -232,8 +241,13 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
     from vmstack.containers import namespaces
 
     try:
+        _debug(sock, "=> nsexec container setup")
         cgroup.add(os.getpid(), sub_paths)
+        for ns in join:
+            _debug(sock, f"setns({namespaces.CLONE_FLAGS[ns.type]:#x}) into {ns.type} namespace (with path {ns.path})")
         namespaces.join(join)
+        if new_flags:
+            _debug(sock, "unshare " + ",".join(kind for kind, flag in namespaces.CLONE_FLAGS.items() if flag & new_flags))
         if new_user:
             namespaces.unshare(namespaces.CLONE_FLAGS["user"])
             _send(sock, type="userns")
@@ -246,6 +260,7 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
             _send(sock, type="mountns")
             data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 256)
             bind_sources.update(zip(marshal.loads(data), fds))
+        _debug(sock, "<= nsexec container setup")
         pid = os.fork()
         if pid == 0:
             then()
@@ -259,8 +274,17 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
 class Runtime:
     """The runtime's view of its root directory of containers."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, debug: Callable[[str], None] | None = None):
         self.root = root
+        self.debug = debug or (lambda message: None)  # --debug: the stages children report are logged
+
+    def _next_message(self, sock: socket.socket) -> dict[str, Any]:
+        """The next message from the runtime's children, logging their debug messages on the way."""
+        while True:
+            message = _recv(sock)
+            if message["type"] != "debug":
+                return message
+            self.debug(message["message"])
 
     def container(self, container_id: str) -> state.Container:
         container = state.Container(self.root, container_id)
@@ -330,6 +354,8 @@ class Runtime:
         parent, child = _channel()
         fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
         bind_sources: dict[int, int] = {}  # filled in B when a new user namespace needs them passed
+        if any(spec.hooks.get(kind) for kind in ("createContainer", "startContainer")):
+            hooks.preload()  # the init runs them after pivot_root, where it cannot import
         join = [ns for ns in spec.linux.namespaces if ns.path]
         new_user = any(ns.type == "user" and not ns.path for ns in spec.linux.namespaces)
         bootstrap = os.fork()
@@ -343,7 +369,7 @@ class Runtime:
         record = container.record
         try:
             while True:
-                message = _recv(parent)
+                message = self._next_message(parent)
                 if message["type"] == "userns":
                     namespaces.write_id_maps(bootstrap, spec.linux.uid_mappings, spec.linux.gid_mappings)
                     _send(parent, type="ok")
@@ -496,7 +522,7 @@ class Runtime:
         pid = 0
         try:
             while True:
-                message = _recv(parent)
+                message = self._next_message(parent)
                 if message["type"] == "pid":
                     pid = message["pid"]
                 elif message["type"] == "ready":
@@ -519,12 +545,14 @@ def _exec_child(proc: Process, sock: socket.socket, console: socket.socket | Non
     from vmstack.containers import process
 
     try:
+        _debug(sock, "child process in init()")
         os.setsid()
         if console is not None:
             process.attach_terminal(proc, console, None)
         process.apply_rlimits(proc)
         env = process.environment(proc)
         executable = process.find_executable(proc, env)
+        _debug(sock, "setns_init: about to exec")  # what is left: privileges dropped, seccomp, execve
         _send(sock, type="ready")
         sock.close()
         _exec_process(proc, seccomp, executable, env, options.preserve_fds)

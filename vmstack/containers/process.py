@@ -5,9 +5,14 @@ noNewPrivileges, seccomp, and execve."""
 
 from __future__ import annotations
 
+import array
+import fcntl
 import os
 import pwd
 import resource
+import struct
+import termios
+from _socket import SCM_RIGHTS, SOL_SOCKET  # the socket module builds four enums at import
 
 from vmstack.containers import capabilities, libc
 
@@ -47,10 +52,6 @@ def apply_rlimits(process: Process) -> None:
 
 def open_pty(console_size: tuple[int, int] | None) -> tuple[int, int]:
     """A new pty pair from the container's /dev/ptmx: (master, slave)."""
-    import fcntl
-    import struct
-    import termios
-
     master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
     number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
@@ -61,17 +62,11 @@ def open_pty(console_size: tuple[int, int] | None) -> tuple[int, int]:
 
 
 def send_fd(sock: socket.socket, fd: int, name: str) -> None:
-    import array
-    import socket
-
-    sock.sendmsg([name.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+    sock.sendmsg([name.encode()], [(SOL_SOCKET, SCM_RIGHTS, array.array("i", [fd]))])
 
 
 def attach_terminal(process: Process, console: socket.socket, console_path: str | None) -> None:
     """Make a pty the process's stdio and controlling terminal; send its master out over `console`."""
-    import fcntl
-    import termios
-
     master, slave = open_pty(process.console_size)
     if console_path is not None:
         if not os.path.exists(console_path):

@@ -45,7 +45,7 @@ class Logger:
 
         now = state.utc_timestamp()
         if fmt == "json":
-            return json.dumps({"level": level, "msg": message, "time": now})
+            return json.dumps({"level": level, "msg": message, "time": now}, separators=(",", ":"))
         return f"time=\"{now}\" level={level} msg={json.dumps(message)}"
 
     def log(self, level: str, message: str) -> None:
@@ -605,11 +605,11 @@ def main(argv: list[str] | None = None) -> int:
         logger.debug(f"vmstack-runc {args.command} {' '.join(args.rest)}")
         if args.command == "exec":  # exec's own failures are 255: 1..254 belong to the process
             try:
-                return cmd_exec(Runtime(args.root), args.rest)
+                return cmd_exec(Runtime(args.root, logger.debug), args.rest)
             except (RuntimeFailure, OSError, *lifecycle.known_failures()) as error:
                 logger.error(f"exec failed: {error}")
                 return 255
-        return HANDLERS[args.command](Runtime(args.root), args.rest)
+        return HANDLERS[args.command](Runtime(args.root, logger.debug), args.rest)
     except Usage as error:
         print("Incorrect Usage.", file=sys.stderr)
         logger.error(f"vmstack-runc: {error}")
