@@ -90,6 +90,13 @@ def _device_rule(rule: dict) -> tuple[bool, str]:
     return bool(rule.get("allow")), "a" if kind == "a" else f"{kind} {major}:{minor} {access}"
 
 
+def _device_rule_of(text: str) -> dict[str, Any]:
+    """An allow rule in the spec's form from one in devices.allow's ("c 1:3 rwm", "b *:* m")."""
+    kind, numbers, access = text.split()
+    major, minor = (-1 if n == "*" else int(n) for n in numbers.split(":"))
+    return {"allow": True, "type": kind, "major": major, "minor": minor, "access": access}
+
+
 def _enable_controllers(directory: str) -> None:
     """v2: let the children of `directory` use every controller it has (best effort)."""
     for controller in _read(os.path.join(directory, "cgroup.controllers")).split():
@@ -102,9 +109,10 @@ def _enable_controllers(directory: str) -> None:
 class Cgroup:
     """The container's cgroup at `path` in every hierarchy."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, trees: list[Hierarchy] | None = None):
+        """`trees`: the hierarchies to use (by default every one mounted)."""
         self.path = path
-        self.trees = hierarchies()
+        self.trees = hierarchies() if trees is None else trees
         self.v2 = all(h.unified for h in self.trees)
 
     def dirs(self) -> list[str]:
@@ -170,7 +178,7 @@ class Cgroup:
     def apply(self, resources: dict[str, Any], device_rules: list[str] | None = None) -> None:
         """Set the limits of linux.resources (and the device rules for linux.devices)."""
         if self.v2:
-            self._apply_v2(resources)
+            self._apply_v2(resources, device_rules or [])
         else:
             self._apply_v1(resources, device_rules or [])
 
@@ -261,7 +269,7 @@ class Cgroup:
             for device in blkio.get(key) or []:
                 self._set("blkio", f"blkio.throttle.{name}", f"{device['major']}:{device['minor']} {device['rate']}")
 
-    def _apply_v2(self, resources: dict[str, Any]) -> None:
+    def _apply_v2(self, resources: dict[str, Any], device_rules: list[str]) -> None:
         memory = resources.get("memory") or {}
         if memory.get("limit") not in (None, 0):
             self._set("memory", "memory.max", "max" if memory["limit"] < 0 else memory["limit"])
@@ -294,6 +302,15 @@ class Cgroup:
             if "/" in name or name.startswith("."):
                 raise CgroupError(f"invalid unified resource name {name!r}")
             self._set("memory", name, value)
+        rules = resources.get("devices") or []
+        if rules or device_rules:  # v2 has no devices files: an eBPF program decides
+            from vmstack.containers import devicefilter
+
+            defaults = [_device_rule_of(text) for text in DEFAULT_DEVICE_RULES + device_rules]
+            try:
+                devicefilter.attach(self.dir_of("devices"), rules + defaults)
+            except devicefilter.DeviceFilterError as error:
+                raise CgroupError(str(error)) from None
 
     def freeze(self) -> None:
         self._set_frozen(True)
