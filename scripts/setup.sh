@@ -96,7 +96,8 @@ fi
 quietly python3 -m pip install "${PIP_OPTIONS[@]}" -e '.[test]'
 # containers: vmstack-runc as a launcher running Python isolated and without site (-IS), over pip's
 # console script (site's .pth files cost more than a whole `vmstack-runc start`)
-step "vmstack-runc launcher: $(python3 -m vmstack.containers.launcher)"
+launcher="$(python3 -m vmstack.containers.launcher)"
+step "vmstack-runc launcher: $launcher"
 
 step "building the guests (cached in $CACHE/guests)"
 python3 guests/build.py >"$LOG" || { cat "$LOG"; exit 1; }

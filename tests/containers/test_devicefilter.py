@@ -65,11 +65,12 @@ def nodes(tmp_path: Path) -> Path:
     return directory
 
 
-def probe(cgroup: Cgroup, rules: list[dict], nodes: Path) -> dict[str, str]:
-    """What a process in `cgroup`, with `rules` applied, may do to each node."""
+def probe(cgroup: Cgroup, rules: list[dict], nodes: Path, earlier: list[dict] | None = None) -> dict[str, str]:
+    """What a process in `cgroup`, with `rules` applied (after `earlier` ones), may do to each node."""
     cgroup.create()
     try:
-        cgroup.apply({"devices": rules})
+        for applied in ([earlier] if earlier else []) + [rules]:
+            cgroup.apply({"devices": applied})
         done = subprocess.run([sys.executable, "-I", "-c", PROBE, str(nodes), cgroup.dirs()[0] + "/cgroup.procs"],
                               capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
@@ -104,6 +105,16 @@ def test_program_denies_and_allows(nodes: Path) -> None:
     assert results["c240.0 w"] == results["c240.0 rw"] == "EPERM"
     assert results["c240.1 m"] == "ok"  # mknod of any device: a default rule
     assert results["c240.1 r"] == results["b240.0 r"] == "EPERM"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="cgroups and mknod need root")
+def test_new_rules_replace_the_program(nodes: Path) -> None:
+    """`update` with new device rules: the new program replaces the old one (programs attached side by
+    side must all allow, so a kept old one would still deny)."""
+    rules = RULE_SETS["deny all, allow one char device r"]
+    cgroup = Cgroup(f"/vmstack-devicefilter-{os.getpid()}", tree(unified=True))
+    results = probe(cgroup, rules, nodes, earlier=[ALLOW_ALL, {"allow": False, "type": "c", "access": "r"}])
+    assert results["c240.0 r"] == "ok" and results["c240.0 w"] == "EPERM"
 
 
 def test_bad_rules_are_refused() -> None:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 BPF_PROG_LOAD = 5
 BPF_PROG_ATTACH = 8
+BPF_PROG_DETACH = 9
+BPF_PROG_GET_FD_BY_ID = 13
+BPF_PROG_QUERY = 16
 BPF_PROG_TYPE_CGROUP_DEVICE = 15
 BPF_CGROUP_DEVICE = 6  # the attach type
 BPF_F_ALLOW_MULTI = 2  # the programs of the cgroup and of its ancestors must all allow
@@ -127,15 +130,33 @@ def load(program: bytes) -> int:
                                 f"{': ' + verifier[-1] if verifier else ''}") from None
 
 
+def attached(target: int) -> list[int]:
+    """The ids of the device programs attached to the cgroup open at fd `target` itself."""
+    ids = (ctypes.c_uint32 * 64)()
+    attr = ctypes.create_string_buffer(struct.pack("<IIIIQI", target, BPF_CGROUP_DEVICE, 0, 0,
+                                                   ctypes.addressof(ids), len(ids)), 40)
+    libc.bpf(BPF_PROG_QUERY, attr, "bpf(BPF_PROG_QUERY)")
+    return list(ids[:struct.unpack_from("<I", attr, 24)[0]])
+
+
 def attach(directory: str, rules: list[dict[str, Any]]) -> None:
-    """Compile `rules`, load them and attach the program to the v2 cgroup `directory`."""
+    """Compile `rules`, load them and attach the program to the v2 cgroup `directory`, in place of the
+    device programs attached there before (`update` gives new rules)."""
     program = load(compile_rules(rules))
     try:
         target = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            attr = ctypes.create_string_buffer(struct.pack("<IIII", target, program, BPF_CGROUP_DEVICE,
-                                                           BPF_F_ALLOW_MULTI), 32)
-            libc.bpf(BPF_PROG_ATTACH, attr, "bpf(BPF_PROG_ATTACH)")
+            before = attached(target)
+            libc.bpf(BPF_PROG_ATTACH, ctypes.create_string_buffer(struct.pack(
+                "<IIII", target, program, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI), 32), "bpf(BPF_PROG_ATTACH)")
+            for old_id in before:  # after the new one is in: no moment without a filter
+                old = libc.bpf(BPF_PROG_GET_FD_BY_ID, ctypes.create_string_buffer(struct.pack("<I", old_id), 16),
+                               "bpf(BPF_PROG_GET_FD_BY_ID)")
+                try:
+                    libc.bpf(BPF_PROG_DETACH, ctypes.create_string_buffer(struct.pack(
+                        "<III", target, old, BPF_CGROUP_DEVICE), 16), "bpf(BPF_PROG_DETACH)")
+                finally:
+                    os.close(old)
         finally:
             os.close(target)
     except OSError as error:
