@@ -403,12 +403,14 @@ class Runtime:
             raise RuntimeFailure("cannot start a container that has stopped")
         if status != "created":
             raise RuntimeFailure(f"cannot start an already {status} container")
-        fd = os.open(container.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        init = container.alive_pid()
+        if not init:
+            raise RuntimeFailure("container init exited before start")
+        # the init's pidfd before the fifo opens: once it is open, the init may write its byte, exec
+        # and be gone (a /bin/true) before this process looks again
+        init_exit = os.pidfd_open(init)
         try:
-            init = container.alive_pid()
-            if not init:
-                raise RuntimeFailure("container init exited before start")
-            init_exit = os.pidfd_open(init)
+            fd = os.open(container.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             try:  # the init, unblocked by our open, writes one byte; or it dies (its pidfd turns readable)
                 init_gone = False
                 while True:
@@ -422,9 +424,9 @@ class Runtime:
                     readable, _, _ = select.select([fd, init_exit], [], [])
                     init_gone = init_exit in readable
             finally:
-                os.close(init_exit)
+                os.close(fd)
         finally:
-            os.close(fd)
+            os.close(init_exit)
         try:
             os.unlink(container.fifo)
         except FileNotFoundError:
