@@ -194,23 +194,23 @@ def markdown_table(table: dict[str, Samples], runtimes: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _versions(runtimes: list[str]) -> str:
+def _versions(runtimes: list[str], launcher: Path) -> str:
     found = []
     for runtime in runtimes:
-        binary = shutil.which(runtime)
+        binary = str(launcher) if runtime == "vmstack-runc" else shutil.which(runtime)
         if binary:
             output = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout
             found.append(f"{runtime} {(output.split() or ['?'])[2 if output.startswith(runtime) else 0]}")
     return ", ".join(found)
 
 
-def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floor: float) -> str:
+def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floor: float, versions: str) -> str:
     failures = [f"- {runtime}: {samples.failure}" for runtime, samples in table.items() if samples.failure]
     report = "\n".join([
         "# OCI runtimes: the life of a /bin/true container",
         "",
         (f"Measured {datetime.date.today().isoformat()} by `python3 bench/containers.py --runs {runs}` on "
-         f"{_machine()}; {_versions(runtimes)}."),
+         f"{_machine()}; {versions}."),
         f"Each cell is the median wall time of {runs} runs, made in {ROUNDS} rounds in which the runtimes",
         "take turns. `run` is one `RUNTIME run` of a busybox bundle whose process is /bin/true;",
         "`create`, `start` and `delete` are the separate commands, `wait` the time from `start` returning",
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("run as root, with --runs of at least 1 and runtimes among " + ",".join(RUNTIMES))
     with tempfile.TemporaryDirectory(prefix="bench-bundle-") as scratch:
         bundle = make_bundle(Path(scratch) / "bundle")
-        write_launcher(Path(scratch) / "vmstack-runc", ROOT)
+        versions = _versions(runtimes, write_launcher(Path(scratch) / "vmstack-runc", ROOT))
         table = {runtime: Samples() for runtime in runtimes}
         floor: list[float] = []
         for turn in range(ROUNDS):  # the runtimes take turns, so a change of the machine's load hits all
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                 if share and not table[runtime].failure:
                     table[runtime].add(measure_in_child(runtime, bundle, share))
             floor += [_timed([PYTHON, "-IS", "-c", "pass"]) for _ in range(share)]
-    print(write_report(table, runtimes, opts.runs, statistics.median(floor) * 1000))
+    print(write_report(table, runtimes, opts.runs, statistics.median(floor) * 1000, versions))
     plot(table, runtimes)
     print(f"wrote {BENCH_DIR / 'results-containers.md'} and {BENCH_DIR / 'results-containers.png'}")
     return 0
