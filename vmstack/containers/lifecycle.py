@@ -14,12 +14,12 @@ than a whole `start`)."""
 
 from __future__ import annotations
 
+import _signal  # signal.py builds its enums at import
 import marshal
 import os
 import select
 import sys
 import time
-from _signal import SIGKILL  # signal.py builds its enums at import
 
 from vmstack.containers import hooks, state
 from vmstack.containers.cgroups import Cgroup, CgroupError, container_path
@@ -466,7 +466,7 @@ class Runtime:
         pid = container.alive_pid()
         cgroup = Cgroup(record.cgroup_path)
         if pid:
-            os.kill(pid, SIGKILL)
+            os.kill(pid, _signal.SIGKILL)
         if cgroup.frozen():
             cgroup.thaw()  # a frozen process cannot die
         deadline = time.monotonic() + 10
@@ -527,6 +527,8 @@ class Runtime:
                 message = self._next_message(parent)
                 if message["type"] == "pid":
                     pid = message["pid"]
+                    if not detach:  # the process execs once it is ready
+                        forward_signals(pid)
                 elif message["type"] == "ready":
                     break
                 elif message["type"] == "error":
@@ -562,19 +564,26 @@ def _exec_child(proc: Process, sock: socket.socket, console: socket.socket | Non
         _fail_child(sock if sock.fileno() >= 0 else None, error)
 
 
-def wait_for(pid: int, console: socket.socket | None = None) -> int:
-    """Wait for our (subreaped) child `pid`, forwarding signals and, given the console socket's other
-    end, copying between our stdio and the pty master it receives; its exit status as a shell shows it."""
-    import signal
-    import socket
-
+def forward_signals(pid: int) -> None:
+    """From now on, send process `pid` the signals that would end the runtime: set before the process
+    can run, so that none arriving meanwhile kills the runtime instead (through _signal: signal.py's
+    enums take longer to import than the process may take to start)."""
     def forward(signum: int, _frame: Any) -> None:
         try:
             os.kill(pid, signum)
         except ProcessLookupError:
             pass
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(signum, forward)
+    for signum in (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1,
+                   _signal.SIGUSR2):
+        _signal.signal(signum, forward)
+
+
+def wait_for(pid: int, console: socket.socket | None = None) -> int:
+    """Wait for our (subreaped) child `pid` (its signals forwarded by forward_signals) and, given the
+    console socket's other end, copy between our stdio and the pty master it receives; its exit status
+    as a shell shows it."""
+    import socket
+
     master = None
     if console is not None:
         _, fds, _, _ = socket.recv_fds(console, 64, 1)

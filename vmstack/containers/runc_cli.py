@@ -1,8 +1,9 @@
 """`vmstack-runc`: runc's command line (create, start, run, state, kill, delete, exec, list, ps, pause,
 resume, spec, events, version) over vmstack.containers, with runc's global flags, its logrus-style
 one-line errors (text or json, to stderr and the --log file) and its exit codes: 1 for any failure,
-the container's own status for `run` and `exec`. A command imports only what it needs (the spec's
-dataclasses, seccomp, subprocess): start-up time is most of what start, state, kill and delete cost."""
+the container's own status for `run` and `exec`. A command imports only what it needs (the spec,
+seccomp, subprocess only where used): start-up time is most of what start, state, kill and delete
+cost."""
 
 from __future__ import annotations
 
@@ -232,6 +233,8 @@ def cmd_run(runtime: Runtime, argv: list[str]) -> int:
 
             console, local = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     container = runtime.create(args.id, args.bundle, options, console=console)
+    if not args.detach:
+        lifecycle.forward_signals(container.record.pid)
     try:
         runtime.start(container)
     except RuntimeFailure:
