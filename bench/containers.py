@@ -1,6 +1,7 @@
 """Benchmark OCI runtimes on the smallest container there is: a busybox bundle that runs /bin/true.
 
-Side by side in one run, vmstack-runc, Debian's runc and Debian's crun each do, `--runs` times (default 20):
+Side by side in one run, vmstack-runc (this checkout, through the launcher that scripts/setup.sh
+installs: `python3 -IS`, nothing but vmstack on sys.path), Debian's runc and Debian's crun each do, `--runs` times (default 20):
 
 - `run`: `RUNTIME run --bundle B ID`, the whole life of a container in one command;
 - `create`, `start`, `wait` and `delete` as separate steps: `create --bundle B --pid-file P ID`, `start ID`,
@@ -9,8 +10,8 @@ Side by side in one run, vmstack-runc, Debian's runc and Debian's crun each do, 
 The runs are made in rounds in which the runtimes take turns, so that a change in the machine's load
 does not fall on one runtime only. Every runtime gets the same bundle (a busybox rootfs from
 `vmstack container rootfs busybox` and runc's default spec with args [/bin/true] and no terminal) and
-a private --root. A bare `python3 -c pass` is
-timed too, as the floor of any Python program. The report gives medians in ms and the ratios of
+a private --root. A bare `python3 -IS -c pass` is
+timed too, as the floor of any Python program started as the launcher starts it. The report gives medians in ms and the ratios of
 vmstack-runc over runc and over crun: a Markdown table printed and written to bench/results-containers.md,
 and a bar chart in bench/results-containers.png.
 
@@ -37,6 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from run import _machine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from vmstack.containers.launcher import write_launcher
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -142,9 +146,9 @@ def measure_runtime(binary: str, bundle: Path, runs: int) -> Samples:
 def measure_in_child(runtime: str, bundle: Path, runs: int) -> Samples:
     """Measure one runtime in a child process of this script (inside a private mount namespace without
     /sys/fs/cgroup/unified for crun); the child prints its samples as JSON."""
-    binary = shutil.which(runtime)
+    binary = str(bundle.parent / "vmstack-runc") if runtime == "vmstack-runc" else shutil.which(runtime)
     if binary is None:
-        return Samples(failure=f"{runtime} is not on PATH (vmstack-runc comes with `pip install -e .`)")
+        return Samples(failure=f"{runtime} is not on PATH")
     child = [PYTHON, __file__, "--child", binary, "--bundle", str(bundle), "--runs", str(runs)]
     if runtime in NEEDS_PRIVATE_CGROUP_MOUNTS:
         child = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
@@ -158,6 +162,7 @@ def measure_in_child(runtime: str, bundle: Path, runs: int) -> Samples:
 
 def make_bundle(directory: Path) -> Path:
     """A busybox bundle running /bin/true: vmstack's rootfs and runc's default spec."""
+    directory.mkdir()
     made = subprocess.run([PYTHON, "-m", "vmstack", "container", "rootfs", "busybox",
                            str(directory / "rootfs")], cwd=ROOT, capture_output=True, text=True, check=False)
     if made.returncode != 0:
@@ -189,23 +194,23 @@ def markdown_table(table: dict[str, Samples], runtimes: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _versions(runtimes: list[str]) -> str:
+def _versions(runtimes: list[str], launcher: Path) -> str:
     found = []
     for runtime in runtimes:
-        binary = shutil.which(runtime)
+        binary = str(launcher) if runtime == "vmstack-runc" else shutil.which(runtime)
         if binary:
             output = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout
             found.append(f"{runtime} {(output.split() or ['?'])[2 if output.startswith(runtime) else 0]}")
     return ", ".join(found)
 
 
-def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floor: float) -> str:
+def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floor: float, versions: str) -> str:
     failures = [f"- {runtime}: {samples.failure}" for runtime, samples in table.items() if samples.failure]
     report = "\n".join([
         "# OCI runtimes: the life of a /bin/true container",
         "",
         (f"Measured {datetime.date.today().isoformat()} by `python3 bench/containers.py --runs {runs}` on "
-         f"{_machine()}; {_versions(runtimes)}."),
+         f"{_machine()}; {versions}."),
         f"Each cell is the median wall time of {runs} runs, made in {ROUNDS} rounds in which the runtimes",
         "take turns. `run` is one `RUNTIME run` of a busybox bundle whose process is /bin/true;",
         "`create`, `start` and `delete` are the separate commands, `wait` the time from `start` returning",
@@ -215,7 +220,8 @@ def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floo
         "",
         markdown_table(table, runtimes),
         "",
-        f"For scale: `python3 -c pass` takes {floor:.1f} ms here (median of {runs}, in the same rounds).",
+        f"For scale: `python3 -IS -c pass` (how the launcher starts Python) takes {floor:.1f} ms here",
+        f"(median of {runs}, in the same rounds).",
         *(["", "Failures:", *failures] if failures else []),
         "",
     ])
@@ -256,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0 or opts.runs < 1 or not set(runtimes) <= set(RUNTIMES):
         parser.error("run as root, with --runs of at least 1 and runtimes among " + ",".join(RUNTIMES))
     with tempfile.TemporaryDirectory(prefix="bench-bundle-") as scratch:
-        bundle = make_bundle(Path(scratch))
+        bundle = make_bundle(Path(scratch) / "bundle")
+        versions = _versions(runtimes, write_launcher(Path(scratch) / "vmstack-runc", ROOT))
         table = {runtime: Samples() for runtime in runtimes}
         floor: list[float] = []
         for turn in range(ROUNDS):  # the runtimes take turns, so a change of the machine's load hits all
@@ -265,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             for runtime in runtimes:
                 if share and not table[runtime].failure:
                     table[runtime].add(measure_in_child(runtime, bundle, share))
-            floor += [_timed([PYTHON, "-c", "pass"]) for _ in range(share)]
-    print(write_report(table, runtimes, opts.runs, statistics.median(floor) * 1000))
+            floor += [_timed([PYTHON, "-IS", "-c", "pass"]) for _ in range(share)]
+    print(write_report(table, runtimes, opts.runs, statistics.median(floor) * 1000, versions))
     plot(table, runtimes)
     print(f"wrote {BENCH_DIR / 'results-containers.md'} and {BENCH_DIR / 'results-containers.png'}")
     return 0

@@ -94,6 +94,10 @@ if python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(
     PIP_OPTIONS+=(--break-system-packages)
 fi
 quietly python3 -m pip install "${PIP_OPTIONS[@]}" -e '.[test]'
+# containers: vmstack-runc as a launcher running Python isolated and without site (-IS), over pip's
+# console script (site's .pth files cost more than a whole `vmstack-runc start`)
+launcher="$(python3 -m vmstack.containers.launcher)"
+step "vmstack-runc launcher: $launcher"
 
 step "building the guests (cached in $CACHE/guests)"
 python3 guests/build.py >"$LOG" || { cat "$LOG"; exit 1; }

@@ -34,7 +34,7 @@ def leftovers(container_id: str, root: Path, cgroup_path: str = "") -> list[str]
     if (root / container_id).exists():
         found.append(f"state dir {root / container_id}")
     for tree in hierarchies():
-        directory = tree.mountpoint / (cgroup_path or container_id).lstrip("/")
+        directory = Path(tree.dir(cgroup_path or container_id))
         if directory.exists():
             found.append(f"cgroup {directory}")
     with open("/proc/self/mountinfo") as f:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from tests.containers.busybox import make_busybox_tarball
+from vmstack.containers.launcher import write_launcher
 
 CACHE = Path(os.environ.get("VMSTACK_CACHE", Path.home() / ".cache" / "vmstack"))
 TAP_LINE = re.compile(r"^(ok|not ok) \d+ (.*?)(?: # skip ?(.*))?$")
@@ -60,14 +61,11 @@ def remove_suite_cgroups() -> None:
 
 
 def vmstack_runc_wrapper() -> str:
-    """An executable `vmstack-runc` running this checkout's runtime (what RUNC points at). The runtime
-    needs only the standard library, so Python starts without site (-S): half the start-up time."""
-    repo = Path(__file__).resolve().parents[2]
+    """An executable `vmstack-runc` running this checkout's runtime (what RUNC points at): the launcher
+    setup installs, pointed at this checkout."""
     wrapper = CACHE / "runc-conformance" / "bin" / "vmstack-runc"
     wrapper.parent.mkdir(parents=True, exist_ok=True)
-    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={repo} exec {sys.executable} -S -m vmstack.containers.runc_cli \"$@\"\n")
-    wrapper.chmod(0o755)
-    return str(wrapper)
+    return str(write_launcher(wrapper, Path(__file__).resolve().parents[2]))
 
 
 def run_suite(runc: str, files: list[str] | None = None, timeout: float = 1800,

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from vmstack.containers import image
+from vmstack.containers.launcher import write_launcher
 from vmstack.containers.rootfs import PASSWD, busybox_binary
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
@@ -59,10 +60,7 @@ def runtime_executables(directory: Path) -> dict[str, str]:
     launcher in `directory` like the console script pip makes, so that engines can exec it by path."""
     runc = shutil.which("runc")
     assert runc, "Debian's runc is not installed: run scripts/setup.sh"
-    launcher = directory / "vmstack-runc"
-    launcher.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(REPO)!r})\n"
-                        "from vmstack.containers.runc_cli import main\nsys.exit(main())\n")
-    launcher.chmod(0o755)
+    launcher = write_launcher(directory / "vmstack-runc", REPO)
     return {"runc": runc, "vmstack-runc": str(launcher)}
 
 

@@ -7,7 +7,10 @@ import errno
 import sys
 
 from vmstack.containers import libc
-from vmstack.containers.spec import Capabilities
+
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    from vmstack.containers.spec import Capabilities
 
 CAP_NAMES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"]
 CAP_NUMBERS = {name: number for number, name in enumerate(CAP_NAMES)}
@@ -25,22 +28,24 @@ def last_cap() -> int:
         return int(f.read())
 
 
-def mask(names: list[str]) -> int:
-    """The bit mask of capability names; unknown names are warned about and ignored, as runc does."""
+def mask(names: list[str], top: int) -> int:
+    """The bit mask of capability names up to the kernel's last one, `top`; unknown names are warned
+    about and ignored, as runc does."""
     bits = 0
     for name in names:
         number = CAP_NUMBERS.get(name.upper())
         if number is None:
             print(f"warning: unknown capability {name!r} ignored", file=sys.stderr)
-        elif number <= last_cap():
+        elif number <= top:
             bits |= 1 << number
     return bits
 
 
 def drop_bounding(caps: Capabilities) -> None:
     """Drop from the bounding set every capability not listed in caps.bounding (needs CAP_SETPCAP)."""
-    keep = mask(caps.bounding)
-    for number in range(last_cap() + 1):
+    top = last_cap()
+    keep = mask(caps.bounding, top)
+    for number in range(top + 1):
         if not keep >> number & 1 and libc.prctl(PR_CAPBSET_READ, number) == 1:
             libc.prctl(PR_CAPBSET_DROP, number)
 
@@ -52,11 +57,13 @@ def keep_across_setuid() -> None:
 def apply(caps: Capabilities) -> None:
     """Set effective, permitted and inheritable, then raise ambient (after the uid change)."""
     _, held, _ = libc.capget()
-    permitted = mask(caps.permitted) & held  # a capability this runtime lacks (e.g. CAP_SYS_RESOURCE here)
-    libc.capset(mask(caps.effective) & permitted, permitted, mask(caps.inheritable) & permitted)
+    top = last_cap()
+    permitted = mask(caps.permitted, top) & held  # one this runtime lacks (e.g. CAP_SYS_RESOURCE here)
+    libc.capset(mask(caps.effective, top) & permitted, permitted, mask(caps.inheritable, top) & permitted)
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
-    for number in range(last_cap() + 1):
-        if mask(caps.ambient) >> number & 1:
+    ambient = mask(caps.ambient, top)
+    for number in range(top + 1):
+        if ambient >> number & 1:
             try:
                 libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, number)
             except OSError as error:  # not in permitted and inheritable: the kernel refuses, runc ignores

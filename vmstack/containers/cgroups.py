@@ -1,16 +1,20 @@
 """A container's control groups: v1 hierarchies (one per mounted controller, as on hybrid hosts) or the
 unified v2 tree, detected from /proc/self/mountinfo. Creates the container's cgroup, applies the spec's
 linux.resources (memory, pids, cpu, cpuset, blkio/io, devices), moves processes in, freezes and thaws
-(pause/resume), counts OOM kills, and removes everything on delete."""
+(pause/resume), counts OOM kills, and removes everything on delete. Paths are strings and the module
+imports only os and time: start and delete use it, and pathlib, typing and signal (with the re and enum
+modules they import) would cost more than the rest of those commands."""
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
-from pathlib import Path
-from typing import Any, NamedTuple
+from _signal import SIGKILL  # signal.py builds its enums at import
+
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 CGROUP2_SUPER_MAGIC = "cgroup2"
 V1_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
@@ -23,11 +27,20 @@ class CgroupError(Exception):
     """A limit could not be set or the cgroup could not be made."""
 
 
-class Hierarchy(NamedTuple):
+class Hierarchy:
     """One mounted cgroup tree: its mount point and (v1) controllers, e.g. ("memory",) or ("name=systemd",)."""
-    mountpoint: Path
-    controllers: tuple[str, ...]
-    unified: bool
+
+    def __init__(self, mountpoint: str, controllers: tuple[str, ...], unified: bool):
+        self.mountpoint, self.controllers, self.unified = mountpoint, controllers, unified
+
+    def dir(self, path: str) -> str:
+        """The directory of cgroup `path` in this tree."""
+        return os.path.join(self.mountpoint, path.lstrip("/"))
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
 
 
 def hierarchies() -> list[Hierarchy]:
@@ -37,7 +50,7 @@ def hierarchies() -> list[Hierarchy]:
         for line in f:
             left, _, right = line.partition(" - ")
             fstype, _source, options = right.split()[:3]
-            mountpoint = Path(left.split()[4].replace("\\040", " "))
+            mountpoint = left.split()[4].replace("\\040", " ")
             if fstype == "cgroup2":
                 found.append(Hierarchy(mountpoint, (), True))
             elif fstype == "cgroup":
@@ -61,9 +74,10 @@ def container_path(cgroups_path: str, container_id: str) -> str:
     return "/" + cgroups_path.strip("/")
 
 
-def _write(path: Path, value: Any) -> None:
+def _write(path: str, value: Any) -> None:
     try:
-        path.write_text(str(value))
+        with open(path, "w") as f:
+            f.write(str(value))
     except OSError as error:
         raise CgroupError(f"failed to write {value!r} to {path}: {error.strerror}") from None
 
@@ -76,56 +90,64 @@ def _device_rule(rule: dict) -> tuple[bool, str]:
     return bool(rule.get("allow")), "a" if kind == "a" else f"{kind} {major}:{minor} {access}"
 
 
-def _enable_controllers(directory: Path) -> None:
+def _device_rule_of(text: str) -> dict[str, Any]:
+    """An allow rule in the spec's form from one in devices.allow's ("c 1:3 rwm", "b *:* m")."""
+    kind, numbers, access = text.split()
+    major, minor = (-1 if n == "*" else int(n) for n in numbers.split(":"))
+    return {"allow": True, "type": kind, "major": major, "minor": minor, "access": access}
+
+
+def _enable_controllers(directory: str) -> None:
     """v2: let the children of `directory` use every controller it has (best effort)."""
-    for controller in (directory / "cgroup.controllers").read_text().split():
+    for controller in _read(os.path.join(directory, "cgroup.controllers")).split():
         try:
-            (directory / "cgroup.subtree_control").write_text("+" + controller)
-        except OSError:
+            _write(os.path.join(directory, "cgroup.subtree_control"), "+" + controller)
+        except CgroupError:
             pass
 
 
 class Cgroup:
     """The container's cgroup at `path` in every hierarchy."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, trees: list[Hierarchy] | None = None):
+        """`trees`: the hierarchies to use (by default every one mounted)."""
         self.path = path
-        self.trees = hierarchies()
+        self.trees = hierarchies() if trees is None else trees
         self.v2 = all(h.unified for h in self.trees)
 
-    def dirs(self) -> list[Path]:
-        return [h.mountpoint / self.path.lstrip("/") for h in self.trees]
+    def dirs(self) -> list[str]:
+        return [h.dir(self.path) for h in self.trees]
 
-    def dir_of(self, controller: str) -> Path | None:
+    def dir_of(self, controller: str) -> str | None:
         """The container's directory in the hierarchy holding `controller` (v2: the unified one)."""
         for h in self.trees:
             if (self.v2 and h.unified) or controller in h.controllers:
-                return h.mountpoint / self.path.lstrip("/")
+                return h.dir(self.path)
         return None
 
     def create(self) -> None:
         for tree in self.trees:
             directory = tree.mountpoint
-            for part in Path(self.path.lstrip("/")).parts:
+            for part in filter(None, self.path.split("/")):
                 if tree.unified and self.v2:
                     _enable_controllers(directory)
-                directory = directory / part
-                directory.mkdir(exist_ok=True)
+                parent, directory = directory, os.path.join(directory, part)
+                os.makedirs(directory, exist_ok=True)
                 if "cpuset" in tree.controllers:  # v1 cpuset refuses tasks until cpus and mems are set
                     for name in ("cpuset.cpus", "cpuset.mems"):
-                        if not (directory / name).read_text().strip():
-                            _write(directory / name, (directory.parent / name).read_text().strip())
+                        if not _read(os.path.join(directory, name)).strip():
+                            _write(os.path.join(directory, name), _read(os.path.join(parent, name)).strip())
 
     def add(self, pid: int, sub_paths: dict[str, str] | None = None) -> None:
         """Move pid in (exec --cgroup: into the sub-cgroups given per controller, "" for all)."""
         sub_paths = sub_paths or {}
         for tree in self.trees:
-            directory = tree.mountpoint / self.path.lstrip("/")
             sub = next((path for names, path in sub_paths.items() if not names or
                         set(names.split(",")) & {c.removeprefix("name=") for c in tree.controllers}), "")
-            target = directory / sub / "cgroup.procs"
+            target = os.path.join(tree.dir(self.path), sub, "cgroup.procs")
             try:
-                target.write_text(str(pid))
+                with open(target, "w") as f:
+                    f.write(str(pid))
             except OSError as error:
                 raise CgroupError(f"adding pid {pid} to cgroups: openat2 {target}: "
                                   f"{error.strerror.lower()}") from None
@@ -148,7 +170,7 @@ class Cgroup:
     def pids(self) -> list[int]:
         for directory in self.dirs():
             try:
-                return [int(p) for p in (directory / "cgroup.procs").read_text().split()]
+                return [int(p) for p in _read(os.path.join(directory, "cgroup.procs")).split()]
             except OSError:
                 continue
         return []
@@ -156,7 +178,7 @@ class Cgroup:
     def apply(self, resources: dict[str, Any], device_rules: list[str] | None = None) -> None:
         """Set the limits of linux.resources (and the device rules for linux.devices)."""
         if self.v2:
-            self._apply_v2(resources)
+            self._apply_v2(resources, device_rules or [])
         else:
             self._apply_v1(resources, device_rules or [])
 
@@ -164,9 +186,9 @@ class Cgroup:
         directory = self.dir_of(controller)
         if directory is None:
             raise CgroupError(f"cgroup controller {controller} is not available on this host")
-        if not (directory / name).exists():
+        if not os.path.exists(os.path.join(directory, name)):
             raise CgroupError(f"{controller} limit {name} is not supported on this host")
-        _write(directory / name, value)
+        _write(os.path.join(directory, name), value)
 
     def _apply_v1(self, resources: dict[str, Any], device_rules: list[str]) -> None:
         if resources.get("unified"):
@@ -209,7 +231,7 @@ class Cgroup:
     def _apply_memory_v1(self, memory: dict[str, Any]) -> None:
         limit, swap = memory.get("limit"), memory.get("swap")
         directory = self.dir_of("memory")
-        has_swap = directory is not None and (directory / "memory.memsw.limit_in_bytes").exists()
+        has_swap = directory is not None and os.path.exists(os.path.join(directory, "memory.memsw.limit_in_bytes"))
         if swap not in (None, 0) and not has_swap:
             raise CgroupError("invalid configuration: memory.swap is set but swap accounting is disabled")
         if limit == -1 and swap in (None, 0) and has_swap:
@@ -219,7 +241,7 @@ class Cgroup:
                 self._set("memory", "memory.limit_in_bytes", limit)
             return
         # memory+swap may never be below memory: raise memsw first when it grows, else lower memory first.
-        current = int((directory / "memory.memsw.limit_in_bytes").read_text())
+        current = int(_read(os.path.join(directory, "memory.memsw.limit_in_bytes")))
         if swap == -1 or swap > current:
             self._set("memory", "memory.memsw.limit_in_bytes", swap)
             if limit not in (None, 0):
@@ -230,13 +252,14 @@ class Cgroup:
             self._set("memory", "memory.memsw.limit_in_bytes", swap)
 
     def _apply_blkio_v1(self, blkio: dict[str, Any]) -> None:
+        def has(name: str) -> bool:
+            return os.path.exists(os.path.join(self.dir_of("blkio") or "", name))
+
         if blkio.get("weight"):
-            self._set("blkio", "blkio.weight" if (self.dir_of("blkio") / "blkio.weight").exists()
-                      else "blkio.bfq.weight", blkio["weight"])
+            self._set("blkio", "blkio.weight" if has("blkio.weight") else "blkio.bfq.weight", blkio["weight"])
         if blkio.get("leafWeight"):
             self._set("blkio", "blkio.leaf_weight", blkio["leafWeight"])
-        weight_device = "blkio.weight_device" if (self.dir_of("blkio") / "blkio.weight_device").exists() \
-            else "blkio.bfq.weight_device"
+        weight_device = "blkio.weight_device" if has("blkio.weight_device") else "blkio.bfq.weight_device"
         for device in blkio.get("weightDevice") or []:
             if device.get("weight"):
                 self._set("blkio", weight_device, f"{device['major']}:{device['minor']} {device['weight']}")
@@ -246,7 +269,7 @@ class Cgroup:
             for device in blkio.get(key) or []:
                 self._set("blkio", f"blkio.throttle.{name}", f"{device['major']}:{device['minor']} {device['rate']}")
 
-    def _apply_v2(self, resources: dict[str, Any]) -> None:
+    def _apply_v2(self, resources: dict[str, Any], device_rules: list[str]) -> None:
         memory = resources.get("memory") or {}
         if memory.get("limit") not in (None, 0):
             self._set("memory", "memory.max", "max" if memory["limit"] < 0 else memory["limit"])
@@ -279,6 +302,15 @@ class Cgroup:
             if "/" in name or name.startswith("."):
                 raise CgroupError(f"invalid unified resource name {name!r}")
             self._set("memory", name, value)
+        rules = resources.get("devices") or []
+        if rules or device_rules:  # v2 has no devices files: an eBPF program decides
+            from vmstack.containers import devicefilter
+
+            defaults = [_device_rule_of(text) for text in DEFAULT_DEVICE_RULES + device_rules]
+            try:
+                devicefilter.attach(self.dir_of("devices"), rules + defaults)
+            except devicefilter.DeviceFilterError as error:
+                raise CgroupError(str(error)) from None
 
     def freeze(self) -> None:
         self._set_frozen(True)
@@ -291,12 +323,12 @@ class Cgroup:
         if directory is None:
             raise CgroupError("the freezer cgroup is not available on this host")
         if self.v2:
-            _write(directory / "cgroup.freeze", int(frozen))
+            _write(os.path.join(directory, "cgroup.freeze"), int(frozen))
             return
         wanted = "FROZEN" if frozen else "THAWED"
         for _ in range(1000):
-            _write(directory / "freezer.state", wanted)
-            if (directory / "freezer.state").read_text().strip() == wanted:
+            _write(os.path.join(directory, "freezer.state"), wanted)
+            if _read(os.path.join(directory, "freezer.state")).strip() == wanted:
                 return
             time.sleep(0.001)
         raise CgroupError(f"cgroup did not reach {wanted}")
@@ -304,9 +336,11 @@ class Cgroup:
     def frozen(self) -> bool:
         directory = self.dir_of("freezer")
         try:
+            if directory is None:
+                return False
             if self.v2:
-                return (directory / "cgroup.freeze").read_text().strip() == "1"
-            return directory is not None and (directory / "freezer.state").read_text().strip() == "FROZEN"
+                return _read(os.path.join(directory, "cgroup.freeze")).strip() == "1"
+            return _read(os.path.join(directory, "freezer.state")).strip() == "FROZEN"
         except OSError:
             return False
 
@@ -315,7 +349,7 @@ class Cgroup:
         directory = self.dir_of("memory")
         name = "memory.events" if self.v2 else "memory.oom_control"
         try:
-            for line in (directory / name).read_text().splitlines():
+            for line in _read(os.path.join(directory, name)).splitlines():
                 key, _, value = line.partition(" ")
                 if key == "oom_kill":
                     return int(value)
@@ -329,7 +363,7 @@ class Cgroup:
         memory = self.dir_of("memory")
         name = "memory.current" if self.v2 else "memory.usage_in_bytes"
         try:
-            stats["memory"] = {"usage": {"usage": int((memory / name).read_text())}}
+            stats["memory"] = {"usage": {"usage": int(_read(os.path.join(memory, name)))}}
         except (OSError, TypeError, ValueError):
             pass
         return stats
@@ -337,14 +371,14 @@ class Cgroup:
     def destroy(self, kill_all: bool = True) -> None:
         """Kill whatever is left inside (unless told not to: a cgroup shared with another container)
         and remove the container's directory in every hierarchy."""
-        if kill_all and any(d.exists() for d in self.dirs()):
+        if kill_all and any(map(os.path.exists, self.dirs())):
             for _ in range(500):
                 pids = self.pids()
                 if not pids:
                     break
                 for pid in pids:
                     try:
-                        os.kill(pid, signal.SIGKILL)
+                        os.kill(pid, SIGKILL)
                     except ProcessLookupError:
                         pass
                 if self.frozen():
@@ -360,7 +394,7 @@ class Cgroup:
                     for parent, subs, _ in os.walk(directory, topdown=False):
                         for sub in subs:  # sub-cgroups the container made (their files are not removable)
                             os.rmdir(os.path.join(parent, sub))
-                    directory.rmdir()
+                    os.rmdir(directory)
                     break
                 except FileNotFoundError:
                     break

@@ -3,10 +3,10 @@ its own args and env, and its timeout; a failing hook is reported as runc words 
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
 if TYPE_CHECKING:
+    from typing import Any
+
     from vmstack.containers.spec import Hook
 
 
@@ -14,7 +14,15 @@ class HookError(Exception):
     """A hook exited non-zero, could not start, or timed out."""
 
 
+def preload() -> None:
+    """Import what run_hooks needs, for a process that will run hooks where it cannot import (the init,
+    after pivot_root); other processes import it when they run their first hook."""
+    import json  # noqa: F401
+    import subprocess  # noqa: F401
+
+
 def run_hooks(kind: str, hooks: list[Hook], state: dict[str, Any]) -> None:
+    import json
     import subprocess  # only when there are hooks: start and delete stay light
 
     payload = json.dumps(state).encode()
@@ -33,9 +41,8 @@ def run_hooks(kind: str, hooks: list[Hook], state: dict[str, Any]) -> None:
                             f"{done.stderr.decode(errors='replace').strip()}")
 
 
-def hooks_from_raw(raw_config: dict[str, Any], kind: str) -> list[Hook]:
-    """The hooks of one kind from a stored config.json (poststop at delete time)."""
-    raw_hooks = (raw_config.get("hooks") or {}).get(kind) or []
+def hooks_from_raw(raw_hooks: list[dict[str, Any]]) -> list[Hook]:
+    """Hooks from their config.json form (as the state keeps poststart and poststop)."""
     if not raw_hooks:
         return []
     from vmstack.containers.spec import Hook  # the spec's dataclasses cost more than start itself

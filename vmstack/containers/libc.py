@@ -1,5 +1,5 @@
 """ctypes bindings to the libc calls Python 3.11 lacks (unshare, setns, mount, umount2, pivot_root,
-capget/capset, prctl), raising OSError with errno like the os module does."""
+capget/capset, prctl, bpf), raising OSError with errno like the os module does."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ SYS_PIVOT_ROOT = 155
 SYS_CAPGET = 125
 SYS_CAPSET = 126
 SYS_MOUNT_SETATTR = 442
+SYS_BPF = 321
 AT_RECURSIVE = 0x8000
 
 
@@ -103,3 +104,8 @@ def mount_setattr_recursive(path: str, attr_set: int, attr_clr: int) -> None:
     attr = _MountAttr(attr_set, attr_clr, 0, 0)
     _check(_libc.syscall(SYS_MOUNT_SETATTR, -100, _bytes(path), AT_RECURSIVE, ctypes.byref(attr),
                          ctypes.sizeof(attr)), f"mount_setattr {path}", path)
+
+
+def bpf(command: int, attr: ctypes.Array, what: str) -> int:
+    """bpf(2) with the union bpf_attr `attr` (a zero-filled byte array laid out for `command`)."""
+    return _check(_libc.syscall(SYS_BPF, command, attr, ctypes.sizeof(attr)), what)

@@ -8,60 +8,81 @@ forks the init I, pid 1 of a new pid namespace; B exits and I, reparented to R (
 over a SEQPACKET socket: its pid, the moment for createRuntime hooks, then ready or an error.
 
 Only create and exec need the spec, mounts, namespaces, process and seccomp modules: they import them
-(before forking), so that start, state, kill and delete start up fast."""
+(before forking), so that start, state, kill and delete start up fast: at module level this imports
+only os, select and time (json, socket, signal, pathlib and typing import re or enum, which cost more
+than a whole `start`)."""
 
 from __future__ import annotations
 
-import json
+import _signal  # signal.py builds its enums at import
+import marshal
 import os
 import select
-import signal
-import socket
 import sys
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from vmstack.containers import hooks, state
 from vmstack.containers.cgroups import Cgroup, CgroupError, container_path
 from vmstack.containers.hooks import HookError
 
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
 if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
+    from typing import Any
+
     from vmstack.containers.seccomp import Filter
     from vmstack.containers.spec import Process, Spec
 
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def known_failures() -> tuple[type[Exception], ...]:
-    """The errors reported as one line; imported only on the error path, as most commands never load
-    the modules that raise them."""
-    from vmstack.containers.mounts import MountError
-    from vmstack.containers.process import ProcessError
-    from vmstack.containers.seccomp import SeccompError
-    from vmstack.containers.spec import SpecError
+FAILURES = {"vmstack.containers.spec": "SpecError", "vmstack.containers.mounts": "MountError",
+            "vmstack.containers.process": "ProcessError", "vmstack.containers.seccomp": "SeccompError"}
 
-    return SpecError, CgroupError, MountError, ProcessError, SeccompError, HookError, state.StateError
+
+def known_failures() -> tuple[type[Exception], ...]:
+    """The errors reported as one line. Those of modules a command never loaded cannot have been raised:
+    nothing is imported (a child inside the container's mount namespace cannot import anything)."""
+    loaded = [getattr(sys.modules[name], error) for name, error in FAILURES.items() if name in sys.modules]
+    return CgroupError, HookError, state.StateError, *loaded
 
 
 class RuntimeFailure(Exception):
     """A one-line error for the command line."""
 
 
-class CreateOptions(NamedTuple):
-    console_socket: str | None = None
-    pid_file: str | None = None
-    no_pivot: bool = False
-    preserve_fds: int = 0
+class CreateOptions:
+    """What create's (and exec's) command line adds to the spec."""
+
+    def __init__(self, console_socket: str | None = None, pid_file: str | None = None, no_pivot: bool = False,
+                 preserve_fds: int = 0):
+        self.console_socket, self.pid_file, self.no_pivot = console_socket, pid_file, no_pivot
+        self.preserve_fds = preserve_fds
+
+
+def _channel() -> tuple[socket.socket, socket.socket]:
+    """A SEQPACKET socket pair between the runtime and its children, from _socket: the socket module
+    builds four enums at import."""
+    import _socket
+
+    return _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
 
 
 def _send(sock: socket.socket, **message: Any) -> None:
-    sock.send(json.dumps(message).encode())
+    """One message to the other end (a process of ours): marshal, as json would import re and enum."""
+    sock.send(marshal.dumps(message))
+
+
+def _debug(sock: socket.socket, message: str) -> None:
+    """A stage reached in a child, for the runtime's --debug log (worded as runc's where the stage is
+    the same: runc's nsexec joins or makes the namespaces, its init readies and execs the process)."""
+    _send(sock, type="debug", message=message)
 
 
 def _recv(sock: socket.socket) -> dict[str, Any]:
     data = sock.recv(1 << 20)
-    return json.loads(data) if data else {"type": "eof"}
+    return marshal.loads(data) if data else {"type": "eof"}
 
 
 def _write_pid_file(path: str | None, pid: int) -> None:
@@ -73,6 +94,8 @@ def _write_pid_file(path: str | None, pid: int) -> None:
 
 
 def _console(options: CreateOptions) -> socket.socket:
+    import socket
+
     console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         console.connect(options.console_socket)
@@ -85,8 +108,12 @@ def _console(options: CreateOptions) -> socket.socket:
 def check_unsupported(proc: Process) -> None:
     """Fields this host cannot honour: a clear error, as runc gives."""
     if proc.apparmor_profile:
-        enabled = Path("/sys/module/apparmor/parameters/enabled")
-        if not (enabled.exists() and enabled.read_text().startswith("Y")):
+        try:
+            with open("/sys/module/apparmor/parameters/enabled") as f:
+                enabled = f.read().startswith("Y")
+        except OSError:
+            enabled = False
+        if not enabled:
             raise RuntimeFailure("apparmor profile set but AppArmor is not enabled on this host")
         raise RuntimeFailure("apparmor profiles are not supported by vmstack-runc")
     if proc.selinux_label:
@@ -122,6 +149,7 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
 
     proc = spec.process
     try:
+        _debug(sock, "child process in init()")
         os.setsid()
         user_ns = spec.linux.namespace("user") is not None
         if user_ns:
@@ -155,6 +183,7 @@ def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socke
                 f.write(str(proc.oom_score_adj))
         env = process.environment(proc)
         executable = process.find_executable(proc, env)
+        _debug(sock, "init: closing the pipe to signal completion")
         _send(sock, type="ready")
         sock.close()
     except BaseException as error:  # noqa: BLE001 - anything here is reported to the runtime
@@ -187,6 +216,8 @@ def _exec_process(proc: Process, seccomp: Filter | None, executable: str, env: d
 
 def _send_bind_sources(sock: socket.socket, bootstrap: int, spec: Spec) -> None:
     """From a helper in B's new mount namespace with the runtime's rights, pass B the bind sources."""
+    import socket
+
     from vmstack.containers import mounts, namespaces
 
     helper = os.fork()
@@ -196,7 +227,7 @@ def _send_bind_sources(sock: socket.socket, bootstrap: int, spec: Spec) -> None:
             with open(f"/proc/{bootstrap}/ns/mnt") as ns:
                 namespaces.libc.setns(ns.fileno(), namespaces.CLONE_FLAGS["mount"])
             sources = mounts.open_bind_sources(spec, bundle)
-            socket.send_fds(sock, [json.dumps({"indices": list(sources)}).encode()], list(sources.values()))
+            socket.send_fds(sock, [marshal.dumps(list(sources))], list(sources.values()))
         except BaseException as error:  # noqa: BLE001
             _fail_child(None, error)
         os._exit(0)
@@ -210,8 +241,13 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
     from vmstack.containers import namespaces
 
     try:
+        _debug(sock, "=> nsexec container setup")
         cgroup.add(os.getpid(), sub_paths)
+        for ns in join:
+            _debug(sock, f"setns({namespaces.CLONE_FLAGS[ns.type]:#x}) into {ns.type} namespace (with path {ns.path})")
         namespaces.join(join)
+        if new_flags:
+            _debug(sock, "unshare " + ",".join(kind for kind, flag in namespaces.CLONE_FLAGS.items() if flag & new_flags))
         if new_user:
             namespaces.unshare(namespaces.CLONE_FLAGS["user"])
             _send(sock, type="userns")
@@ -219,9 +255,12 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
                 os._exit(1)
         namespaces.unshare(new_flags & ~namespaces.CLONE_FLAGS["user"])
         if bind_sources is not None:
+            import socket
+
             _send(sock, type="mountns")
             data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 256)
-            bind_sources.update(zip(json.loads(data)["indices"], fds))
+            bind_sources.update(zip(marshal.loads(data), fds))
+        _debug(sock, "<= nsexec container setup")
         pid = os.fork()
         if pid == 0:
             then()
@@ -235,8 +274,17 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
 class Runtime:
     """The runtime's view of its root directory of containers."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: str, debug: Callable[[str], None] | None = None):
         self.root = root
+        self.debug = debug or (lambda message: None)  # --debug: the stages children report are logged
+
+    def _next_message(self, sock: socket.socket) -> dict[str, Any]:
+        """The next message from the runtime's children, logging their debug messages on the way."""
+        while True:
+            message = _recv(sock)
+            if message["type"] != "debug":
+                return message
+            self.debug(message["message"])
 
     def container(self, container_id: str) -> state.Container:
         container = state.Container(self.root, container_id)
@@ -247,17 +295,18 @@ class Runtime:
     def status(self, container: state.Container) -> str:
         return container.status(Cgroup(container.record.cgroup_path).frozen())
 
-    def create(self, container_id: str, bundle: Path, options: CreateOptions, detach: bool = True,
+    def create(self, container_id: str, bundle_dir: str, options: CreateOptions, detach: bool = True,
                console: socket.socket | None = None) -> state.Container:
         """Set the container up to the point where its init waits for start."""
         from vmstack.containers import process
-        from vmstack.containers.spec import load_bundle
+        from vmstack.containers.spec import load_config, parse_spec
 
         state.check_id(container_id)
-        bundle = bundle.resolve()
-        if not bundle.is_dir():
+        bundle = os.path.realpath(bundle_dir)
+        if not os.path.isdir(bundle):
             raise RuntimeFailure(f"bundle {bundle} is not a directory")
-        spec = load_bundle(bundle)
+        raw_config = load_config(bundle)
+        spec = parse_spec(raw_config, bundle)
         os.chdir(bundle)  # relative mount sources are relative to the bundle
         if spec.process is None:
             raise RuntimeFailure("config.json: process must be specified to create a container")
@@ -270,14 +319,17 @@ class Runtime:
         elif not spec.process.terminal and options.console_socket:
             raise RuntimeFailure("cannot use console socket if runc will not detach or allocate tty")
         seccomp = _filter(spec.linux.seccomp, spec.process.no_new_privileges)
-        if (self.root / container_id).exists():
+        if os.path.exists(os.path.join(self.root, container_id)):
             raise RuntimeFailure(f"container with id exists: {container_id}")
         cgroup = Cgroup(container_path(spec.linux.cgroups_path, container_id))
         if cgroup.frozen():
             raise RuntimeFailure("container's cgroup unexpectedly frozen")
-        record = state.Record(id=container_id, bundle=str(bundle), rootfs=str(spec.root_path.resolve()),
-                              cgroup_path=cgroup.path, annotations=spec.annotations)
-        container = state.Container.make(self.root, record, json.loads((bundle / "config.json").read_text()))
+        raw_hooks = raw_config.get("hooks") or {}
+        record = state.Record(id=container_id, bundle=bundle, rootfs=os.path.realpath(spec.root_path),
+                              cgroup_path=cgroup.path, annotations=spec.annotations,
+                              poststart=raw_hooks.get("poststart"), poststop=raw_hooks.get("poststop"),
+                              own_pid_namespace=any(ns.type == "pid" and not ns.path for ns in spec.linux.namespaces))
+        container = state.Container.make(self.root, record, raw_config)
         try:
             cgroup.create()
             if cgroup.pids():
@@ -299,9 +351,11 @@ class Runtime:
         from vmstack.containers.libc import prctl
 
         prctl(PR_SET_CHILD_SUBREAPER, 1)
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent, child = _channel()
         fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
         bind_sources: dict[int, int] = {}  # filled in B when a new user namespace needs them passed
+        if any(spec.hooks.get(kind) for kind in ("createContainer", "startContainer")):
+            hooks.preload()  # the init runs them after pivot_root, where it cannot import
         join = [ns for ns in spec.linux.namespaces if ns.path]
         new_user = any(ns.type == "user" and not ns.path for ns in spec.linux.namespaces)
         bootstrap = os.fork()
@@ -315,7 +369,7 @@ class Runtime:
         record = container.record
         try:
             while True:
-                message = _recv(parent)
+                message = self._next_message(parent)
                 if message["type"] == "userns":
                     namespaces.write_id_maps(bootstrap, spec.linux.uid_mappings, spec.linux.gid_mappings)
                     _send(parent, type="ok")
@@ -349,12 +403,14 @@ class Runtime:
             raise RuntimeFailure("cannot start a container that has stopped")
         if status != "created":
             raise RuntimeFailure(f"cannot start an already {status} container")
-        fd = os.open(container.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        init = container.alive_pid()
+        if not init:
+            raise RuntimeFailure("container init exited before start")
+        # the init's pidfd before the fifo opens: once it is open, the init may write its byte, exec
+        # and be gone (a /bin/true) before this process looks again
+        init_exit = os.pidfd_open(init)
         try:
-            init = container.alive_pid()
-            if not init:
-                raise RuntimeFailure("container init exited before start")
-            init_exit = os.pidfd_open(init)
+            fd = os.open(container.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             try:  # the init, unblocked by our open, writes one byte; or it dies (its pidfd turns readable)
                 init_gone = False
                 while True:
@@ -368,11 +424,14 @@ class Runtime:
                     readable, _, _ = select.select([fd, init_exit], [], [])
                     init_gone = init_exit in readable
             finally:
-                os.close(init_exit)
+                os.close(fd)
         finally:
-            os.close(fd)
-        container.fifo.unlink(missing_ok=True)
-        poststart = hooks.hooks_from_raw(container.config(), "poststart")
+            os.close(init_exit)
+        try:
+            os.unlink(container.fifo)
+        except FileNotFoundError:
+            pass
+        poststart = hooks.hooks_from_raw(container.record.poststart)
         if poststart:
             hooks.run_hooks("poststart", poststart, container.oci_state("running"))
 
@@ -391,7 +450,7 @@ class Runtime:
         status = self.status(container)
         if status in ("running", "paused", "creating") and not force:
             raise RuntimeFailure(f"cannot delete container {container.id} that is not stopped: {status}")
-        poststop = hooks.hooks_from_raw(container.config(), "poststop")
+        poststop = hooks.hooks_from_raw(container.record.poststop)
         final_state = container.oci_state("stopped")
         self._destroy(container)
         if poststop:
@@ -407,7 +466,7 @@ class Runtime:
         pid = container.alive_pid()
         cgroup = Cgroup(record.cgroup_path)
         if pid:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, _signal.SIGKILL)
         if cgroup.frozen():
             cgroup.thaw()  # a frozen process cannot die
         deadline = time.monotonic() + 10
@@ -416,14 +475,14 @@ class Runtime:
         if record.cgroup_path.strip("/"):
             # with its own pid namespace the container ended with its init; without one, whatever is
             # left in the cgroup is the container's too
-            own_pids = any(ns.get("type") == "pid" and not ns.get("path")
-                           for ns in (container.config().get("linux") or {}).get("namespaces") or [])
-            cgroup.destroy(kill_all=not own_pids)
+            cgroup.destroy(kill_all=not record.own_pid_namespace)
         container.remove()
 
     def exec(self, container: state.Container, proc: Process, detach: bool, options: CreateOptions,
              sub_cgroups: list[str] | None = None, ignore_paused: bool = False) -> int:
         """Run `proc` inside the container; its exit status (0 when detached)."""
+        import socket
+
         from vmstack.containers import namespaces, process
         from vmstack.containers.libc import prctl
 
@@ -453,7 +512,7 @@ class Runtime:
         cgroup = Cgroup(container.record.cgroup_path)
         sub_paths = cgroup.check_sub_paths(sub_cgroups or [])
         prctl(PR_SET_CHILD_SUBREAPER, 1)
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent, child = _channel()
         bootstrap = os.fork()
         if bootstrap == 0:
             parent.close()
@@ -465,9 +524,11 @@ class Runtime:
         pid = 0
         try:
             while True:
-                message = _recv(parent)
+                message = self._next_message(parent)
                 if message["type"] == "pid":
                     pid = message["pid"]
+                    if not detach:  # the process execs once it is ready
+                        forward_signals(pid)
                 elif message["type"] == "ready":
                     break
                 elif message["type"] == "error":
@@ -488,12 +549,14 @@ def _exec_child(proc: Process, sock: socket.socket, console: socket.socket | Non
     from vmstack.containers import process
 
     try:
+        _debug(sock, "child process in init()")
         os.setsid()
         if console is not None:
             process.attach_terminal(proc, console, None)
         process.apply_rlimits(proc)
         env = process.environment(proc)
         executable = process.find_executable(proc, env)
+        _debug(sock, "setns_init: about to exec")  # what is left: privileges dropped, seccomp, execve
         _send(sock, type="ready")
         sock.close()
         _exec_process(proc, seccomp, executable, env, options.preserve_fds)
@@ -501,16 +564,26 @@ def _exec_child(proc: Process, sock: socket.socket, console: socket.socket | Non
         _fail_child(sock if sock.fileno() >= 0 else None, error)
 
 
-def wait_for(pid: int, console: socket.socket | None = None) -> int:
-    """Wait for our (subreaped) child `pid`, forwarding signals and, given the console socket's other
-    end, copying between our stdio and the pty master it receives; its exit status as a shell shows it."""
+def forward_signals(pid: int) -> None:
+    """From now on, send process `pid` the signals that would end the runtime: set before the process
+    can run, so that none arriving meanwhile kills the runtime instead (through _signal: signal.py's
+    enums take longer to import than the process may take to start)."""
     def forward(signum: int, _frame: Any) -> None:
         try:
             os.kill(pid, signum)
         except ProcessLookupError:
             pass
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(signum, forward)
+    for signum in (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGUSR1,
+                   _signal.SIGUSR2):
+        _signal.signal(signum, forward)
+
+
+def wait_for(pid: int, console: socket.socket | None = None) -> int:
+    """Wait for our (subreaped) child `pid` (its signals forwarded by forward_signals) and, given the
+    console socket's other end, copy between our stdio and the pty master it receives; its exit status
+    as a shell shows it."""
+    import socket
+
     master = None
     if console is not None:
         _, fds, _, _ = socket.recv_fds(console, 64, 1)

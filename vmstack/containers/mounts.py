@@ -10,8 +10,11 @@ import os
 import stat
 
 from vmstack.containers import libc
-from vmstack.containers.cgroups import Cgroup
-from vmstack.containers.spec import Device, Mount, Spec
+
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    from vmstack.containers.cgroups import Cgroup
+    from vmstack.containers.spec import Device, Mount, Spec
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_SYNCHRONOUS, MS_REMOUNT = 1, 2, 4, 8, 16, 32
 MS_MANDLOCK, MS_DIRSYNC, MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_MOVE, MS_REC = 64, 128, 1024, 2048, 4096, 8192, 16384
@@ -160,7 +163,7 @@ def _mount_cgroup(mount: Mount, target: str, cgroup: Cgroup, cgroupns: bool, fla
             if cgroupns:
                 libc.mount("cgroup", sub, "cgroup", flags & ~MS_RDONLY, ",".join(tree.controllers))
             else:
-                libc.mount(str(tree.mountpoint / cgroup.path.lstrip("/")), sub, None, MS_BIND)
+                libc.mount(tree.dir(cgroup.path), sub, None, MS_BIND)
             if flags & MS_RDONLY:
                 libc.mount(None, sub, None, MS_BIND | MS_REMOUNT | MS_RDONLY | (_current_flags(sub) & ~MS_RDONLY))
     if flags & MS_RDONLY:

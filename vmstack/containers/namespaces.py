@@ -6,7 +6,11 @@ from __future__ import annotations
 import os
 
 from vmstack.containers import libc
-from vmstack.containers.spec import IDMapping, Namespace
+from vmstack.containers.spec import Namespace
+
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    from vmstack.containers.spec import IDMapping
 
 CLONE_FLAGS = {
     "mount": 0x00020000,

@@ -10,13 +10,18 @@ import fcntl
 import os
 import pwd
 import resource
-import socket
 import struct
 import termios
+from _socket import SCM_RIGHTS, SOL_SOCKET  # the socket module builds four enums at import
 
 from vmstack.containers import capabilities, libc
-from vmstack.containers.seccomp import Filter
-from vmstack.containers.spec import Process
+
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    import socket
+
+    from vmstack.containers.seccomp import Filter
+    from vmstack.containers.spec import Process
 
 PR_SET_NO_NEW_PRIVS = 38
 TIOCGPTN = 0x80045430  # <asm-generic/ioctls.h>; Python's termios lacks these two
@@ -57,7 +62,7 @@ def open_pty(console_size: tuple[int, int] | None) -> tuple[int, int]:
 
 
 def send_fd(sock: socket.socket, fd: int, name: str) -> None:
-    sock.sendmsg([name.encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+    sock.sendmsg([name.encode()], [(SOL_SOCKET, SCM_RIGHTS, array.array("i", [fd]))])
 
 
 def attach_terminal(process: Process, console: socket.socket, console_path: str | None) -> None:

@@ -1,25 +1,22 @@
 """`vmstack-runc`: runc's command line (create, start, run, state, kill, delete, exec, list, ps, pause,
 resume, spec, events, version) over vmstack.containers, with runc's global flags, its logrus-style
 one-line errors (text or json, to stderr and the --log file) and its exit codes: 1 for any failure,
-the container's own status for `run` and `exec`. A command imports only what it needs (the spec's
-dataclasses, seccomp, subprocess): start-up time is most of what start, state, kill and delete cost."""
+the container's own status for `run` and `exec`. A command imports only what it needs (the spec,
+seccomp, subprocess only where used): start-up time is most of what start, state, kill and delete
+cost."""
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
 import os
-import signal
-import socket
 import sys
-import time
-from pathlib import Path
-from typing import Any, NoReturn
 
 from vmstack.containers import lifecycle, state
 from vmstack.containers.cgroups import Cgroup
 from vmstack.containers.lifecycle import CreateOptions, Runtime, RuntimeFailure
+
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 VERSION = "0.1.0"
 COMMANDS = {
@@ -45,9 +42,11 @@ class Logger:
         self.path, self.fmt, self.debug_enabled = path, fmt, debug
 
     def _line(self, level: str, message: str, fmt: str) -> str:
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        import json
+
+        now = state.utc_timestamp()
         if fmt == "json":
-            return json.dumps({"level": level, "msg": message, "time": now})
+            return json.dumps({"level": level, "msg": message, "time": now}, separators=(",", ":"))
         return f"time=\"{now}\" level={level} msg={json.dumps(message)}"
 
     def log(self, level: str, message: str) -> None:
@@ -84,24 +83,91 @@ class Usage(Exception):
     """Wrong command-line use (runc prints `Incorrect Usage` and exits 1)."""
 
 
-class FixedWidthFormatter(argparse.HelpFormatter):
-    """argparse's formatter at a fixed width: by default it imports shutil to ask the terminal's width,
-    at every add_argument."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=100)
+class Arguments:
+    """What a command line gave: one attribute per flag and argument."""
 
 
-class Parser(argparse.ArgumentParser):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(formatter_class=FixedWidthFormatter, **kwargs)
+class Parser:
+    """One command's flags and arguments, taken as runc's command line takes them: `--name value`,
+    `--name=value`, short aliases, boolean flags, repeatable ones; flags may come between arguments
+    until the trailing argument list (exec's command), which takes everything after it as it is
+    (a leading `--` dropped). Its own, not argparse: argparse, with the re and enum modules it
+    imports, costs more than a whole `start`."""
 
-    def error(self, message: str) -> NoReturn:
-        raise Usage(message)
+    REMAINDER = "..."
+
+    def __init__(self, prog: str):
+        self.prog = prog
+        self.flags: dict[str, tuple[str, str, Any, Any, Any]] = {}  # name -> attribute, kind, default, type, choices
+        self.arguments: list[tuple[str, str, Any]] = []  # (attribute, "one" | "?" | REMAINDER, default)
+
+    def add_argument(self, *names: str, action: str = "", default: Any = None, type: Any = str,
+                     choices: list[str] | None = None, nargs: str = "one") -> None:
+        if not names[0].startswith("-"):
+            self.arguments.append((names[0], nargs, default))
+            return
+        attribute = max(names, key=len).lstrip("-").replace("-", "_")
+        kind = {"store_true": "bool", "append": "list"}.get(action, "value")
+        for name in names:
+            self.flags[name] = (attribute, kind, False if kind == "bool" else default, type, choices)
+
+    def parse_args(self, argv: list[str]) -> Arguments:
+        parsed = Arguments()
+        for attribute, kind, default, _, _ in self.flags.values():
+            setattr(parsed, attribute, [] if kind == "list" else default)
+        words: list[str] = []
+        rest_at = next((i for i, (_, nargs, _) in enumerate(self.arguments) if nargs == self.REMAINDER), -1)
+        rest: list[str] = []
+        index = 0
+        while index < len(argv):
+            word = argv[index]
+            index += 1
+            if len(words) == rest_at:
+                rest = argv[index - (word != "--"):]
+                break
+            if word == "--":
+                words += argv[index:]
+                break
+            if not word.startswith("-") or word == "-":
+                words.append(word)
+                continue
+            name, has_value, value = word.partition("=")
+            if name not in self.flags:
+                raise Usage(f"flag provided but not defined: {name}")
+            attribute, kind, _, convert, choices = self.flags[name]
+            if kind == "bool":
+                setattr(parsed, attribute, value.lower() not in ("false", "0") if has_value else True)
+                continue
+            if not has_value:
+                if index == len(argv):
+                    raise Usage(f"flag needs an argument: {name}")
+                value, index = argv[index], index + 1
+            try:
+                converted = convert(value)
+            except ValueError:
+                converted = None
+            if converted is None or (choices and converted not in choices):
+                raise Usage(f"invalid value {value!r} for flag {name}")
+            if kind == "list":
+                getattr(parsed, attribute).append(converted)
+            else:
+                setattr(parsed, attribute, converted)
+        for attribute, nargs, default in self.arguments:
+            if nargs == self.REMAINDER:
+                setattr(parsed, attribute, rest)
+            elif words:
+                setattr(parsed, attribute, words.pop(0))
+            elif nargs == "?":
+                setattr(parsed, attribute, default)
+            else:
+                raise Usage(f"{self.prog}: missing argument <{attribute.replace('_', '-')}>")
+        if words:
+            raise Usage(f"{self.prog}: unexpected arguments: {' '.join(words)}")
+        return parsed
 
 
 def _parser(command: str) -> Parser:
-    p = Parser(prog=f"vmstack-runc {command}", add_help=False)
+    p = Parser(f"vmstack-runc {command}")
     p.add_argument("-h", "--help", action="store_true")
     return p
 
@@ -118,6 +184,8 @@ def _creating(p: Parser) -> None:
 def _signal(name: str) -> int:
     if name.isdigit():
         return int(name)
+    import signal
+
     name = name.upper()
     try:
         return int(signal.Signals[name if name.startswith("SIG") else "SIG" + name])
@@ -125,7 +193,7 @@ def _signal(name: str) -> int:
         raise RuntimeFailure(f"unknown signal {name!r}") from None
 
 
-def _options(args: argparse.Namespace) -> CreateOptions:
+def _options(args: Arguments) -> CreateOptions:
     pid_file = os.path.abspath(args.pid_file) if args.pid_file else None
     console_socket = os.path.abspath(args.console_socket) if args.console_socket else None
     return CreateOptions(console_socket=console_socket, pid_file=pid_file,
@@ -137,7 +205,7 @@ def cmd_create(runtime: Runtime, argv: list[str]) -> int:
     _creating(p)
     p.add_argument("id")
     args = p.parse_args(argv)
-    runtime.create(args.id, Path(args.bundle), _options(args))
+    runtime.create(args.id, args.bundle, _options(args))
     return 0
 
 
@@ -157,12 +225,16 @@ def cmd_run(runtime: Runtime, argv: list[str]) -> int:
         from vmstack.containers.spec import SpecError, load_bundle
 
         try:
-            terminal = load_bundle(Path(args.bundle).resolve()).process.terminal
+            terminal = load_bundle(os.path.realpath(args.bundle)).process.terminal
         except (SpecError, AttributeError):
             terminal = False
         if terminal:
+            import socket
+
             console, local = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    container = runtime.create(args.id, Path(args.bundle), options, console=console)
+    container = runtime.create(args.id, args.bundle, options, console=console)
+    if not args.detach:
+        lifecycle.forward_signals(container.record.pid)
     try:
         runtime.start(container)
     except RuntimeFailure:
@@ -190,6 +262,8 @@ def cmd_state(runtime: Runtime, argv: list[str]) -> int:
     p = _parser("state")
     p.add_argument("id")
     container = runtime.container(p.parse_args(argv).id)
+    import json
+
     print(json.dumps(container.oci_state(runtime.status(container)), indent=2))
     return 0
 
@@ -245,6 +319,8 @@ def cmd_list(runtime: Runtime, argv: list[str]) -> int:
     p.add_argument("--quiet", "-q", action="store_true")
     args = p.parse_args(argv)
     states = [c.oci_state(runtime.status(c)) for c in state.all_containers(runtime.root)]
+    import json
+
     if args.quiet:
         for s in states:
             print(s["id"])
@@ -264,11 +340,13 @@ def cmd_ps(runtime: Runtime, argv: list[str]) -> int:
     p = _parser("ps")
     p.add_argument("--format", "-f", default="table", choices=["table", "json"])
     p.add_argument("id")
-    p.add_argument("ps_args", nargs=argparse.REMAINDER)
+    p.add_argument("ps_args", nargs=Parser.REMAINDER)
     args = p.parse_args(argv)
     container = runtime.container(args.id)
     pids = Cgroup(container.record.cgroup_path).pids()
     if args.format == "json":
+        import json
+
         print(json.dumps(pids))
         return 0
     import subprocess
@@ -308,15 +386,18 @@ def cmd_exec(runtime: Runtime, argv: list[str]) -> int:
     p.add_argument("--cgroup", action="append", default=[])
     p.add_argument("--ignore-paused", action="store_true")
     p.add_argument("id")
-    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.add_argument("command", nargs=Parser.REMAINDER)
     args = p.parse_args(argv)
+    import json
+
     from vmstack.containers.spec import Capabilities, parse_process
 
     container = runtime.container(args.id)
     base = container.config().get("process") or {}
     if args.process:
         try:
-            raw = json.loads(Path(args.process).read_text())
+            with open(args.process) as f:
+                raw = json.load(f)
         except (OSError, ValueError) as error:
             raise RuntimeFailure(f"process file {args.process}: {error}") from None
         proc = parse_process(raw)
@@ -355,12 +436,15 @@ def cmd_spec(runtime: Runtime, argv: list[str]) -> int:
     p.add_argument("--bundle", "-b", default=".")
     p.add_argument("--rootless", action="store_true")
     args = p.parse_args(argv)
-    target = Path(args.bundle) / "config.json"
-    if target.exists():
+    target = os.path.join(args.bundle, "config.json")
+    if os.path.exists(target):
         raise RuntimeFailure("File config.json exists. Remove it first")
+    import json
+
     from vmstack.containers.default_spec import default_spec
 
-    target.write_text(json.dumps(default_spec(args.rootless), indent="\t"))
+    with open(target, "w") as f:
+        json.dump(default_spec(args.rootless), f, indent="\t")
     return 0
 
 
@@ -376,6 +460,8 @@ def _duration(text: str) -> float:
 
 
 def _event(kind: str, container_id: str, data: dict | None = None) -> str:
+    import json
+
     event: dict[str, Any] = {"type": kind, "id": container_id}
     if data is not None:
         event["data"] = data
@@ -388,6 +474,8 @@ def cmd_events(runtime: Runtime, argv: list[str]) -> int:
     p.add_argument("--interval", default="5s")
     p.add_argument("id")
     args = p.parse_args(argv)
+    import time
+
     container = runtime.container(args.id)
     cgroup = Cgroup(container.record.cgroup_path)
     interval = _duration(args.interval)
@@ -446,9 +534,15 @@ def cmd_update(runtime: Runtime, argv: list[str]) -> int:
         raise RuntimeFailure("container not running")
     if args.l3_cache_schema or args.mem_bw_schema:
         raise RuntimeFailure("Intel RDT is not supported on this host")
+    import json
+
     if args.resources:
         try:
-            text = sys.stdin.read() if args.resources == "-" else Path(args.resources).read_text()
+            if args.resources == "-":
+                text = sys.stdin.read()
+            else:
+                with open(args.resources) as f:
+                    text = f.read()
             changes = json.loads(text)
         except (OSError, ValueError) as error:
             raise RuntimeFailure(f"unable to parse resources: {error}") from None
@@ -467,7 +561,8 @@ def cmd_update(runtime: Runtime, argv: list[str]) -> int:
     for section, values in changes.items():
         if isinstance(values, dict):
             resources.setdefault(section, {}).update(values)
-    (container.dir / "config.json").write_text(json.dumps(config))
+    with open(os.path.join(container.dir, "config.json"), "w") as f:
+        json.dump(config, f)
     return 0
 
 
@@ -485,10 +580,10 @@ HANDLERS: dict[str, Any] = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    top = Parser(prog="vmstack-runc", add_help=False)
+    top = Parser("vmstack-runc")
     top.add_argument("-h", "--help", action="store_true")
     top.add_argument("-v", "--version", action="store_true")
-    top.add_argument("--root", default=str(state.DEFAULT_ROOT))
+    top.add_argument("--root", default=state.DEFAULT_ROOT)
     top.add_argument("--log")
     top.add_argument("--log-format", default="text", choices=["text", "json"])
     top.add_argument("--debug", action="store_true")
@@ -496,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     top.add_argument("--criu")
     top.add_argument("--rootless", default="auto")
     top.add_argument("command", nargs="?")
-    top.add_argument("rest", nargs=argparse.REMAINDER)
+    top.add_argument("rest", nargs=Parser.REMAINDER)
     logger = Logger(None, "text", False)
     try:
         args = top.parse_args(argv)
@@ -513,11 +608,11 @@ def main(argv: list[str] | None = None) -> int:
         logger.debug(f"vmstack-runc {args.command} {' '.join(args.rest)}")
         if args.command == "exec":  # exec's own failures are 255: 1..254 belong to the process
             try:
-                return cmd_exec(Runtime(Path(args.root)), args.rest)
+                return cmd_exec(Runtime(args.root, logger.debug), args.rest)
             except (RuntimeFailure, OSError, *lifecycle.known_failures()) as error:
                 logger.error(f"exec failed: {error}")
                 return 255
-        return HANDLERS[args.command](Runtime(Path(args.root)), args.rest)
+        return HANDLERS[args.command](Runtime(args.root, logger.debug), args.rest)
     except Usage as error:
         print("Incorrect Usage.", file=sys.stderr)
         logger.error(f"vmstack-runc: {error}")

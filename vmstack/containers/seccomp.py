@@ -4,9 +4,11 @@ default action, architectures, per-syscall rules with argument comparisons, errn
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno as errnos
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 ACTIONS = {
     "SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000, "SCMP_ACT_KILL_PROCESS": 0x80000000,
@@ -18,6 +20,7 @@ OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ"
 ARCHES = {"SCMP_ARCH_X86": 0x40000003, "SCMP_ARCH_X86_64": 0xC000003E, "SCMP_ARCH_X32": 0x4000003E,
           "SCMP_ARCH_ARM": 0x40000028, "SCMP_ARCH_AARCH64": 0xC00000B7, "SCMP_ARCH_RISCV64": 0xC00000F3}
 FLAG_ATTRIBUTES = {"SECCOMP_FILTER_FLAG_LOG": 6, "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 7}
+LIBSECCOMP = "libseccomp.so.2"  # its soname (ctypes.util.find_library would import subprocess and more)
 SCMP_FLTATR_CTL_NNP = 3
 SCMP_FLTATR_CTL_TSYNC = 4
 NR_SCMP_ERROR = -1
@@ -36,7 +39,7 @@ def _library() -> ctypes.CDLL:
     try:
         lib = ctypes.CDLL("libseccomp.so.2")
     except OSError:  # another soname: ask the (slower) library search
-        lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so")
+        lib = ctypes.CDLL(LIBSECCOMP)
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]

@@ -1,15 +1,18 @@
-"""The OCI runtime configuration (a bundle's config.json) parsed into plain dataclasses and validated.
+"""The OCI runtime configuration (a bundle's config.json) parsed into plain classes and validated
+(not dataclasses: importing them, with the inspect module they load, costs more than a whole `start`).
 
 Everything else in vmstack.containers applies a `Spec`; nothing else reads config.json. Errors are
 `SpecError`s whose text reads like runc's (one line, saying which field is wrong)."""
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+
+from vmstack.containers.state import read_json
+
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 
@@ -18,129 +21,111 @@ class SpecError(Exception):
     """config.json is unreadable, malformed or asks for something invalid."""
 
 
-@dataclass
 class User:
-    uid: int = 0
-    gid: int = 0
-    umask: int | None = None
-    additional_gids: list[int] = field(default_factory=list)
+    def __init__(self, uid: int = 0, gid: int = 0, umask: int | None = None,
+                 additional_gids: list[int] | None = None):
+        self.uid, self.gid, self.umask = uid, gid, umask
+        self.additional_gids = additional_gids or []
 
 
-@dataclass
 class Capabilities:
-    bounding: list[str] = field(default_factory=list)
-    effective: list[str] = field(default_factory=list)
-    permitted: list[str] = field(default_factory=list)
-    inheritable: list[str] = field(default_factory=list)
-    ambient: list[str] = field(default_factory=list)
+    def __init__(self, bounding: list[str] | None = None, effective: list[str] | None = None,
+                 permitted: list[str] | None = None, inheritable: list[str] | None = None,
+                 ambient: list[str] | None = None):
+        self.bounding, self.effective, self.permitted = bounding or [], effective or [], permitted or []
+        self.inheritable, self.ambient = inheritable or [], ambient or []
 
 
-@dataclass
 class Rlimit:
-    type: str
-    soft: int
-    hard: int
+    def __init__(self, type: str, soft: int, hard: int):
+        self.type, self.soft, self.hard = type, soft, hard
 
 
-@dataclass
 class Process:
-    args: list[str]
-    cwd: str = "/"
-    env: list[str] = field(default_factory=list)
-    terminal: bool = False
-    console_size: tuple[int, int] | None = None  # (height, width)
-    user: User = field(default_factory=User)
-    capabilities: Capabilities | None = None
-    rlimits: list[Rlimit] = field(default_factory=list)
-    no_new_privileges: bool = False
-    apparmor_profile: str = ""
-    selinux_label: str = ""
-    oom_score_adj: int | None = None
+    def __init__(self, args: list[str], cwd: str = "/", env: list[str] | None = None, terminal: bool = False,
+                 console_size: tuple[int, int] | None = None, user: User | None = None,
+                 capabilities: Capabilities | None = None, rlimits: list[Rlimit] | None = None,
+                 no_new_privileges: bool = False, apparmor_profile: str = "", selinux_label: str = "",
+                 oom_score_adj: int | None = None):
+        self.args, self.cwd, self.env, self.terminal = args, cwd, env or [], terminal
+        self.console_size = console_size  # (height, width)
+        self.user, self.capabilities, self.rlimits = user or User(), capabilities, rlimits or []
+        self.no_new_privileges, self.apparmor_profile = no_new_privileges, apparmor_profile
+        self.selinux_label, self.oom_score_adj = selinux_label, oom_score_adj
 
 
-@dataclass
 class Mount:
-    destination: str
-    type: str = ""
-    source: str = ""
-    options: list[str] = field(default_factory=list)
+    def __init__(self, destination: str, type: str = "", source: str = "", options: list[str] | None = None):
+        self.destination, self.type, self.source, self.options = destination, type, source, options or []
 
 
-@dataclass
 class Namespace:
-    type: str
-    path: str = ""
+    def __init__(self, type: str, path: str = ""):
+        self.type, self.path = type, path
 
 
-@dataclass
 class IDMapping:
-    container_id: int
-    host_id: int
-    size: int
+    def __init__(self, container_id: int, host_id: int, size: int):
+        self.container_id, self.host_id, self.size = container_id, host_id, size
 
 
-@dataclass
 class Device:
-    path: str
-    type: str
-    major: int = 0
-    minor: int = 0
-    file_mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
+    def __init__(self, path: str, type: str, major: int = 0, minor: int = 0, file_mode: int | None = None,
+                 uid: int | None = None, gid: int | None = None):
+        self.path, self.type, self.major, self.minor = path, type, major, minor
+        self.file_mode, self.uid, self.gid = file_mode, uid, gid
 
 
-@dataclass
 class Hook:
-    path: str
-    args: list[str] = field(default_factory=list)
-    env: list[str] = field(default_factory=list)
-    timeout: int | None = None
+    def __init__(self, path: str, args: list[str] | None = None, env: list[str] | None = None,
+                 timeout: int | None = None):
+        self.path, self.args, self.env, self.timeout = path, args or [], env or [], timeout
 
 
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 
 
-@dataclass
 class Linux:
-    namespaces: list[Namespace] = field(default_factory=list)
-    uid_mappings: list[IDMapping] = field(default_factory=list)
-    gid_mappings: list[IDMapping] = field(default_factory=list)
-    devices: list[Device] = field(default_factory=list)
-    cgroups_path: str = ""
-    resources: dict[str, Any] = field(default_factory=dict)
-    seccomp: dict[str, Any] | None = None
-    sysctl: dict[str, str] = field(default_factory=dict)
-    masked_paths: list[str] = field(default_factory=list)
-    readonly_paths: list[str] = field(default_factory=list)
-    rootfs_propagation: str = ""
-    mount_label: str = ""
+    def __init__(self, namespaces: list[Namespace] | None = None, uid_mappings: list[IDMapping] | None = None,
+                 gid_mappings: list[IDMapping] | None = None, devices: list[Device] | None = None,
+                 cgroups_path: str = "", resources: dict[str, Any] | None = None,
+                 seccomp: dict[str, Any] | None = None, sysctl: dict[str, str] | None = None,
+                 masked_paths: list[str] | None = None, readonly_paths: list[str] | None = None,
+                 rootfs_propagation: str = "", mount_label: str = ""):
+        self.namespaces, self.uid_mappings = namespaces or [], uid_mappings or []
+        self.gid_mappings, self.devices = gid_mappings or [], devices or []
+        self.cgroups_path, self.resources, self.seccomp = cgroups_path, resources or {}, seccomp
+        self.sysctl, self.masked_paths, self.readonly_paths = sysctl or {}, masked_paths or [], readonly_paths or []
+        self.rootfs_propagation, self.mount_label = rootfs_propagation, mount_label
 
     def namespace(self, kind: str) -> Namespace | None:
         return next((ns for ns in self.namespaces if ns.type == kind), None)
 
 
-@dataclass
 class Spec:
-    oci_version: str
-    root_path: Path
-    root_readonly: bool
-    process: Process | None
-    hostname: str = ""
-    domainname: str = ""
-    mounts: list[Mount] = field(default_factory=list)
-    hooks: dict[str, list[Hook]] = field(default_factory=dict)
-    linux: Linux = field(default_factory=Linux)
-    annotations: dict[str, str] = field(default_factory=dict)
+    def __init__(self, oci_version: str, root_path: str, root_readonly: bool, process: Process | None,
+                 hostname: str = "", domainname: str = "", mounts: list[Mount] | None = None,
+                 hooks: dict[str, list[Hook]] | None = None, linux: Linux | None = None,
+                 annotations: dict[str, str] | None = None):
+        self.oci_version, self.root_path, self.root_readonly = oci_version, root_path, root_readonly
+        self.process, self.hostname, self.domainname = process, hostname, domainname
+        self.mounts, self.hooks, self.linux = mounts or [], hooks or {}, linux or Linux()
+        self.annotations = annotations or {}
 
 
 def _typed(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
     if isinstance(value, bool) and kind in (int, (int,)):
-        raise SpecError(f"config.json: {where}: expected a number, got {json.dumps(value)}")
+        raise SpecError(f"config.json: {where}: expected a number, got {_json_text(value)}")
     if not isinstance(value, kind):
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise SpecError(f"config.json: {where}: expected {names}, got {json.dumps(value)[:40]}")
+        raise SpecError(f"config.json: {where}: expected {names}, got {_json_text(value)[:40]}")
     return value
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
 
 
 def _get(obj: dict, key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
@@ -235,14 +220,14 @@ def _parse_linux(raw: dict) -> Linux:
                  mount_label=_get(raw, "mountLabel", str, "linux", ""))
 
 
-def parse_spec(raw: Any, bundle: Path) -> Spec:
+def parse_spec(raw: Any, bundle: str) -> Spec:
     """A decoded config.json of the bundle `bundle` as a validated Spec."""
     raw = _typed(raw, dict, "top level")
     version = _get(raw, "ociVersion", str, "", "")
     root = _get(raw, "root", dict, "", None)
     if root is None or not _get(root, "path", str, "root", ""):
         raise SpecError("root must be specified")
-    root_path = Path(bundle, root["path"])
+    root_path = os.path.join(bundle, root["path"])
     relative = os.path.normpath(root["path"])
     if not os.path.isabs(relative) and (relative == ".." or relative.startswith("../")):
         raise SpecError(f"root.path {root['path']!r} escapes the bundle {bundle}")
@@ -277,7 +262,7 @@ def parse_spec(raw: Any, bundle: Path) -> Spec:
 
 def validate(spec: Spec) -> None:
     """Checks runc makes before creating anything."""
-    if not spec.root_path.is_dir():
+    if not os.path.isdir(spec.root_path):
         raise SpecError(f"rootfs ({spec.root_path}) does not exist")
     linux = spec.linux
     if linux.namespace("mount") is None:
@@ -302,17 +287,20 @@ def validate(spec: Spec) -> None:
             raise SpecError(f"sysctl {name!r} is not allowed in the hosts network namespace")
 
 
-def load_bundle(bundle: Path) -> Spec:
+def load_bundle(bundle: str) -> Spec:
     """Read and validate BUNDLE/config.json."""
-    path = bundle / "config.json"
+    return parse_spec(load_config(bundle), bundle)
+
+
+def load_config(bundle: str) -> Any:
+    """The decoded BUNDLE/config.json."""
     try:
-        text = path.read_text()
+        return read_json(os.path.join(bundle, "config.json"))
     except FileNotFoundError:
         raise SpecError("JSON specification file config.json not found") from None
     except OSError as error:
         raise SpecError(f"config.json: {error.strerror}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
+    except UnicodeDecodeError as error:
+        raise SpecError(f"config.json: invalid JSON: {error.reason}") from None
+    except ValueError as error:  # json.JSONDecodeError
         raise SpecError(f"config.json: invalid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
-    return parse_spec(raw, bundle)

@@ -1,28 +1,77 @@
 """Containers' on-disk state under the runtime root (default /run/vmstack-runc): one directory per
 container id holding state.json (what the runtime recorded), config.json (the spec it was made from)
 and, between create and start, exec.fifo. The status (creating, created, running, paused, stopped) is
-derived from the live process, as runc does, and reported as the OCI state JSON."""
+derived from the live process, as runc does, and reported as the OCI state JSON.
+
+The commands that only read the state (start, state, kill, delete) import nothing beyond os: paths
+are strings, not pathlib's, and the JSON is read by the json package's C scanner alone (json.decoder
+imports re and enum, which cost more than a whole `start`); create writes it through the C encoder."""
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
-import re
-from pathlib import Path
-from typing import Any
+import time
+from _json import encode_basestring_ascii, make_encoder, make_scanner
 
-DEFAULT_ROOT = Path("/run/vmstack-runc")
+TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
+if TYPE_CHECKING:
+    from typing import Any
+
+DEFAULT_ROOT = "/run/vmstack-runc"
 OCI_VERSION = "1.0.2"
-VALID_ID = re.compile(r"^[\w+.-]+$")
+ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-")
 
 
 class StateError(Exception):
     """No such container, an id in use, or an invalid id."""
 
 
+class _Decoding:
+    """The settings json.loads gives its C scanner by default."""
+    strict, object_hook, object_pairs_hook, parse_float, parse_int, parse_constant = True, None, None, float, int, None
+
+
+_scan = make_scanner(_Decoding())
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# json.dumps's defaults (ensure_ascii, ", " and ": ", NaN allowed), without its circular-reference check
+_encode = make_encoder(None, _not_json, encode_basestring_ascii, None, ": ", ", ", False, False, True)
+
+
+def read_json(path: str) -> Any:
+    """The JSON value in file `path` (json.loads reports what is malformed about a file not made here)."""
+    with open(path) as f:
+        text = f.read()
+    try:
+        value, end = _scan(text, 0)
+    except Exception:  # noqa: BLE001 - the C scanner alone raises odd errors: json.loads says what is wrong
+        end = -1
+    if end == len(text):
+        return value
+    import json
+
+    return json.loads(text)
+
+
+def write_json(path: str, value: Any) -> None:
+    """Write `value` as JSON to `path` atomically (through a .part file)."""
+    with open(f"{path}.part", "w") as f:
+        f.write("".join(_encode(value, 0)))
+    os.rename(f"{path}.part", path)
+
+
+def utc_timestamp() -> str:
+    """Now as RFC 3339 UTC with nanoseconds, as runc writes it (the datetime module costs a few ms more)."""
+    now = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now // 10**9)) + f".{now % 10**9:09d}Z"
+
+
 def check_id(container_id: str) -> None:
-    if not VALID_ID.match(container_id) or container_id in (".", ".."):
+    if not container_id or not ID_CHARACTERS.issuperset(container_id) or container_id in (".", ".."):
         raise StateError(f"invalid container id format: {container_id}")
 
 
@@ -42,12 +91,16 @@ class Record:
 
     def __init__(self, id: str, bundle: str, rootfs: str, cgroup_path: str, created: str = "",
                  pid: int = 0, pid_start: int = 0, creator_pid: int = 0, ready: bool = False,
-                 annotations: dict[str, str] | None = None, owner: str = ""):
+                 annotations: dict[str, str] | None = None, owner: str = "",
+                 poststart: list | None = None, poststop: list | None = None, own_pid_namespace: bool = False):
         self.id, self.bundle, self.rootfs, self.cgroup_path, self.created = id, bundle, rootfs, cgroup_path, created
         self.pid, self.pid_start, self.creator_pid = pid, pid_start, creator_pid
         self.ready = ready  # create finished: the init waits on exec.fifo
         self.annotations = annotations or {}
         self.owner = owner
+        # what start and delete need of config.json, so that they do not read it
+        self.poststart, self.poststop = poststart or [], poststop or []
+        self.own_pid_namespace = own_pid_namespace  # the container ends with its init
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -56,52 +109,50 @@ class Record:
 class Container:
     """The state directory of one container."""
 
-    def __init__(self, root: Path, container_id: str):
+    def __init__(self, root: str, container_id: str):
         check_id(container_id)
         self.id = container_id
-        self.dir = root / container_id
-        self.fifo = self.dir / "exec.fifo"
+        self.dir = os.path.join(root, container_id)
+        self.fifo = os.path.join(self.dir, "exec.fifo")
         self._record: Record | None = None
 
     @classmethod
-    def make(cls, root: Path, record: Record, raw_config: dict[str, Any]) -> Container:
+    def make(cls, root: str, record: Record, raw_config: dict[str, Any]) -> Container:
         container = cls(root, record.id)
-        root.mkdir(parents=True, exist_ok=True, mode=0o711)
+        os.makedirs(root, mode=0o711, exist_ok=True)
         try:
-            container.dir.mkdir(mode=0o711)
+            os.mkdir(container.dir, mode=0o711)
         except FileExistsError:
             raise StateError(f"container with id exists: {record.id}") from None
-        record.created = datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
+        record.created = utc_timestamp()
         record.creator_pid = os.getpid()
         container.save(record)
-        (container.dir / "config.json").write_text(json.dumps(raw_config))
+        write_json(os.path.join(container.dir, "config.json"), raw_config)
         os.mkfifo(container.fifo)
         os.chmod(container.fifo, 0o622)  # writable by the init whatever uid it runs as (umask aside)
         return container
 
     def exists(self) -> bool:
-        return (self.dir / "state.json").exists()
+        return os.path.exists(os.path.join(self.dir, "state.json"))
 
     @property
     def record(self) -> Record:
         if self._record is None:
             try:
-                self._record = Record(**json.loads((self.dir / "state.json").read_text()))
+                self._record = Record(**read_json(os.path.join(self.dir, "state.json")))
             except FileNotFoundError:
                 raise StateError("container does not exist") from None
         return self._record
 
     def config(self) -> dict[str, Any]:
         try:
-            return json.loads((self.dir / "config.json").read_text())
+            return read_json(os.path.join(self.dir, "config.json"))
         except (OSError, ValueError):
             return {}
 
     def save(self, record: Record) -> None:
         self._record = record
-        partial = self.dir / "state.json.part"
-        partial.write_text(json.dumps(record.as_dict()))
-        partial.rename(self.dir / "state.json")
+        write_json(os.path.join(self.dir, "state.json"), record.as_dict())
 
     def alive_pid(self) -> int:
         """The init's pid while it lives (same start time as recorded), else 0."""
@@ -116,7 +167,7 @@ class Container:
             return "creating" if process_start_time(record.creator_pid) is not None else "stopped"
         if not self.alive_pid():
             return "stopped"
-        if self.fifo.exists():
+        if os.path.exists(self.fifo):
             return "created"
         return "paused" if frozen else "running"
 
@@ -140,11 +191,8 @@ class Container:
             pass
 
 
-def all_containers(root: Path) -> list[Container]:
-    if not root.is_dir():
+def all_containers(root: str) -> list[Container]:
+    if not os.path.isdir(root):
         return []
-    found = []
-    for entry in sorted(root.iterdir()):
-        if (entry / "state.json").exists():
-            found.append(Container(root, entry.name))
-    return found
+    return [Container(root, name) for name in sorted(os.listdir(root))
+            if os.path.exists(os.path.join(root, name, "state.json"))]
