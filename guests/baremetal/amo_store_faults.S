@@ -6,7 +6,6 @@
 #include "test.h"
 #define HOLE 0x40000000                 /* nothing answers there on either board */
 #define NAPOT_4K(reg) srli reg, reg, 2; ori reg, reg, 0x1ff
-#define EXPECT(cause, addr) li s4, cause; mv s5, addr
 TEST_START
 
 main:
@@ -75,21 +74,7 @@ paged:                                  # S-mode
         sfence.vma
         ecall
 
-trap_vector:
-        csrr t0, mcause
-        li t1, 9
-        beq t0, t1, back
-        li TESTNUM, 20
-        bne t0, s4, fail
-        csrr t0, mtval
-        li TESTNUM, 21
-        bne t0, s5, fail
-        addi s0, s0, 1
-        csrr t0, mepc
-        addi t0, t0, 4
-        csrw mepc, t0
-        mret
-back:   jr s2
+EXPECTED_TRAPS
 
 TEST_DATA
         .section .data

@@ -64,3 +64,24 @@ report: REPORT_SYSCON                                \
         lla t0, target;                              \
         csrw mepc, t0;                              \
         mret;
+
+/* One expected fault at a time: EXPECT(cause, addr) before the faulting instruction; EXPECTED_TRAPS is
+ * then the M-mode trap vector, which checks mcause (s4) and mtval (s5), counts the trap in s0 and skips
+ * the instruction (tests 20 and 21 fail otherwise); an ecall (cause 9) returns to s2. */
+#define EXPECT(cause, addr) li s4, cause; mv s5, addr
+#define EXPECTED_TRAPS                              \
+trap_vector:                                        \
+        csrr t0, mcause;                            \
+        li t1, 9;                                   \
+        beq t0, t1, back;                           \
+        li TESTNUM, 20;                             \
+        bne t0, s4, fail;                           \
+        csrr t0, mtval;                             \
+        li TESTNUM, 21;                             \
+        bne t0, s5, fail;                           \
+        addi s0, s0, 1;                             \
+        csrr t0, mepc;                              \
+        addi t0, t0, 4;                             \
+        csrw mepc, t0;                              \
+        mret;                                       \
+back:   jr s2;
