@@ -500,10 +500,11 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
     operands and a normal result, computed with Python floats, the inexact flag from an exact test (the
     TwoSum error term for a sum, the significands' integer product for a product, quotient and root).
     Anything else (NaN, infinity, zero, subnormal, overflow, another rounding mode) takes ``_arithmetic``."""
-    slow = {op: _arithmetic(op, fpu.DOUBLE) for op in ("add", "sub", "mul", "div", "sqrt")}
-    slow_add, slow_sub, slow_mul, slow_div, slow_sqrt = (slow[op] for op in ("add", "sub", "mul", "div", "sqrt"))
+    slow = {op: _arithmetic(op, fpu.DOUBLE) for op in ("add", "mul", "div", "sqrt")}
+    slow_add, slow_mul, slow_div, slow_sqrt = (slow[op] for op in ("add", "mul", "div", "sqrt"))
     exp_mask, frac, hidden = _EXP_D, _FRAC_D, _HIDDEN_D
     smallest = 1 << 52   # the exponent field of the smallest normal
+    sign = 1 << 63
     pair, pack_pair, pack_one, unpack_one = _pair_d, _pair_q, _one_d, _one_q
 
     def double_add(cpu: Any, rm: int, a: int, b: int) -> int:
@@ -524,21 +525,7 @@ def _double_helpers() -> dict[str, Callable[[Any, int, int, int], int]]:
         return slow_add(cpu, rm, a, b)
 
     def double_sub(cpu: Any, rm: int, a: int, b: int) -> int:
-        fcsr = cpu.fcsr
-        ea, eb = a & exp_mask, b & exp_mask
-        if ea and eb and ea != exp_mask and eb != exp_mask and (rm == 0 or rm == 7 and not fcsr & 0xE0):
-            x, y = pair(pack_pair(a, b))
-            r = x - y
-            bits = unpack_one(pack_one(r))[0]
-            e = bits & exp_mask
-            if smallest < e < exp_mask:   # below 2**-1021 a result may have been rounded as a subnormal
-                if fcsr & 1:   # inexact already accrued: no need to know whether this one is
-                    return bits
-                t = r - x
-                if (x - (r - t)) - (y + t) != 0.0:
-                    cpu.fcsr |= 1
-                return bits
-        return slow_sub(cpu, rm, a, b)
+        return double_add(cpu, rm, a, b ^ sign)   # as fpu.sub: a NaN's sign changes neither result nor flags
 
     def double_mul(cpu: Any, rm: int, a: int, b: int) -> int:
         fcsr = cpu.fcsr
