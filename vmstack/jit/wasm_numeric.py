@@ -12,6 +12,7 @@ already those.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from llvmlite import ir
 
@@ -28,12 +29,32 @@ DEFAULT_NAN = {"f32": 0xFFC00000, "f64": 0xFFF8000000000000}  # x86's answer to 
 CANONICAL_NAN = {"f32": 0x7FC00000, "f64": 0x7FF8000000000000}
 
 
+def shaped(like: ir.Type, scalar: ir.Type) -> ir.Type:
+    """``scalar``, or a vector of it with as many lanes as ``like`` has: the helpers below work on
+    scalars and on SIMD lanes (``wasm_simd``) alike."""
+    return ir.VectorType(scalar, like.count) if isinstance(like, ir.VectorType) else scalar
+
+
+def constant_like(like: ir.Type, scalar: ir.Type, value) -> ir.Constant:
+    """The constant ``value`` of type ``scalar``, in every lane when ``like`` is a vector."""
+    if isinstance(like, ir.VectorType):
+        return ir.Constant(shaped(like, scalar), [ir.Constant(scalar, value)] * like.count)
+    return ir.Constant(scalar, value)
+
+
+def type_suffix(ty: ir.Type) -> str:
+    """How LLVM's overloaded intrinsics name a type: i32, f64, v4f32 ..."""
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{type_suffix(ty.element)}"
+    return {"float": "f32", "double": "f64"}.get(str(ty), str(ty))
+
+
 def bits_of(s: FunctionLowering, t: str, x: ir.Value) -> ir.Value:
-    return s.b.bitcast(x, BITS[t])
+    return s.b.bitcast(x, shaped(x.type, BITS[t]))
 
 
 def float_of(s: FunctionLowering, t: str, bits: ir.Value) -> ir.Value:
-    return s.b.bitcast(bits, FLOAT[t])
+    return s.b.bitcast(bits, shaped(bits.type, FLOAT[t]))
 
 
 def is_nan(s: FunctionLowering, x: ir.Value) -> ir.Value:
@@ -41,27 +62,33 @@ def is_nan(s: FunctionLowering, x: ir.Value) -> ir.Value:
 
 
 def quieted(s: FunctionLowering, t: str, x: ir.Value) -> ir.Value:
-    return float_of(s, t, s.b.or_(bits_of(s, t, x), BITS[t](QUIET[t])))
+    bits = bits_of(s, t, x)
+    return float_of(s, t, s.b.or_(bits, constant_like(bits.type, BITS[t], QUIET[t])))
 
 
-def nan_constant(t: str, bits: int) -> ir.Value:
-    return ir.Constant(BITS[t], bits).bitcast(FLOAT[t])
+def nan_constant(t: str, bits: int, like: ir.Type | None = None) -> ir.Value:
+    return constant_like(like or FLOAT[t], BITS[t], bits).bitcast(shaped(like or FLOAT[t], FLOAT[t]))
 
 
 def propagated(s: FunctionLowering, t: str, first: ir.Value, second: ir.Value) -> ir.Value:
     """The NaN the FPU returns: ``first`` quieted if it is a NaN, else ``second``'s, else the default."""
-    fallback = s.b.select(is_nan(s, second), quieted(s, t, second), nan_constant(t, DEFAULT_NAN[t]))
+    fallback = s.b.select(is_nan(s, second), quieted(s, t, second), nan_constant(t, DEFAULT_NAN[t], first.type))
     return s.b.select(is_nan(s, first), quieted(s, t, first), fallback)
 
 
 def with_nan(s: FunctionLowering, result: ir.Value, nan_of: Callable[[], ir.Value]) -> ir.Value:
-    """``result``, or the NaN ``nan_of()`` builds when it is one: built in a cold block, so that the
-    hot path pays one unordered compare (a chain of selects would cost more than the arithmetic)."""
+    """``result``, or the NaN ``nan_of()`` builds when it is one (in the lanes that are NaNs, for a
+    vector): built in a cold block, so that the hot path pays one unordered compare (a chain of
+    selects would cost more than the arithmetic)."""
+    nan_lanes = is_nan(s, result)
+    vector = isinstance(result.type, ir.VectorType)
+    any_nan = s.b.icmp_unsigned("!=", s.b.bitcast(nan_lanes, ir.IntType(result.type.count)),
+                                ir.Constant(ir.IntType(result.type.count), 0)) if vector else nan_lanes
     fix, done = s.new_block("nan"), s.new_block()
-    s.b.cbranch(is_nan(s, result), fix, done).set_weights([1, 100000])
+    s.b.cbranch(any_nan, fix, done).set_weights([1, 100000])
     before = s.b.block
     s.b.position_at_end(fix)
-    nan = nan_of()
+    nan = s.b.select(nan_lanes, nan_of(), result) if vector else nan_of()
     fixed = s.b.block
     s.b.branch(done)
     s.b.position_at_end(done)
@@ -71,9 +98,9 @@ def with_nan(s: FunctionLowering, result: ir.Value, nan_of: Callable[[], ir.Valu
     return merged
 
 
-def intrinsic(s: FunctionLowering, name: str, t: str, n: int) -> ir.Function:
-    """The LLVM intrinsic ``name`` on values of the wasm float type ``t``."""
-    return s.owner.intrinsic(f"llvm.{name}.{t}", FLOAT[t], [FLOAT[t]] * n)
+def intrinsic(s: FunctionLowering, name: str, x: ir.Value, n: int) -> ir.Function:
+    """The LLVM intrinsic ``name`` on ``n`` values of ``x``'s type."""
+    return s.owner.intrinsic(f"llvm.{name}.{type_suffix(x.type)}", x.type, [x.type] * n)
 
 
 # ---------------------------------------------------------------- floats
@@ -92,21 +119,22 @@ _avx: list[bool] = []
 
 def f_arith(op: str, t: str) -> Callable:
     build = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}[op]
-    instruction = f"v{op}{'ss' if t == 'f32' else 'sd'}"
 
     def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
         if op != "div" and x86_avx():
             # The instruction itself, with the operands in wasm's order: a NaN result is then the first
             # NaN operand quieted or the default NaN, as ``propagated`` builds it, with nothing to check.
             # (LLVM's own fadd may swap the operands, or fold x*1 into an unquieted x.)
-            asm = s.b.asm(ir.FunctionType(FLOAT[t], [FLOAT[t]] * 2), f"{instruction} $2, $1, $0", "=x,x,x",
-                          [a, b], side_effect=False)
-            return asm
+            packed = "p" if isinstance(a.type, ir.VectorType) else "s"
+            instruction = f"v{op}{packed}{'s' if t == 'f32' else 'd'}"
+            return s.b.asm(ir.FunctionType(a.type, [a.type] * 2), f"{instruction} $2, $1, $0", "=x,x,x",
+                           [a, b], side_effect=False)
+
         def nan_of() -> ir.Value:
             nan = propagated(s, t, a, b)
             if op == "div":  # x/±0 with x zero or NaN: the interpreter's canonical NaN
-                zero = s.b.fcmp_ordered("==", b, ir.Constant(FLOAT[t], 0.0))
-                nan = s.b.select(zero, nan_constant(t, CANONICAL_NAN[t]), nan)
+                zero = s.b.fcmp_ordered("==", b, constant_like(b.type, FLOAT[t], 0.0))
+                nan = s.b.select(zero, nan_constant(t, CANONICAL_NAN[t], a.type), nan)
             return nan
         return with_nan(s, getattr(s.b, build)(a, b), nan_of)
     return lower
@@ -114,14 +142,14 @@ def f_arith(op: str, t: str) -> Callable:
 
 def f_sqrt(t: str) -> Callable:
     def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
-        return with_nan(s, s.b.call(intrinsic(s, "sqrt", t, 1), [a]), lambda: s.b.select(
-            is_nan(s, a), quieted(s, t, a), nan_constant(t, CANONICAL_NAN[t])))
+        return with_nan(s, s.b.call(intrinsic(s, "sqrt", a, 1), [a]), lambda: s.b.select(
+            is_nan(s, a), quieted(s, t, a), nan_constant(t, CANONICAL_NAN[t], a.type)))
     return lower
 
 
 def f_rounding(name: str, t: str) -> Callable:
     def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
-        return with_nan(s, s.b.call(intrinsic(s, name, t, 1), [a]), lambda: quieted(s, t, a))
+        return with_nan(s, s.b.call(intrinsic(s, name, a, 1), [a]), lambda: quieted(s, t, a))
     return lower
 
 
@@ -130,7 +158,8 @@ def f_minmax(op: str, t: str) -> Callable:
         less = s.b.fcmp_ordered("<", a, b)
         greater = s.b.fcmp_ordered(">", a, b)
         equal = s.b.fcmp_ordered("==", a, b)
-        a_negative = s.b.icmp_signed("<", bits_of(s, t, a), BITS[t](0))
+        a_bits = bits_of(s, t, a)
+        a_negative = s.b.icmp_signed("<", a_bits, constant_like(a_bits.type, BITS[t], 0))
         if op == "min":
             on_equal = s.b.select(a_negative, a, b)
             ordered = s.b.select(less, a, s.b.select(greater, b, on_equal))
@@ -143,11 +172,10 @@ def f_minmax(op: str, t: str) -> Callable:
 
 
 def f_sign(op: str, t: str) -> Callable:
-    sign = BITS[t](SIGN[t])
-    magnitude = BITS[t](SIGN[t] - 1)
-
     def lower(s: FunctionLowering, a: ir.Value, b: ir.Value | None = None) -> ir.Value:
         bits = bits_of(s, t, a)
+        sign = constant_like(bits.type, BITS[t], SIGN[t])
+        magnitude = constant_like(bits.type, BITS[t], SIGN[t] - 1)
         if op == "abs":
             out = s.b.and_(bits, magnitude)
         elif op == "neg":
@@ -158,11 +186,19 @@ def f_sign(op: str, t: str) -> Callable:
     return lower
 
 
+FLOAT_PREDICATES = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
+
+
+def f_comparison(s: FunctionLowering, op: str, a: ir.Value, b: ir.Value) -> ir.Value:
+    """The i1 (or vector of i1) of a float comparison: ne is unordered (true with a NaN), the others ordered."""
+    if op == "ne":
+        return s.b.fcmp_unordered("!=", a, b)
+    return s.b.fcmp_ordered(FLOAT_PREDICATES[op], a, b)
+
+
 def f_compare(op: str) -> Callable:
     def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
-        if op == "ne":
-            return s.bool32(s.b.fcmp_unordered("!=", a, b))
-        return s.bool32(s.b.fcmp_ordered({"eq": "==", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}[op], a, b))
+        return s.bool32(f_comparison(s, op, a, b))
     return lower
 
 
@@ -247,25 +283,29 @@ def trunc(it: str, ft: str, sign: str) -> Callable:
 
 def trunc_sat(it: str, ft: str, sign: str) -> Callable:
     def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
-        name = f"llvm.fpto{sign}i.sat.{it}.{ft}"
-        return s.b.call(s.owner.intrinsic(name, INT[it], [FLOAT[ft]]), [a])
+        target = shaped(a.type, INT[it])
+        name = f"llvm.fpto{sign}i.sat.{type_suffix(target)}.{type_suffix(a.type)}"
+        return s.b.call(s.owner.intrinsic(name, target, [a.type]), [a])
     return lower
 
 
 def demote(s: FunctionLowering, a: ir.Value) -> ir.Value:
     bits = bits_of(s, "f64", a)
-    sign = s.b.trunc(s.b.lshr(bits, I64(32)), I32)
-    payload = s.b.trunc(s.b.lshr(bits, I64(29)), I32)
-    nan = s.b.or_(s.b.and_(sign, I32(1 << 31)), s.b.or_(I32(0x7FC00000), s.b.and_(payload, I32(0x7FFFFF))))
-    return s.b.select(is_nan(s, a), float_of(s, "f32", nan), s.b.fptrunc(a, F32))
+    narrow = shaped(a.type, I32)
+    k64, k32 = partial(constant_like, a.type, I64), partial(constant_like, a.type, I32)
+    sign = s.b.trunc(s.b.lshr(bits, k64(32)), narrow)
+    payload = s.b.trunc(s.b.lshr(bits, k64(29)), narrow)
+    nan = s.b.or_(s.b.and_(sign, k32(1 << 31)), s.b.or_(k32(0x7FC00000), s.b.and_(payload, k32(0x7FFFFF))))
+    return s.b.select(is_nan(s, a), float_of(s, "f32", nan), s.b.fptrunc(a, shaped(a.type, F32)))
 
 
 def promote(s: FunctionLowering, a: ir.Value) -> ir.Value:
-    bits = s.b.zext(bits_of(s, "f32", a), I64)
-    sign = s.b.shl(s.b.lshr(bits, I64(31)), I64(63))
-    payload = s.b.shl(s.b.and_(bits, I64(0x7FFFFF)), I64(29))
-    nan = s.b.or_(sign, s.b.or_(I64(0x7FF8000000000000), payload))
-    return s.b.select(is_nan(s, a), float_of(s, "f64", nan), s.b.fpext(a, F64))
+    bits = s.b.zext(bits_of(s, "f32", a), shaped(a.type, I64))
+    k64 = partial(constant_like, a.type, I64)
+    sign = s.b.shl(s.b.lshr(bits, k64(31)), k64(63))
+    payload = s.b.shl(s.b.and_(bits, k64(0x7FFFFF)), k64(29))
+    nan = s.b.or_(sign, s.b.or_(k64(0x7FF8000000000000), payload))
+    return s.b.select(is_nan(s, a), float_of(s, "f64", nan), s.b.fpext(a, shaped(a.type, F64)))
 
 
 def _conversions() -> dict[str, Callable]:
