@@ -67,7 +67,10 @@ def quieted(s: FunctionLowering, t: str, x: ir.Value) -> ir.Value:
 
 
 def nan_constant(t: str, bits: int, like: ir.Type | None = None) -> ir.Value:
-    return constant_like(like or FLOAT[t], BITS[t], bits).bitcast(shaped(like or FLOAT[t], FLOAT[t]))
+    """The NaN of these bits, in every lane when ``like`` is a vector type."""
+    nan = ir.Constant(BITS[t], bits).bitcast(FLOAT[t])
+    return ir.Constant(ir.VectorType(FLOAT[t], like.count), [nan] * like.count) if isinstance(
+        like, ir.VectorType) else nan
 
 
 def propagated(s: FunctionLowering, t: str, first: ir.Value, second: ir.Value) -> ir.Value:

@@ -1,9 +1,11 @@
-"""SIMD instructions lowered to LLVM vector operations: memory (extending loads included), lanes,
-bitwise and integer lane-wise arithmetic, extension, extended multiplication, pairwise addition,
-narrowing, dot product and q15 multiplication (the float lane operations, whose NaNs need tier 1's
-care lane by lane, and the single-lane loads and stores are not compiled yet: a function using one
-stays with the interpreter). A v128 is an i128 between
-instructions and is bitcast to its shape's vector type for each operation.
+"""SIMD instructions lowered to LLVM vector operations: every 0xFD instruction of Wasm 2.0, from
+memory (extending, splatting, zero-filling and single-lane loads and stores), lanes, bitwise and
+integer lane-wise arithmetic, extension, extended multiplication, pairwise addition, narrowing, dot
+product and q15 multiplication to the float lanes' arithmetic, comparisons and conversions. A v128
+is an i128 between instructions and is bitcast to its shape's vector type for each operation.
+
+Float lanes get tier 1's bits, NaNs included, from the scalar lowerings of ``wasm_numeric`` applied
+to whole vectors: a lane whose result is a NaN is rebuilt from the operands' lanes as a scalar's is.
 """
 
 from __future__ import annotations
@@ -12,14 +14,32 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
+from ..wasm.opcodes import OPCODES
 from .llvm import I8, I32, I64
 from .wasm import I128, FunctionLowering
+from .wasm_numeric import (
+    FLOAT,
+    FLOAT_PREDICATES,
+    demote,
+    f_arith,
+    f_comparison,
+    f_minmax,
+    f_rounding,
+    f_sign,
+    f_sqrt,
+    promote,
+    trunc_sat,
+)
 
 SHAPES = {"i8x16": (8, 16), "i16x8": (16, 8), "i32x4": (32, 4), "i64x2": (64, 2)}
+FLOAT_SHAPES = {"f32x4": ("f32", "i32x4"), "f64x2": ("f64", "i64x2")}  # → lane type, integer shape
 I1 = ir.IntType(1)
 
 
 def vector(shape: str) -> ir.VectorType:
+    if shape in FLOAT_SHAPES:
+        t, same_lanes = FLOAT_SHAPES[shape]
+        return ir.VectorType(FLOAT[t], SHAPES[same_lanes][1])
     bits, lanes = SHAPES[shape]
     return ir.VectorType(ir.IntType(bits), lanes)
 
@@ -32,18 +52,24 @@ def as_v128(s: FunctionLowering, value: ir.Value) -> ir.Value:
     return s.b.bitcast(value, I128)
 
 
+def as_lane(s: FunctionLowering, shape: str, scalar: ir.Value) -> ir.Value:
+    """A wasm scalar as a lane of ``shape`` (i32 operands of narrow lanes are truncated)."""
+    element = vector(shape).element
+    return scalar if scalar.type == element else s.b.trunc(scalar, element)
+
+
 def splat_value(s: FunctionLowering, shape: str, scalar: ir.Value) -> ir.Value:
-    bits, lanes = SHAPES[shape]
-    lane = s.b.trunc(scalar, ir.IntType(bits)) if scalar.type.width > bits else scalar
+    lane = as_lane(s, shape, scalar)
     vec = ir.Constant(vector(shape), None)
-    for i in range(lanes):
+    for i in range(vector(shape).count):
         vec = s.b.insert_element(vec, lane, I32(i))
     return vec
 
 
 def lanewise(shape: str, build: Callable) -> Callable:
-    def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
-        return as_v128(s, build(s, as_vector(s, a, shape), as_vector(s, b, shape)))
+    """The lowering of an instruction ``build`` computes on its operands' vectors of ``shape``."""
+    def lower(s: FunctionLowering, *operands: ir.Value) -> ir.Value:
+        return as_v128(s, build(s, *(as_vector(s, v, shape) for v in operands)))
     return lower
 
 
@@ -219,6 +245,62 @@ def popcnt(s: FunctionLowering, a: ir.Value) -> ir.Value:
     return as_v128(s, s.b.call(fn, [as_vector(s, a, "i8x16")]))
 
 
+# ---------------------------------------------------------------- float lanes
+
+
+def float_compare(shape: str, op: str) -> Callable:
+    mask_type = vector(FLOAT_SHAPES[shape][1])
+    return lanewise(shape, lambda s, a, b: s.b.sext(f_comparison(s, op, a, b), mask_type))
+
+
+def pseudo_minmax(shape: str, op: str) -> Callable:
+    """pmin is ``b < a ? b : a``, pmax ``a < b ? b : a``: one operand's bits, NaNs untouched."""
+    def build(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
+        return s.b.select(s.b.fcmp_ordered("<", b, a) if op == "pmin" else s.b.fcmp_ordered("<", a, b), b, a)
+    return lanewise(shape, build)
+
+
+def zero_padded(s: FunctionLowering, v: ir.Value) -> ir.Value:
+    """Two lanes followed by two zero lanes (the ``_zero`` conversions of f64x2)."""
+    return s.b.shuffle_vector(v, ir.Constant(v.type, None), ir.Constant(ir.VectorType(I32, 4),
+                                                                      [I32(i) for i in range(4)]))
+
+
+def convert(s: FunctionLowering, ints: ir.Value, t: str, signed: bool) -> ir.Value:
+    """Integer lanes to float lanes of type ``t``, correctly rounded."""
+    return (s.b.sitofp if signed else s.b.uitofp)(ints, ir.VectorType(FLOAT[t], ints.type.count))
+
+
+def float_lane_ops() -> dict[str, Callable]:
+    """Lowerings of the float lanes' instructions, from ``v128`` operands to the ``v128`` result."""
+    ops: dict[str, Callable] = {}
+    for shape, (t, _) in FLOAT_SHAPES.items():
+        for name in ("add", "sub", "mul", "div"):
+            ops[f"{shape}.{name}"] = lanewise(shape, f_arith(name, t))
+        for name in ("min", "max"):
+            ops[f"{shape}.{name}"] = lanewise(shape, f_minmax(name, t))
+        for name in ("pmin", "pmax"):
+            ops[f"{shape}.{name}"] = pseudo_minmax(shape, name)
+        for name in ("abs", "neg"):
+            ops[f"{shape}.{name}"] = lanewise(shape, f_sign(name, t))
+        ops[f"{shape}.sqrt"] = lanewise(shape, f_sqrt(t))
+        for name, llvm_name in (("ceil", "ceil"), ("floor", "floor"), ("trunc", "trunc"),
+                                ("nearest", "roundeven")):
+            ops[f"{shape}.{name}"] = lanewise(shape, f_rounding(llvm_name, t))
+        for name in FLOAT_PREDICATES:
+            ops[f"{shape}.{name}"] = float_compare(shape, name)
+    for sign, signed in (("s", True), ("u", False)):
+        ops[f"i32x4.trunc_sat_f32x4_{sign}"] = lanewise("f32x4", trunc_sat("i32", "f32", sign))
+        ops[f"i32x4.trunc_sat_f64x2_{sign}_zero"] = lanewise(
+            "f64x2", lambda s, a, sign=sign: zero_padded(s, trunc_sat("i32", "f64", sign)(s, a)))
+        ops[f"f32x4.convert_i32x4_{sign}"] = lanewise("i32x4", lambda s, a, sg=signed: convert(s, a, "f32", sg))
+        ops[f"f64x2.convert_low_i32x4_{sign}"] = lanewise(
+            "i32x4", lambda s, a, sg=signed: convert(s, half(s, a, False), "f64", sg))
+    ops["f32x4.demote_f64x2_zero"] = lanewise("f64x2", lambda s, a: zero_padded(s, demote(s, a)))
+    ops["f64x2.promote_low_f32x4"] = lanewise("f32x4", lambda s, a: promote(s, half(s, a, False)))
+    return ops
+
+
 # ---------------------------------------------------------------- instructions with immediates
 
 
@@ -242,19 +324,16 @@ def op_extract(shape: str, sign: str) -> Callable:
     def handler(s: FunctionLowering, instr: tuple) -> None:
         lane = s.b.extract_element(as_vector(s, s.pop()[0], shape), I32(instr[1]))
         target = I64 if shape == "i64x2" else I32
-        if lane.type.width < 32:
+        if shape in ("i8x16", "i16x8"):
             lane = s.b.sext(lane, target) if sign == "s" else s.b.zext(lane, target)
         s.push(lane)
     return handler
 
 
 def op_replace(shape: str) -> Callable:
-    bits, _ = SHAPES[shape]
-
     def handler(s: FunctionLowering, instr: tuple) -> None:
         vec, scalar = s.pop(2)
-        lane = s.b.trunc(scalar, ir.IntType(bits)) if scalar.type.width > bits else scalar
-        s.push(as_v128(s, s.b.insert_element(as_vector(s, vec, shape), lane, I32(instr[1]))))
+        s.push(as_v128(s, s.b.insert_element(as_vector(s, vec, shape), as_lane(s, shape, scalar), I32(instr[1]))))
     return handler
 
 
@@ -283,6 +362,27 @@ def op_load(kind: str) -> Callable:
 def op_store(s: FunctionLowering, instr: tuple) -> None:
     addr, value = s.pop(2)
     s.memory_store(value, s.address(addr, instr[2], 16))
+
+
+def op_load_lane(shape: str) -> Callable:
+    """v128.load8_lane and its kind: one lane replaced by the value in memory."""
+    bits, _ = SHAPES[shape]
+
+    def handler(s: FunctionLowering, instr: tuple) -> None:
+        addr, vec = s.pop(2)
+        value = s.memory_load(s.address(addr, instr[2], bits // 8), ir.IntType(bits))
+        s.push(as_v128(s, s.b.insert_element(as_vector(s, vec, shape), value, I32(instr[3]))))
+    return handler
+
+
+def op_store_lane(shape: str) -> Callable:
+    bits, _ = SHAPES[shape]
+
+    def handler(s: FunctionLowering, instr: tuple) -> None:
+        addr, vec = s.pop(2)
+        lane = s.b.extract_element(as_vector(s, vec, shape), I32(instr[3]))
+        s.memory_store(lane, s.address(addr, instr[2], bits // 8))
+    return handler
 
 
 def simd_handlers() -> dict[str, Callable]:
@@ -335,6 +435,8 @@ def simd_handlers() -> dict[str, Callable]:
     binary["i32x4.dot_i16x8_s"] = dot
     binary["i16x8.q15mulr_sat_s"] = q15mulr_sat
     unary_ops["i8x16.popcnt"] = popcnt
+    for name, fn in float_lane_ops().items():
+        (binary if len(OPCODES[name].sig[0]) == 2 else unary_ops)[name] = fn
     handlers: dict[str, Callable] = {}
     for name, fn in binary.items():
         handlers[name] = lambda s, i, fn=fn: s.push(fn(s, *s.pop(2)))
@@ -353,7 +455,10 @@ def simd_handlers() -> dict[str, Callable]:
     for source, shape in (("8x8", "i16x8"), ("16x4", "i32x4"), ("32x2", "i64x2")):
         handlers[f"v128.load{source}_s"] = op_load_extend(shape, True)
         handlers[f"v128.load{source}_u"] = op_load_extend(shape, False)
-    for shape in SHAPES:
+    for bits, shape in ((8, "i8x16"), (16, "i16x8"), (32, "i32x4"), (64, "i64x2")):
+        handlers[f"v128.load{bits}_lane"] = op_load_lane(shape)
+        handlers[f"v128.store{bits}_lane"] = op_store_lane(shape)
+    for shape in (*SHAPES, *FLOAT_SHAPES):
         handlers[f"{shape}.splat"] = op_splat(shape)
         handlers[f"{shape}.replace_lane"] = op_replace(shape)
         if shape in ("i8x16", "i16x8"):
