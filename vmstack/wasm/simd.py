@@ -233,6 +233,12 @@ def pack_rounded(values: list[float], shape: str) -> int:
         return pack_exact_floats([num.f32r(x) for x in values], shape)
 
 
+def _first_nan(fn: Callable) -> Callable:
+    """A commutative float operator with x86's NaN rule in wasm's operand order, as the scalar templates
+    of ``numeric`` have it: CPython's float add and multiply may pass their operands swapped."""
+    return lambda x, y: fn(x, y) if x == x else x * 1.0  # noqa: PLR0124 - the cheapest NaN test
+
+
 def _float_shape_ops(shape: str) -> None:
     _, bits, _, _ = SHAPES[shape]
     sign = 1 << (bits - 1)
@@ -256,9 +262,9 @@ def _float_shape_ops(shape: str) -> None:
     _def(p + "abs", lambda a: pack([x & ~sign for x in lanes(a, shape)], shape))
     _def(p + "neg", lambda a: pack([x ^ sign for x in lanes(a, shape)], shape))
     _def(p + "sqrt", unary(num.fsqrt))
-    _def(p + "add", lanewise(operator.add))
+    _def(p + "add", lanewise(_first_nan(operator.add)))
     _def(p + "sub", lanewise(operator.sub))
-    _def(p + "mul", lanewise(operator.mul))
+    _def(p + "mul", lanewise(_first_nan(operator.mul)))
     _def(p + "div", lanewise(num.fdiv))
     _def(p + "min", lanewise(num.fmin))
     _def(p + "max", lanewise(num.fmax))
