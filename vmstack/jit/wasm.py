@@ -89,8 +89,8 @@ def abi_type(valtype: str) -> ir.Type:
 class ModuleLowering:
     """Builds the LLVM module of one wasm module, or of some of its functions (``only``: the
     lazy way of big modules and of tiering; calls to the others then go through their function
-    records). ``compiled`` lists the defined functions it lowered; the others (``skipped``)
-    are left to the interpreter. A whole module also gets the stubs of all its types."""
+    records). ``compiled`` lists the defined functions it lowered. A whole module also gets the
+    stubs of all its types."""
 
     def __init__(self, module: Module, fuel: bool, only: tuple[int, ...] | None = None, prefix: str = "") -> None:
         self.module = module
@@ -104,7 +104,6 @@ class ModuleLowering:
         self.n_imported = len(module.imports_of("func"))
         self.functions: dict[int, ir.Function] = {}
         self.compiled: list[int] = []
-        self.skipped: dict[int, str] = {}  # functions using instructions not compiled (SIMD): interpreted
         self.host_call = ir.FunctionType(I32, [PTR, PTR])
         self.runtime_call = ir.FunctionType(I64, [I64, PTR, I64, I64, I64, I64])
 
@@ -121,15 +120,9 @@ class ModuleLowering:
             fn = self.functions[index] = ir.Function(self.ir, function_type(self.func_types[index]),
                                                        f"{self.prefix}f{index}")
             fn.linkage = "dso_local"  # calls between them are direct, not through the PLT
-        for index in indices:  # known before any call is lowered: calls to these go through records
-            missing = {instr[0] for instr in self.module.funcs[index - self.n_imported].body} - COMPILED_OPS
-            if missing:
-                self.skipped[index] = f"instructions not compiled: {', '.join(sorted(missing))}"
-                del self.functions[index]
         for index in indices:
-            if index not in self.skipped:
-                FunctionLowering(self, index, self.module.funcs[index - self.n_imported]).lower()
-                self.compiled.append(index)
+            FunctionLowering(self, index, self.module.funcs[index - self.n_imported]).lower()
+            self.compiled.append(index)
         wanted = {self.func_types[i] for i in indices}
         for k, ty in enumerate(self.module.types):
             if ty in wanted:
@@ -811,7 +804,6 @@ def _handler_table() -> dict:
 
 
 HANDLERS: dict = {}
-COMPILED_OPS: set[str] = set()  # every instruction this tier lowers (control included)
 
 
 def lower_module(module: Module, fuel: bool, only: tuple[int, ...] | None = None,
@@ -820,5 +812,4 @@ def lower_module(module: Module, fuel: bool, only: tuple[int, ...] | None = None
     its symbols start with ``prefix``)."""
     if not HANDLERS:
         HANDLERS.update(_handler_table())
-        COMPILED_OPS.update(HANDLERS, ("block", "loop", "if", "else", "end"))
     return ModuleLowering(module, fuel, only, prefix)
