@@ -150,6 +150,9 @@ def f_sqrt(t: str) -> Callable:
     return lower
 
 
+ROUNDINGS = {"ceil": "ceil", "floor": "floor", "trunc": "trunc", "nearest": "roundeven"}  # → LLVM's
+
+
 def f_rounding(name: str, t: str) -> Callable:
     def lower(s: FunctionLowering, a: ir.Value) -> ir.Value:
         return with_nan(s, s.b.call(intrinsic(s, name, a, 1), [a]), lambda: quieted(s, t, a))
@@ -364,8 +367,7 @@ def _lowerings() -> dict[str, tuple[Callable, int]]:
         for name in ("min", "max"):
             ops[f"{t}.{name}"] = (f_minmax(name, t), 2)
         ops[f"{t}.sqrt"] = (f_sqrt(t), 1)
-        for name, llvm_name in (("ceil", "ceil"), ("floor", "floor"), ("trunc", "trunc"),
-                                ("nearest", "roundeven")):
+        for name, llvm_name in ROUNDINGS.items():
             ops[f"{t}.{name}"] = (f_rounding(llvm_name, t), 1)
         ops[f"{t}.abs"] = (f_sign("abs", t), 1)
         ops[f"{t}.neg"] = (f_sign("neg", t), 1)

@@ -20,6 +20,7 @@ from .wasm import I128, FunctionLowering
 from .wasm_numeric import (
     FLOAT,
     FLOAT_PREDICATES,
+    ROUNDINGS,
     demote,
     f_arith,
     f_comparison,
@@ -284,8 +285,7 @@ def float_lane_ops() -> dict[str, Callable]:
         for name in ("abs", "neg"):
             ops[f"{shape}.{name}"] = lanewise(shape, f_sign(name, t))
         ops[f"{shape}.sqrt"] = lanewise(shape, f_sqrt(t))
-        for name, llvm_name in (("ceil", "ceil"), ("floor", "floor"), ("trunc", "trunc"),
-                                ("nearest", "roundeven")):
+        for name, llvm_name in ROUNDINGS.items():
             ops[f"{shape}.{name}"] = lanewise(shape, f_rounding(llvm_name, t))
         for name in FLOAT_PREDICATES:
             ops[f"{shape}.{name}"] = float_compare(shape, name)
@@ -455,7 +455,7 @@ def simd_handlers() -> dict[str, Callable]:
     for source, shape in (("8x8", "i16x8"), ("16x4", "i32x4"), ("32x2", "i64x2")):
         handlers[f"v128.load{source}_s"] = op_load_extend(shape, True)
         handlers[f"v128.load{source}_u"] = op_load_extend(shape, False)
-    for bits, shape in ((8, "i8x16"), (16, "i16x8"), (32, "i32x4"), (64, "i64x2")):
+    for shape, (bits, _) in SHAPES.items():
         handlers[f"v128.load{bits}_lane"] = op_load_lane(shape)
         handlers[f"v128.store{bits}_lane"] = op_store_lane(shape)
     for shape in (*SHAPES, *FLOAT_SHAPES):
