@@ -2,7 +2,7 @@
 
     vmstack run PROG.wasm|PROG.wat [ARGS...]   run a WASI program (or --invoke a function)
     vmstack run PROG [ARGS...]                 run a riscv64 Linux program (an ELF file)
-    vmstack wast FILE.wast...                  run WebAssembly spec scripts
+    vmstack wast [--engine E] FILE.wast...     run WebAssembly spec scripts
     vmstack inspect PROG.wasm                  list a module's sections, imports and exports
     vmstack demo                               run the bundled hello-world guest
     vmstack boot --machine virt --kernel ...  boot firmware and a kernel on the emulated RISC-V board
@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     wast = sub.add_parser("wast", help="run WebAssembly spec test scripts")
     wast.add_argument("files", nargs="+", metavar="FILE.wast")
     wast.add_argument("-v", "--verbose", action="store_true", help="list every failing assertion")
+    wast.add_argument("--engine", choices=("interp", "jit", "auto"), default="interp",
+                      help="run the scripts' modules interpreted, compiled, or compiled when hot")
 
     inspect = sub.add_parser("inspect", help="list a module's sections, imports and exports")
     inspect.add_argument("program", metavar="PROG")
@@ -313,7 +315,7 @@ def run_wast(opts: argparse.Namespace) -> int:
     for path in opts.files:
         if not os.path.isfile(path):
             raise UsageError(f"{path}: no such file")
-        result = run_wast_file(path)
+        result = run_wast_file(path, engine=opts.engine)
         passed += result.passed
         failed += result.failed
         shown = result.failures if opts.verbose else result.failures[:5]
