@@ -7,7 +7,7 @@ globals stay the runtime's objects, seen by compiled code through native records
 * a global becomes a ``NativeGlobal``, whose value lives in a native cell;
 * every function reachable from compiled code has a function record ``{code, signature, ctx}``:
   native code for compiled functions, a stub calling back into Python for host functions and
-  for functions left to the interpreter.
+  for functions not compiled yet (interpreted while they are cold, under the "auto" strategy).
 
 Calls from Python go through ctypes into the per-type entries; a trap comes back as a code in
 the state block and is raised here as the runtime's Trap, with the wasm backtrace.
@@ -419,8 +419,8 @@ class NativeInstance:
         """Compile each function at its ``threshold``-th call; until then the interpreter runs it."""
         store = self.inst.store
         for position, func in self.own_functions():
-            def first_calls(*args: Any, position: int = position, func: WasmFunc = func,
-                            calls: list[int] = [0], interpreted: list[Any] = []) -> Any:  # noqa: B006
+            def first_calls(*args: Any, func: WasmFunc = func, calls: list[int] = [0],  # noqa: B006
+                            interpreted: list[Any] = []) -> Any:  # noqa: B006
                 calls[0] += 1
                 if calls[0] >= threshold:
                     with _compile_lock:
@@ -428,12 +428,9 @@ class NativeInstance:
                             code = load_code(self.inst.module, store.fuel is not None, store.opt_level,
                                              self.batch(func.index))
                             self.install(code)
-                if calls[0] >= threshold and id(func) in _code_of:
                     return func.call(*args)
                 if not interpreted:
                     interpreted.append(interp.compile_function(func))
-                if calls[0] >= threshold:  # not compilable (SIMD): the interpreter keeps it
-                    self.route(position, func, interpreted[0])
                 return interpreted[0](*args)
             self.route(position, func, first_calls)
 
