@@ -79,11 +79,13 @@ def propagated(s: FunctionLowering, t: str, first: ir.Value, second: ir.Value) -
     return s.b.select(is_nan(s, first), quieted(s, t, first), fallback)
 
 
-def with_nan(s: FunctionLowering, result: ir.Value, nan_of: Callable[[], ir.Value]) -> ir.Value:
-    """``result``, or the NaN ``nan_of()`` builds when it is one (in the lanes that are NaNs, for a
-    vector): built in a cold block, so that the hot path pays one unordered compare (a chain of
-    selects would cost more than the arithmetic)."""
-    nan_lanes = is_nan(s, result)
+def with_nan(s: FunctionLowering, result: ir.Value, nan_of: Callable[[], ir.Value],
+             nan_lanes: ir.Value | None = None) -> ir.Value:
+    """``result``, or the NaN ``nan_of()`` builds where ``nan_lanes`` (by default: where ``result``
+    is a NaN; lane by lane, for a vector): built in a cold block, so that the hot path pays one
+    unordered compare (a chain of selects would cost more than the arithmetic)."""
+    if nan_lanes is None:
+        nan_lanes = is_nan(s, result)
     vector = isinstance(result.type, ir.VectorType)
     any_nan = s.b.icmp_unsigned("!=", s.b.bitcast(nan_lanes, ir.IntType(result.type.count)),
                                 ir.Constant(ir.IntType(result.type.count), 0)) if vector else nan_lanes
@@ -160,20 +162,16 @@ def f_rounding(name: str, t: str) -> Callable:
 
 
 def f_minmax(op: str, t: str) -> Callable:
+    """min and max: ``a < b ? a : b`` both ways round (x86's minps and maxps), whose bits or-ed (min)
+    or and-ed (max) give -0 or +0 for zeros of both signs and the one answer otherwise; with a NaN
+    operand, the NaN the FPU propagates, built in a cold block."""
+    pred = "<" if op == "min" else ">"
+
     def lower(s: FunctionLowering, a: ir.Value, b: ir.Value) -> ir.Value:
-        less = s.b.fcmp_ordered("<", a, b)
-        greater = s.b.fcmp_ordered(">", a, b)
-        equal = s.b.fcmp_ordered("==", a, b)
-        a_bits = bits_of(s, t, a)
-        a_negative = s.b.icmp_signed("<", a_bits, constant_like(a_bits.type, BITS[t], 0))
-        if op == "min":
-            on_equal = s.b.select(a_negative, a, b)
-            ordered = s.b.select(less, a, s.b.select(greater, b, on_equal))
-        else:
-            on_equal = s.b.select(a_negative, b, a)
-            ordered = s.b.select(greater, a, s.b.select(less, b, on_equal))
-        return s.b.select(equal, on_equal, s.b.select(s.b.or_(less, greater), ordered,
-                                                      propagated(s, t, a, b)))
+        one_way = bits_of(s, t, s.b.select(s.b.fcmp_ordered(pred, a, b), a, b))
+        other_way = bits_of(s, t, s.b.select(s.b.fcmp_ordered(pred, b, a), b, a))
+        ordered = float_of(s, t, (s.b.or_ if op == "min" else s.b.and_)(one_way, other_way))
+        return with_nan(s, ordered, lambda: propagated(s, t, a, b), s.b.fcmp_unordered("uno", a, b))
     return lower
 
 
@@ -296,22 +294,25 @@ def trunc_sat(it: str, ft: str, sign: str) -> Callable:
 
 
 def demote(s: FunctionLowering, a: ir.Value) -> ir.Value:
-    bits = bits_of(s, "f64", a)
-    narrow = shaped(a.type, I32)
-    k64, k32 = partial(constant_like, a.type, I64), partial(constant_like, a.type, I32)
-    sign = s.b.trunc(s.b.lshr(bits, k64(32)), narrow)
-    payload = s.b.trunc(s.b.lshr(bits, k64(29)), narrow)
-    nan = s.b.or_(s.b.and_(sign, k32(1 << 31)), s.b.or_(k32(0x7FC00000), s.b.and_(payload, k32(0x7FFFFF))))
-    return s.b.select(is_nan(s, a), float_of(s, "f32", nan), s.b.fptrunc(a, shaped(a.type, F32)))
+    def nan_of() -> ir.Value:  # the sign and the payload's top bits, quieted
+        bits = bits_of(s, "f64", a)
+        narrow = shaped(a.type, I32)
+        k64, k32 = partial(constant_like, a.type, I64), partial(constant_like, a.type, I32)
+        sign = s.b.trunc(s.b.lshr(bits, k64(32)), narrow)
+        payload = s.b.trunc(s.b.lshr(bits, k64(29)), narrow)
+        return float_of(s, "f32", s.b.or_(s.b.and_(sign, k32(1 << 31)),
+                                          s.b.or_(k32(0x7FC00000), s.b.and_(payload, k32(0x7FFFFF)))))
+    return with_nan(s, s.b.fptrunc(a, shaped(a.type, F32)), nan_of, is_nan(s, a))
 
 
 def promote(s: FunctionLowering, a: ir.Value) -> ir.Value:
-    bits = s.b.zext(bits_of(s, "f32", a), shaped(a.type, I64))
-    k64 = partial(constant_like, a.type, I64)
-    sign = s.b.shl(s.b.lshr(bits, k64(31)), k64(63))
-    payload = s.b.shl(s.b.and_(bits, k64(0x7FFFFF)), k64(29))
-    nan = s.b.or_(sign, s.b.or_(k64(0x7FF8000000000000), payload))
-    return s.b.select(is_nan(s, a), float_of(s, "f64", nan), s.b.fpext(a, shaped(a.type, F64)))
+    def nan_of() -> ir.Value:  # the sign and the payload, quieted
+        bits = s.b.zext(bits_of(s, "f32", a), shaped(a.type, I64))
+        k64 = partial(constant_like, a.type, I64)
+        sign = s.b.shl(s.b.lshr(bits, k64(31)), k64(63))
+        payload = s.b.shl(s.b.and_(bits, k64(0x7FFFFF)), k64(29))
+        return float_of(s, "f64", s.b.or_(sign, s.b.or_(k64(0x7FF8000000000000), payload)))
+    return with_nan(s, s.b.fpext(a, shaped(a.type, F64)), nan_of, is_nan(s, a))
 
 
 def _conversions() -> dict[str, Callable]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
+from ..wasm.numeric import f32r
 from ..wasm.opcodes import OPCODES
 from .llvm import I8, I32, I64
 from .wasm import I128, FunctionLowering
@@ -21,6 +22,8 @@ from .wasm_numeric import (
     FLOAT,
     FLOAT_PREDICATES,
     ROUNDINGS,
+    TRUNC_RANGE,
+    constant_like,
     demote,
     f_arith,
     f_comparison,
@@ -29,7 +32,6 @@ from .wasm_numeric import (
     f_sign,
     f_sqrt,
     promote,
-    trunc_sat,
 )
 
 SHAPES = {"i8x16": (8, 16), "i16x8": (16, 8), "i32x4": (32, 4), "i64x2": (64, 2)}
@@ -261,6 +263,25 @@ def pseudo_minmax(shape: str, op: str) -> Callable:
     return lanewise(shape, build)
 
 
+def saturating_truncation(t: str, signed: bool) -> Callable:
+    """i32x4.trunc_sat_* on lanes of float type ``t``: the lanes in range truncated by the plain
+    conversion, the others saturated and NaNs 0 by selects (LLVM's saturating intrinsic would be
+    lowered lane by lane, through scalar registers)."""
+    low, high = (f32r(bound) if t == "f32" else bound for bound in TRUNC_RANGE[("i32", "s" if signed else "u")])
+
+    def build(s: FunctionLowering, x: ir.Value) -> ir.Value:
+        below, above = constant_like(x.type, FLOAT[t], low), constant_like(x.type, FLOAT[t], high)
+        inside = s.b.and_(s.b.fcmp_ordered(">", x, below), s.b.fcmp_ordered("<", x, above))
+        safe = s.b.select(inside, x, ir.Constant(x.type, None))
+        ints = (s.b.fptosi if signed else s.b.fptoui)(safe, ir.VectorType(I32, x.type.count))
+        ints = s.b.select(s.b.fcmp_ordered(">=", x, above), constant_like(x.type, I32, 0x7FFFFFFF if signed else -1),
+                          ints)
+        if signed:  # (unsigned: lanes at or below the low bound are 0 already)
+            ints = s.b.select(s.b.fcmp_ordered("<=", x, below), constant_like(x.type, I32, -0x80000000), ints)
+        return ints
+    return build
+
+
 def zero_padded(s: FunctionLowering, v: ir.Value) -> ir.Value:
     """Two lanes followed by two zero lanes (the ``_zero`` conversions of f64x2)."""
     return s.b.shuffle_vector(v, ir.Constant(v.type, None), ir.Constant(ir.VectorType(I32, 4),
@@ -290,9 +311,9 @@ def float_lane_ops() -> dict[str, Callable]:
         for name in FLOAT_PREDICATES:
             ops[f"{shape}.{name}"] = float_compare(shape, name)
     for sign, signed in (("s", True), ("u", False)):
-        ops[f"i32x4.trunc_sat_f32x4_{sign}"] = lanewise("f32x4", trunc_sat("i32", "f32", sign))
+        ops[f"i32x4.trunc_sat_f32x4_{sign}"] = lanewise("f32x4", saturating_truncation("f32", signed))
         ops[f"i32x4.trunc_sat_f64x2_{sign}_zero"] = lanewise(
-            "f64x2", lambda s, a, sign=sign: zero_padded(s, trunc_sat("i32", "f64", sign)(s, a)))
+            "f64x2", lambda s, a, sg=signed: zero_padded(s, saturating_truncation("f64", sg)(s, a)))
         ops[f"f32x4.convert_i32x4_{sign}"] = lanewise("i32x4", lambda s, a, sg=signed: convert(s, a, "f32", sg))
         ops[f"f64x2.convert_low_i32x4_{sign}"] = lanewise(
             "i32x4", lambda s, a, sg=signed: convert(s, half(s, a, False), "f64", sg))
