@@ -47,6 +47,13 @@ def _int_lanes() -> st.SearchStrategy[int]:
                      st.integers(0, (1 << 32) - 1))
 
 
+SPECIALS = {  # ±0, ±1, ±inf, a subnormal, the largest finite, quiet and signalling NaNs with payloads
+    32: [0, 0x80000000, 0x3F800000, 0xBF800000, 0x7F800000, 0xFF800000, 0x00000001, 0x7F7FFFFF,
+         0x7FC00000, 0xFFC00001, 0x7F800002, 0xFFA00003, 0x3F000000, 0xCF000000],
+    64: [0, 1 << 63, 0x3FF0000000000000, 0xBFF0000000000000, 0x7FF0000000000000, 0xFFF0000000000000, 1,
+         0x7FEFFFFFFFFFFFFF, 0x7FF8000000000000, 0xFFF8000000000001, 0x7FF0000000000002, 0xFFF4000000000003,
+         0x3FE0000000000000, 0xC1E0000000000000],
+}
 LANES = {"f32x4": _float_bits(32), "f64x2": _float_bits(64), "i32x4": _int_lanes()}
 
 
@@ -125,14 +132,34 @@ def _invoke(engine: str, name: str, args: list) -> list:
 def test_float_lane_instruction_is_compiled_and_matches_the_interpreter(name: str) -> None:
     inst = _lanes_instances()["jit"][1]
     assert id(inst.exports[name]) in wasm_link._code_of  # compiled, not left to the interpreter
-    operand = _v128(_operand_shape(name))
 
-    @settings(max_examples=80, deadline=None, derandomize=True, database=None)
-    @given(st.lists(operand, min_size=len(OPCODES[name].sig[0]), max_size=len(OPCODES[name].sig[0])))
+    arity = len(OPCODES[name].sig[0])
+
     def agree(args: list[int]) -> None:
         interp, jit = (_invoke(engine, name, args) for engine in ENGINES)
         assert jit == interp, (name, [hex(a) for a in args], hex(interp[0]), hex(jit[0]))
-    agree()
+    _check_operands(agree, _operand_shape(name), arity, 80)
+
+
+def _check_operands(check: Callable[[list[int]], None], shape: str, arity: int, examples: int) -> None:
+    """``check`` every pairing of the special values, then ``examples`` hypothesis-drawn operand lists."""
+    for args in _special_operands(shape, arity):
+        check(args)
+    settings(max_examples=examples, deadline=None, derandomize=True, database=None)(
+        given(st.lists(_v128(shape), min_size=arity, max_size=arity))(check))()
+
+
+def _special_operands(shape: str, arity: int) -> list[list[int]]:
+    """Every pair (or single value) of SPECIALS, one to a lane, packed into operand vectors."""
+    bits = LANE_BITS[shape]
+    values = SPECIALS[bits] if shape != "i32x4" else [0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
+    pairs = [(x, y) for x in values for y in values] if arity == 2 else [(x,) for x in values]
+    count = 128 // bits
+    operands = []
+    for start in range(0, len(pairs), count):
+        chunk = pairs[start:start + count]
+        operands.append([sum(pair[k] << (i * bits) for i, pair in enumerate(chunk)) for k in range(arity)])
+    return operands
 
 
 def _scalar_lanes(v: int, shape: str) -> list:
@@ -157,8 +184,6 @@ def test_float_lanes_give_what_the_scalar_instruction_gives(name: str, engine: s
     lane_mask = (1 << bits) - 1
     arity = len(OPCODES[name].sig[0])
 
-    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
-    @given(st.lists(_v128(shape), min_size=arity, max_size=arity))
     def agree(args: list[int]) -> None:
         result = _invoke(engine, name, args)[0]
         for i, lanes in enumerate(zip(*(_scalar_lanes(a, shape) for a in args))):
@@ -166,7 +191,7 @@ def test_float_lanes_give_what_the_scalar_instruction_gives(name: str, engine: s
             if pushed == "i32":  # a comparison: all ones or zero in the lane
                 expected *= lane_mask
             assert (result >> (i * bits)) & lane_mask == expected, (name, i, [hex(a) for a in args])
-    agree()
+    _check_operands(agree, shape, arity, 40)
 
 
 @pytest.mark.parametrize("shape", ["f32x4", "f64x2"])
