@@ -1,4 +1,5 @@
-"""Scalar numeric instructions of WebAssembly lowered to LLVM IR, with tier 1's exact results.
+"""Scalar numeric instructions of WebAssembly lowered to LLVM IR, with tier 1's exact results (the
+float lowerings take vectors too: ``wasm_simd`` applies them to the lanes of f32x4 and f64x2).
 
 Integer traps (division by zero, signed overflow, invalid or overflowing float → int conversion)
 branch to the function's trap blocks. Float results that are NaNs are rebuilt from the operands'
@@ -112,7 +113,7 @@ def intrinsic(s: FunctionLowering, name: str, x: ir.Value, n: int) -> ir.Functio
 
 
 def x86_avx() -> bool:
-    """The host runs AVX: its scalar arithmetic's NaNs are already the interpreter's (see f_arith)."""
+    """The host runs AVX: its scalar and packed arithmetic's NaNs are already the interpreter's (see f_arith)."""
     if not _avx:
         _avx.append(backend.llvm.get_process_triple().startswith("x86_64")
                     and "+avx" in backend.host_cpu().split(":", 1)[1].split(","))
