@@ -231,6 +231,13 @@ def record_frame(builder: ir.IRBuilder, state: ir.Value, context: ir.Value, inde
         builder.store(builder.add(count, I64(1)), count_ptr)
 
 
+def expect_callback(builder: ir.IRBuilder, state: ir.Value) -> None:
+    """Before a call into Python: the trap word says "stack exhausted" until the callback clears it on
+    entry, so that a callback Python could not even start (its own recursion limit reached: ctypes
+    then prints the error and returns 0) is a trap, not a call that seemed to return."""
+    builder.store(I64(TRAP_EXHAUSTED), state_word(builder, state, TRAP))
+
+
 def clear_trap() -> None:
     STATE[TRAP] = 0
     STATE[BT_COUNT] = 0

@@ -19,6 +19,7 @@ import ctypes
 import hashlib
 import json
 import struct
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,16 @@ from ..wasm.encode import encode_module
 from ..wasm.errors import Exhaustion, OutOfFuel, Trap
 from ..wasm.module import ExternRef, FuncType, Module
 from ..wasm.numeric import f32_from_bits, f32_to_bits
-from ..wasm.runtime import FuncInst, GlobalInst, MemInst, ModuleInstance, TableInst, WasmFunc
+from ..wasm.runtime import (
+    MAX_NESTED_INVOKES,
+    FuncInst,
+    GlobalInst,
+    MemInst,
+    ModuleInstance,
+    Store,
+    TableInst,
+    WasmFunc,
+)
 from . import llvm as backend
 from .llvm import STATE
 from .wasm import (
@@ -564,12 +574,26 @@ def as_guest_error(exc: BaseException) -> BaseException:
 
 
 def _fail(exc: BaseException) -> None:
-    _pending[:] = [as_guest_error(exc)]
     STATE[backend.TRAP] = backend.TRAP_HOST
+    _pending[:] = [as_guest_error(exc)]
+
+
+# Host calls from compiled code under way. A recursion wasm → host → wasm ... is capped as
+# runtime.invoke caps it, and from the outermost host call on Python may go as deep as tier 1
+# lets it: a callback that Python's recursion limit stopped from starting would be lost.
+_host_nesting = [0]
+PYTHON_DEPTH = Store().max_call_depth
 
 
 def _host_call(rec: int, slots: int) -> int:
+    STATE[backend.TRAP] = 0  # it started: see backend.expect_callback
+    outer_limit = sys.getrecursionlimit()
     try:
+        if _host_nesting[0] + 1 >= MAX_NESTED_INVOKES:  # the first entry from Python counts as one, as there
+            raise Exhaustion("call stack exhausted")
+        _host_nesting[0] += 1
+        if outer_limit < PYTHON_DEPTH:
+            sys.setrecursionlimit(PYTHON_DEPTH)
         func = _by_record[rec]
         ty = func.type
         args = [read_value(slots + SLOT_BYTES * i, t) for i, t in enumerate(ty.params)]
@@ -579,6 +603,8 @@ def _host_call(rec: int, slots: int) -> int:
         try:
             result = func.call(*args)
         finally:
+            _host_nesting[0] -= 1
+            sys.setrecursionlimit(outer_limit)
             if store is not None:
                 STATE[backend.FUEL] = store.fuel
         results = [] if not ty.results else [result] if len(ty.results) == 1 else list(result)
@@ -591,6 +617,7 @@ def _host_call(rec: int, slots: int) -> int:
 
 
 def _runtime_call(op: int, ctx: int, a: int, b: int, c: int, d: int) -> int:
+    STATE[backend.TRAP] = 0  # it started: see backend.expect_callback
     try:
         inst = _instances[ctx].inst
         if op == RT_MEMORY_GROW:
