@@ -269,7 +269,7 @@ def native_global(glob: GlobalInst) -> NativeGlobal:
 class CompiledModule:
     """Object code loaded into the process: a whole module's, or one function's (``only``)."""
 
-    def __init__(self, module: Module, code: backend.LoadedCode, compiled: list[int],
+    def __init__(self, module: Module, code: backend.LoadedCode | backend.SharedCode, compiled: list[int],
                  only: tuple[int, ...] | None) -> None:
         self.module = module
         self.code = code
@@ -330,23 +330,22 @@ def load_code(module: Module, fuel: bool, opt_level: int,
     if loaded is not None:
         return CompiledModule(module, loaded.code, sorted(loaded.compiled), only)
     prefix = f"m{key[:24]}_"
-    obj = backend.cached_object(key)
-    compiled = None
-    if obj is not None:
-        try:
-            compiled = json.loads((backend.cache_dir() / f"{key}.json").read_text())
-        except (OSError, ValueError):
-            obj = None
-    if obj is None:
+    try:
+        compiled = json.loads((backend.cache_dir() / f"{key}.json").read_text())
+        native = backend.load_cached(key, prefix)
+    except (OSError, ValueError):
+        native = None
+    if native is None:
         lowering: ModuleLowering = lower_module(module, fuel, only, prefix)
         obj = backend.compile_ir(lowering.lower(), opt_level)
-        compiled = lowering.compiled
         backend.store_object(key, obj)
+        compiled = lowering.compiled
         try:
             (backend.cache_dir() / f"{key}.json").write_text(json.dumps(compiled))
         except OSError:
             pass
-    code = _loaded_code[key] = CompiledModule(module, backend.LoadedCode(obj, prefix), compiled, only)
+        native = backend.load_cached(key, prefix) or backend.LoadedCode(obj, prefix)  # or: no cache
+    code = _loaded_code[key] = CompiledModule(module, native, compiled, only)
     return code
 
 
