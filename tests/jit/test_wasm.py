@@ -159,9 +159,11 @@ def _cached_run(cache: Path, path: str) -> str:
 
 
 def test_a_run_from_the_cache_does_not_load_llvm(tmp_path: Path) -> None:
-    """The code is cached as shared libraries too: a second run dlopens them and never imports
-    llvmlite's binding. Without a C compiler, objects go into MCJIT, with the same results."""
+    """The code is cached as shared libraries too (linked when a run first reads an object back):
+    later runs dlopen them and never import llvmlite's binding. Without a C compiler, objects go
+    into MCJIT, with the same results."""
     assert _cached_run(tmp_path / "linked", os.environ["PATH"]) == "42 True\n"
+    assert _cached_run(tmp_path / "linked", os.environ["PATH"]) == "42 False\n"
     assert list((tmp_path / "linked" / "jit").glob("*.so"))
     assert _cached_run(tmp_path / "linked", os.environ["PATH"]) == "42 False\n"
     no_compiler = str(tmp_path / "empty")

@@ -220,23 +220,22 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def store_object(key: str, obj: bytes) -> None:
-    """Write an object file to the cache, and its shared library beside it when it can be linked."""
     _write_atomically(cache_dir() / f"{key}.o", obj)
-    if _STATE_LIBRARY is not None and (cache_dir() / f"{key}.o").exists():
-        _link_library([cache_dir() / f"{key}.o"], cache_dir() / f"{key}.so")
 
 
 def load_cached(key: str, prefix: str) -> LoadedCode | SharedCode | None:
     """The code of cache entry ``key`` (symbols starting with ``prefix``) loaded into the process:
-    its shared library if there is one, else its object file; None if neither is cached."""
-    library = cache_dir() / f"{key}.so"
-    if _STATE_LIBRARY is not None and library.exists():
+    its shared library, linked from the object the first time the object is read back (the run
+    that compiled it has LLVM loaded anyway); the object itself if it cannot be; None if neither
+    is cached."""
+    library, obj = cache_dir() / f"{key}.so", cache_dir() / f"{key}.o"
+    if _STATE_LIBRARY is not None and (library.exists() or obj.exists() and _link_library([obj], library)):
         try:
             return SharedCode(library, prefix)
         except OSError:
             pass
-    obj = cached_object(key)
-    return LoadedCode(obj, prefix) if obj is not None else None
+    data = cached_object(key)
+    return LoadedCode(data, prefix) if data is not None else None
 
 
 class SharedCode:

@@ -143,7 +143,7 @@ def _call_address(ty: FuncType, material: bytes) -> int:
         if code is None:
             obj = backend.compile_ir(lower_embedder(ty, prefix), 1)
             backend.store_object(key, obj)
-            code = backend.load_cached(key, prefix) or backend.LoadedCode(obj, prefix)
+            code = backend.LoadedCode(obj, prefix)
         address = _calls[ty] = code.address("call")
     return address
 

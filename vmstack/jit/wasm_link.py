@@ -344,7 +344,7 @@ def load_code(module: Module, fuel: bool, opt_level: int,
             (backend.cache_dir() / f"{key}.json").write_text(json.dumps(compiled))
         except OSError:
             pass
-        native = backend.load_cached(key, prefix) or backend.LoadedCode(obj, prefix)  # or: no cache
+        native = backend.LoadedCode(obj, prefix)
     code = _loaded_code[key] = CompiledModule(module, native, compiled, only)
     return code
 
