@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernels", default="fib,sieve,nbody,sha256,sqlite3")
     opts = parser.parse_args(argv)
     builder = _load_guest_builder()
-    rows, compile_times = {}, {}
+    rows, compile_times, scaling = {}, {}, {}
     for kernel in opts.kernels.split(","):
         native, wasm, clang = builder.build(kernel, "host"), builder.build(kernel, "wasm32-wasi"), \
             _clang_build(builder, kernel)
@@ -166,13 +166,15 @@ def main(argv: list[str] | None = None) -> int:
                 small_expected = _timed([str(native), str(small)], None, None)[1]
                 seconds = _median(command[:-1] + [str(small)], 1, None, small_expected)
                 row[runner] = (seconds * spec.work(size) / spec.work(small), f"~ from size {small}")
+                gcc_small = _median([str(native), str(small)], opts.runs, None, small_expected)
+                scaling[kernel] = (small, seconds / gcc_small, row[runner][0] / row["gcc -O2"][0])
                 continue
             row[runner] = (_median(command, opts.runs, None, expected), "")
         rows[f"{kernel} {size}"] = row
         print(kernel, size, {r: v[0] for r, v in row.items()}, flush=True)
     calls = {"vmstack jit": jit_call_cost(), "vmstack interp": call_cost("vmstack.wasm"),
              "wasmtime-py": call_cost("wasmtime")}
-    report = _report(rows, compile_times, calls, opts)
+    report = _report(rows, compile_times, calls, scaling, opts)
     (BENCH_DIR / "jit_results.md").write_text(report)
     _plot(rows)
     print(report)
@@ -191,7 +193,7 @@ def _ratio(row: dict, top: str, bottom: str) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
-def _report(rows: dict, compile_times: dict, calls: dict, opts: argparse.Namespace) -> str:
+def _report(rows: dict, compile_times: dict, calls: dict, scaling: dict, opts: argparse.Namespace) -> str:
     header = ["kernel", *RUNNERS, "jit / wasmtime", "jit / gcc", "interp / jit"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, row in rows.items():
@@ -210,6 +212,13 @@ def _report(rows: dict, compile_times: dict, calls: dict, opts: argparse.Namespa
         "at its first call)", "",
         "| module | seconds |", "|---|---|",
         *(f"| {k} | {v:.1f} |" for k, v in compile_times.items()), "",
+        "## The interpreter's size", "",
+        "The interpreter's time at full size is extrapolated linearly from the size it ran. Native code",
+        "need not scale so: interp / gcc at the interpreter's size (both measured) against the same ratio",
+        "at full size (extrapolated) shows where the full-size native run is bound by memory, not by",
+        "computation (its time per unit of work grows with the size).", "",
+        "| kernel | interpreter's size | interp / gcc there | interp / gcc at full size |", "|---|---|---|---|",
+        *(f"| {k} | {n} | {a:.0f}x | {b:.0f}x |" for k, (n, a, b) in scaling.items()), "",
         "## Calling a wasm function from Python", "",
         "| runtime | µs per call |", "|---|---|",
         *(f"| {k} | {v:.2f} |" for k, v in calls.items()), "",

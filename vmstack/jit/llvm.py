@@ -145,6 +145,8 @@ def host_cpu() -> str:
             with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
                 described = info.read().split("\n\n")[0]
             lines = [line for line in described.splitlines() if line.split(":")[0].strip() in CPU_FIELDS]
+            if len(lines) < len(CPU_FIELDS):  # a CPU described otherwise: always asked of LLVM
+                raise OSError("no x86 description of the CPU")
             remembered = cache_dir() / f"cpu-{hashlib.sha256(chr(10).join(lines).encode()).hexdigest()[:16]}.txt"
         except OSError:
             remembered = None
