@@ -71,12 +71,13 @@ def _median(command: list[str], runs: int, stdin: Path | None, expected: str) ->
     return statistics.median(_timed(command, stdin, expected)[0] for _ in range(runs))
 
 
-def _size_for(builder, kernel: str, seconds: float, runner_cmd) -> int:
-    """The kernel size for which ``runner_cmd(size)`` takes about ``seconds``."""
+def _size_for(builder, kernel: str, seconds: float, runner_cmd, startup: float = 0.0) -> int:
+    """The kernel size for which ``runner_cmd(size)`` computes for about ``seconds`` (beyond the
+    ``startup`` seconds of a process that does next to nothing)."""
     spec = KERNELS[kernel]
     size = spec.probe
     while True:
-        elapsed, _ = _timed(runner_cmd(size), None, None)
+        elapsed = _timed(runner_cmd(size), None, None)[0] - startup
         if elapsed > min(0.5, seconds / 4):
             break
         size = spec.size_for(spec.work(size) * 4)
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         workload = builder.WORKLOADS.get(kernel)
         compile_times[kernel] = compile_seconds(wasm, workload)
         args, stdin = workload or (["1"], None)
-        _timed(_command("vmstack jit", native, clang, wasm, args), stdin, None)  # warm the cache
+        for _ in range(2):  # warm the cache: the first run compiles, the second links the shared libraries
+            _timed(_command("vmstack jit", native, clang, wasm, args), stdin, None)
         if workload:
             expected = _timed([str(native), *args], stdin, None)[1]
             row = {}
@@ -161,11 +163,16 @@ def main(argv: list[str] | None = None) -> int:
                 row[runner] = (None, "pywasm3 has no WASI")
                 continue
             if runner == "vmstack interp":
+                # start-up is not scaled with the work: only the computing is (at the probe size a
+                # kernel does next to nothing; fib's work grows exponentially with its size)
+                startup = statistics.median(_timed(command[:-1] + [str(spec.probe)], None, None)[0]
+                                            for _ in range(opts.runs))
                 small = _size_for(builder, kernel, opts.interp_seconds,
-                                  lambda n, command=command: command[:-1] + [str(n)])
+                                  lambda n, command=command: command[:-1] + [str(n)], startup)
                 small_expected = _timed([str(native), str(small)], None, None)[1]
                 seconds = _median(command[:-1] + [str(small)], 1, None, small_expected)
-                row[runner] = (seconds * spec.work(size) / spec.work(small), f"~ from size {small}")
+                extrapolated = startup + (seconds - startup) * spec.work(size) / spec.work(small)
+                row[runner] = (extrapolated, f"~ from size {small}")
                 gcc_small = _median([str(native), str(small)], opts.runs, None, small_expected)
                 scaling[kernel] = (small, seconds / gcc_small, row[runner][0] / row["gcc -O2"][0])
                 continue
@@ -205,7 +212,8 @@ def _report(rows: dict, compile_times: dict, calls: dict, scaling: dict, opts: a
         f"Measured by `python3 bench/jit.py` on {_machine()}.",
         f"Median wall time of {opts.runs} runs (process start-up included; vmstack jit with its compiled",
         "code already in the disk cache, as on a second run). `~` marks the interpreter's time",
-        "extrapolated from a smaller size. wasm3: pywasm3 (PyPI) installs but has no WASI, so it cannot",
+        "extrapolated from a smaller size (its start-up, measured at a size of next to no work, is not",
+        "scaled). wasm3: pywasm3 (PyPI) installs but has no WASI, so it cannot",
         "run these programs.", "",
         *lines, "",
         "## Compile time (whole module, O2, cold cache; sqlite3: its first run, compiling each function",
