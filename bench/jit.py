@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,20 +56,43 @@ def _command(runner: str, native: Path, clang: Path, wasm: Path, args: list[str]
     }.get(runner)
 
 
-def _timed(command: list[str], stdin: Path | None, expected: str | None) -> tuple[float, str]:
+def _timed(command: list[str], stdin: Path | None, expected: str | None) -> tuple[float, str, float]:
+    """(wall seconds, output, CPU seconds: user and system) of one run."""
     with open(stdin or "/dev/null", "rb") as source:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         result = subprocess.run(command, cwd=ROOT, env=RUN_ENV, stdin=source, capture_output=True, timeout=1800,
                                 check=False)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = result.stdout.decode(errors="replace")
     if result.returncode != 0 or (expected is not None and output != expected):
         raise RuntimeError(f"{command[0]}: status {result.returncode}, output {output[:120]!r}")
-    return elapsed, output
+    return elapsed, output, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def _median(command: list[str], runs: int, stdin: Path | None, expected: str) -> float:
     return statistics.median(_timed(command, stdin, expected)[0] for _ in range(runs))
+
+
+def _interleaved(commands: dict[str, list[str]], runs: int, stdin: Path | None, expected: str,
+                 cpu: dict[str, float]) -> dict[str, tuple[float | None, str]]:
+    """(median wall time, "") of each command, or (None, the error), and in ``cpu`` its median CPU
+    time: the runs are taken in rounds of one run of each, so that a change of load on a shared
+    machine falls on all of them alike."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    failed: dict[str, str] = {}
+    for _ in range(runs):
+        for name, command in commands.items():
+            if name not in failed:
+                try:
+                    wall, _, cpu_seconds = _timed(command, stdin, expected)
+                    times[name].append((wall, cpu_seconds))
+                except RuntimeError as error:
+                    failed[name] = str(error)
+    cpu.update({name: statistics.median(c for _, c in times[name]) for name in commands if name not in failed})
+    return {name: (None, failed[name]) if name in failed else (statistics.median(w for w, _ in times[name]), "")
+            for name in commands}
 
 
 def _size_for(builder, kernel: str, seconds: float, runner_cmd, startup: float = 0.0) -> int:
@@ -132,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernels", default="fib,sieve,nbody,sha256,sqlite3")
     opts = parser.parse_args(argv)
     builder = _load_guest_builder()
-    rows, compile_times, scaling = {}, {}, {}
+    rows, cpu_rows, compile_times, scaling = {}, {}, {}, {}
     for kernel in opts.kernels.split(","):
         native, wasm, clang = builder.build(kernel, "host"), builder.build(kernel, "wasm32-wasi"), \
             _clang_build(builder, kernel)
@@ -143,45 +167,40 @@ def main(argv: list[str] | None = None) -> int:
             _timed(_command("vmstack jit", native, clang, wasm, args), stdin, None)
         if workload:
             expected = _timed([str(native), *args], stdin, None)[1]
-            row = {}
-            for runner in RUNNERS:
-                command = _command(runner, native, clang, wasm, args)
-                try:
-                    row[runner] = (_median(command, 1 if "interp" in runner else opts.runs, stdin, expected), "")
-                except (RuntimeError, TypeError) as error:
-                    row[runner] = (None, "pywasm3 has no WASI" if command is None else str(error))
-            rows[f"{kernel} workload"] = row
+            commands = {runner: _command(runner, native, clang, wasm, args) for runner in RUNNERS}
+            timed = {runner: command for runner, command in commands.items() if command and "interp" not in runner}
+            row = {runner: (None, "pywasm3 has no WASI") for runner, command in commands.items() if not command}
+            row.update(_interleaved(timed, opts.runs, stdin, expected, cpu_rows.setdefault(f"{kernel} workload", {})))
+            row.update(_interleaved({"vmstack interp": commands["vmstack interp"]}, 1, stdin, expected, {}))
+            rows[f"{kernel} workload"] = {runner: row[runner] for runner in RUNNERS}
             print(kernel, {r: v[0] for r, v in row.items()}, flush=True)
             continue
         size = _size_for(builder, kernel, opts.native_seconds, lambda n, native=native: [str(native), str(n)])
         spec = KERNELS[kernel]
         expected = _timed([str(native), str(size)], None, None)[1]
-        row = {}
-        for runner in RUNNERS:
-            command = _command(runner, native, clang, wasm, [str(size)])
-            if command is None:
-                row[runner] = (None, "pywasm3 has no WASI")
-                continue
-            if runner == "vmstack interp":
-                # start-up is not scaled with the work: only the computing is (at the probe size a
-                # kernel does next to nothing; fib's work grows exponentially with its size)
-                startup = statistics.median(_timed(command[:-1] + [str(spec.probe)], None, None)[0]
-                                            for _ in range(opts.runs))
-                small = _size_for(builder, kernel, opts.interp_seconds,
-                                  lambda n, command=command: command[:-1] + [str(n)], startup)
-                small_expected = _timed([str(native), str(small)], None, None)[1]
-                seconds = _median(command[:-1] + [str(small)], 1, None, small_expected)
-                extrapolated = startup + (seconds - startup) * spec.work(size) / spec.work(small)
-                row[runner] = (extrapolated, f"~ from size {small}")
-                gcc_small = _median([str(native), str(small)], opts.runs, None, small_expected)
-                scaling[kernel] = (small, seconds / gcc_small, row[runner][0] / row["gcc -O2"][0])
-                continue
-            row[runner] = (_median(command, opts.runs, None, expected), "")
-        rows[f"{kernel} {size}"] = row
+        commands = {runner: _command(runner, native, clang, wasm, [str(size)]) for runner in RUNNERS}
+        row = {runner: (None, "pywasm3 has no WASI") for runner, command in commands.items() if not command}
+        row.update(_interleaved({runner: command for runner, command in commands.items()
+                                 if command and "interp" not in runner}, opts.runs, None, expected,
+                                cpu_rows.setdefault(f"{kernel} {size}", {})))
+        interp = commands["vmstack interp"]
+        # start-up is not scaled with the work: only the computing is (at the probe size a
+        # kernel does next to nothing; fib's work grows exponentially with its size)
+        startup = statistics.median(_timed(interp[:-1] + [str(spec.probe)], None, None)[0]
+                                    for _ in range(opts.runs))
+        small = _size_for(builder, kernel, opts.interp_seconds,
+                          lambda n, interp=interp: interp[:-1] + [str(n)], startup)
+        small_expected = _timed([str(native), str(small)], None, None)[1]
+        seconds = _median(interp[:-1] + [str(small)], 1, None, small_expected)
+        extrapolated = startup + (seconds - startup) * spec.work(size) / spec.work(small)
+        row["vmstack interp"] = (extrapolated, f"~ from size {small}")
+        gcc_small = _median([str(native), str(small)], opts.runs, None, small_expected)
+        scaling[kernel] = (small, seconds / gcc_small, extrapolated / row["gcc -O2"][0])
+        rows[f"{kernel} {size}"] = {runner: row[runner] for runner in RUNNERS}
         print(kernel, size, {r: v[0] for r, v in row.items()}, flush=True)
     calls = {"vmstack jit": jit_call_cost(), "vmstack interp": call_cost("vmstack.wasm"),
              "wasmtime-py": call_cost("wasmtime")}
-    report = _report(rows, compile_times, calls, scaling, opts)
+    report = _report(rows, cpu_rows, compile_times, calls, scaling, opts)
     (BENCH_DIR / "jit_results.md").write_text(report)
     _plot(rows)
     print(report)
@@ -200,7 +219,8 @@ def _ratio(row: dict, top: str, bottom: str) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
-def _report(rows: dict, compile_times: dict, calls: dict, scaling: dict, opts: argparse.Namespace) -> str:
+def _report(rows: dict, cpu_rows: dict, compile_times: dict, calls: dict, scaling: dict,
+            opts: argparse.Namespace) -> str:
     header = ["kernel", *RUNNERS, "jit / wasmtime", "jit / gcc", "interp / jit"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, row in rows.items():
@@ -216,6 +236,13 @@ def _report(rows: dict, compile_times: dict, calls: dict, scaling: dict, opts: a
         "scaled). wasm3: pywasm3 (PyPI) installs but has no WASI, so it cannot",
         "run these programs.", "",
         *lines, "",
+        "## CPU time", "",
+        "Median CPU seconds (user and system, all threads) of the same runs: on a machine shared with",
+        "other jobs, the time each runner was actually given.", "",
+        "| kernel | gcc -O2 | wasmtime | vmstack jit | jit / wasmtime |", "|---|---|---|---|---|",
+        *(f"| {k} | {c.get('gcc -O2', 0):.3f} s | {c.get('wasmtime', 0):.3f} s | {c.get('vmstack jit', 0):.3f} s | "
+          f"{c['vmstack jit'] / c['wasmtime']:.2f}x |" for k, c in cpu_rows.items()
+          if c.get("wasmtime") and c.get("vmstack jit")), "",
         "## Compile time (whole module, O2, cold cache; sqlite3: its first run, compiling each function",
         "at its first call)", "",
         "| module | seconds |", "|---|---|",
