@@ -61,8 +61,8 @@ def _timed(command: list[str], stdin: Path | None, expected: str | None) -> tupl
     with open(stdin or "/dev/null", "rb") as source:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        result = subprocess.run(command, cwd=ROOT, env=RUN_ENV, stdin=source, capture_output=True, timeout=1800,
-                                check=False)
+        result = subprocess.run(command, cwd=ROOT, env=RUN_ENV, stdin=source, capture_output=True,
+                                timeout=1800, check=False)
         elapsed = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = result.stdout.decode(errors="replace")
@@ -90,9 +90,10 @@ def _interleaved(commands: dict[str, list[str]], runs: int, stdin: Path | None, 
                     times[name].append((wall, cpu_seconds))
                 except RuntimeError as error:
                     failed[name] = str(error)
-    cpu.update({name: statistics.median(c for _, c in times[name]) for name in commands if name not in failed})
-    return {name: (None, failed[name]) if name in failed else (statistics.median(w for w, _ in times[name]), "")
-            for name in commands}
+    cpu.update({name: statistics.median(c for _, c in taken) for name, taken in times.items()
+                if name not in failed})
+    return {name: (None, failed[name]) if name in failed else (statistics.median(w for w, _ in taken), "")
+            for name, taken in times.items()}
 
 
 def _size_for(builder, kernel: str, seconds: float, runner_cmd, startup: float = 0.0) -> int:
@@ -168,9 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         if workload:
             expected = _timed([str(native), *args], stdin, None)[1]
             commands = {runner: _command(runner, native, clang, wasm, args) for runner in RUNNERS}
-            timed = {runner: command for runner, command in commands.items() if command and "interp" not in runner}
-            row = {runner: (None, "pywasm3 has no WASI") for runner, command in commands.items() if not command}
-            row.update(_interleaved(timed, opts.runs, stdin, expected, cpu_rows.setdefault(f"{kernel} workload", {})))
+            timed = {runner: command for runner, command in commands.items()
+                     if command and "interp" not in runner}
+            row = {runner: (None, "pywasm3 has no WASI") for runner in RUNNERS if not commands[runner]}
+            row.update(_interleaved(timed, opts.runs, stdin, expected,
+                                    cpu_rows.setdefault(f"{kernel} workload", {})))
             row.update(_interleaved({"vmstack interp": commands["vmstack interp"]}, 1, stdin, expected, {}))
             rows[f"{kernel} workload"] = {runner: row[runner] for runner in RUNNERS}
             print(kernel, {r: v[0] for r, v in row.items()}, flush=True)
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = KERNELS[kernel]
         expected = _timed([str(native), str(size)], None, None)[1]
         commands = {runner: _command(runner, native, clang, wasm, [str(size)]) for runner in RUNNERS}
-        row = {runner: (None, "pywasm3 has no WASI") for runner, command in commands.items() if not command}
+        row = {runner: (None, "pywasm3 has no WASI") for runner in RUNNERS if not commands[runner]}
         row.update(_interleaved({runner: command for runner, command in commands.items()
                                  if command and "interp" not in runner}, opts.runs, None, expected,
                                 cpu_rows.setdefault(f"{kernel} {size}", {})))
@@ -240,9 +243,9 @@ def _report(rows: dict, cpu_rows: dict, compile_times: dict, calls: dict, scalin
         "Median CPU seconds (user and system, all threads) of the same runs: on a machine shared with",
         "other jobs, the time each runner was actually given.", "",
         "| kernel | gcc -O2 | wasmtime | vmstack jit | jit / wasmtime |", "|---|---|---|---|---|",
-        *(f"| {k} | {c.get('gcc -O2', 0):.3f} s | {c.get('wasmtime', 0):.3f} s | {c.get('vmstack jit', 0):.3f} s | "
-          f"{c['vmstack jit'] / c['wasmtime']:.2f}x |" for k, c in cpu_rows.items()
-          if c.get("wasmtime") and c.get("vmstack jit")), "",
+        *(f"| {k} | {c.get('gcc -O2', 0):.3f} s | {c.get('wasmtime', 0):.3f} s | "
+          f"{c.get('vmstack jit', 0):.3f} s | {c['vmstack jit'] / c['wasmtime']:.2f}x |"
+          for k, c in cpu_rows.items() if c.get("wasmtime") and c.get("vmstack jit")), "",
         "## Compile time (whole module, O2, cold cache; sqlite3: its first run, compiling each function",
         "at its first call)", "",
         "| module | seconds |", "|---|---|",
@@ -252,7 +255,8 @@ def _report(rows: dict, cpu_rows: dict, compile_times: dict, calls: dict, scalin
         "need not scale so: interp / gcc at the interpreter's size (both measured) against the same ratio",
         "at full size (extrapolated) shows where the full-size native run is bound by memory, not by",
         "computation (its time per unit of work grows with the size).", "",
-        "| kernel | interpreter's size | interp / gcc there | interp / gcc at full size |", "|---|---|---|---|",
+        "| kernel | interpreter's size | interp / gcc there | interp / gcc at full size |",
+        "|---|---|---|---|",
         *(f"| {k} | {n} | {a:.0f}x | {b:.0f}x |" for k, (n, a, b) in scaling.items()), "",
         "## Calling a wasm function from Python", "",
         "| runtime | µs per call |", "|---|---|",
