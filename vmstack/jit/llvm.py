@@ -8,9 +8,10 @@ and loaded with dlopen, so that a run whose code is all in the cache never loads
 llvmlite's binding costs about 40 ms); without ``cc``, objects are loaded into an MCJIT engine.
 
 The state block is an array of 64-bit words at a fixed address, known to compiled code as the
-external global ``vmstack_state`` (defined by a small shared library of its own, or given to MCJIT). Compiled code never unwinds through Python: it reports a trap
-by storing a code in ``TRAP`` (and its frames in the backtrace words) and returning; the Python
-side that called it reads the code and raises. Fuel, the interrupt flag (set by a timer, polled
+external global ``vmstack_state`` (defined by a small shared library of its own, or given to
+MCJIT). Compiled code never unwinds through Python: it reports a trap by storing a code in
+``TRAP`` (and its frames in the backtrace words) and returning; the Python side that called it
+reads the code and raises. Fuel, the interrupt flag (set by a timer, polled
 at loop headers) and the native stack limit live there too.
 """
 
@@ -55,7 +56,7 @@ GUEST_TRAPS = 16
 
 _lock = threading.Lock()
 _ready = False
-_loaded: list[object] = []  # the engine and libraries whose code may still run: kept for the life of the process
+_loaded: list[object] = []  # the engine and libraries whose code may still run: kept for life
 MCJIT_SYMBOLS: dict[str, int] = {}  # addresses MCJIT is to give external symbols of the code it loads
 
 I8, I32, I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -101,8 +102,8 @@ def _link_library(objects: list[Path], target: Path) -> bool:
         return False
     partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     try:
-        subprocess.run([compiler, "-shared", "-nostdlib", "-Wl,-Bsymbolic", "-o", str(partial), *map(str, objects)],
-                       check=True, capture_output=True)
+        subprocess.run([compiler, "-shared", "-nostdlib", "-Wl,-Bsymbolic", "-o", str(partial),
+                        *map(str, objects)], check=True, capture_output=True)
         partial.replace(target)
     except (OSError, subprocess.CalledProcessError):
         partial.unlink(missing_ok=True)
@@ -147,7 +148,8 @@ def host_cpu() -> str:
             lines = [line for line in described.splitlines() if line.split(":")[0].strip() in CPU_FIELDS]
             if len(lines) < len(CPU_FIELDS):  # a CPU described otherwise: always asked of LLVM
                 raise OSError("no x86 description of the CPU")
-            remembered = cache_dir() / f"cpu-{hashlib.sha256(chr(10).join(lines).encode()).hexdigest()[:16]}.txt"
+            digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+            remembered = cache_dir() / f"cpu-{digest}.txt"
         except OSError:
             remembered = None
         try:
