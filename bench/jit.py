@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,11 @@ from pathlib import Path
 from run import BENCH_DIR, KERNELS, PYTHON, ROOT, _load_guest_builder, _machine, call_cost, log_bar_chart
 
 RUNNERS = ["gcc -O2", "clang -O2", "wasmtime", "wasm3", "vmstack jit", "vmstack interp"]
+# The Python runners (vmstack, wasmtime-py) start as an installed Python does, from cached bytecode:
+# with PYTHONDONTWRITEBYTECODE set, every run would compile vmstack's modules from source again
+# (0.2 s of each run here, against a few hundredths for wasmtime-py's smaller Python part).
+RUN_ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+           "PYTHONPYCACHEPREFIX": str(Path.home() / ".cache" / "vmstack" / "pycache")}
 
 
 def _clang_build(builder, name: str) -> Path:
@@ -50,36 +56,72 @@ def _command(runner: str, native: Path, clang: Path, wasm: Path, args: list[str]
     }.get(runner)
 
 
-def _timed(command: list[str], stdin: Path | None, expected: str | None) -> tuple[float, str]:
+def _timed(command: list[str], stdin: Path | None, expected: str | None) -> tuple[float, str, float]:
+    """(wall seconds, output, CPU seconds: user and system) of one run."""
     with open(stdin or "/dev/null", "rb") as source:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        result = subprocess.run(command, cwd=ROOT, stdin=source, capture_output=True, timeout=1800, check=False)
+        result = subprocess.run(command, cwd=ROOT, env=RUN_ENV, stdin=source, capture_output=True,
+                                timeout=1800, check=False)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = result.stdout.decode(errors="replace")
     if result.returncode != 0 or (expected is not None and output != expected):
         raise RuntimeError(f"{command[0]}: status {result.returncode}, output {output[:120]!r}")
-    return elapsed, output
+    return elapsed, output, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def _median(command: list[str], runs: int, stdin: Path | None, expected: str) -> float:
     return statistics.median(_timed(command, stdin, expected)[0] for _ in range(runs))
 
 
-def _size_for(builder, kernel: str, seconds: float, runner_cmd) -> int:
-    """The kernel size for which ``runner_cmd(size)`` takes about ``seconds``."""
+def _interleaved(commands: dict[str, list[str]], runs: int, stdin: Path | None, expected: str,
+                 cpu: dict[str, float]) -> dict[str, tuple[float | None, str]]:
+    """(median wall time, "") of each command, or (None, the error), and in ``cpu`` its median CPU
+    time: the runs are taken in rounds of one run of each, so that a change of load on a shared
+    machine falls on all of them alike."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    failed: dict[str, str] = {}
+    for _ in range(runs):
+        for name, command in commands.items():
+            if name not in failed:
+                try:
+                    wall, _, cpu_seconds = _timed(command, stdin, expected)
+                    times[name].append((wall, cpu_seconds))
+                except RuntimeError as error:
+                    failed[name] = str(error)
+    cpu.update({name: statistics.median(c for _, c in taken) for name, taken in times.items()
+                if name not in failed})
+    return {name: (None, failed[name]) if name in failed else (statistics.median(w for w, _ in taken), "")
+            for name, taken in times.items()}
+
+
+def _size_for(builder, kernel: str, seconds: float, runner_cmd, startup: float = 0.0) -> int:
+    """The kernel size for which ``runner_cmd(size)`` computes for about ``seconds`` (beyond the
+    ``startup`` seconds of a process that does next to nothing)."""
     spec = KERNELS[kernel]
     size = spec.probe
     while True:
-        elapsed, _ = _timed(runner_cmd(size), None, None)
+        elapsed = _timed(runner_cmd(size), None, None)[0] - startup
         if elapsed > min(0.5, seconds / 4):
             break
         size = spec.size_for(spec.work(size) * 4)
     return max(spec.minimum, spec.size_for(spec.work(size) * seconds / elapsed))
 
 
-def compile_seconds(wasm: Path) -> float:
-    """Seconds to lower and compile a whole module at O2 with an empty cache."""
+def compile_seconds(wasm: Path, workload: tuple[list[str], Path] | None = None) -> float:
+    """Seconds to lower and compile a whole module at O2 with an empty cache; for a module too big to
+    be compiled whole (sqlite3), the seconds of a first run of its workload with an empty cache, in
+    which each function is compiled at its first call."""
     with tempfile.TemporaryDirectory() as cache:
+        if workload is not None:
+            args, stdin = workload
+            command = [PYTHON, "-m", "vmstack", "run", "--engine", "jit", str(wasm), *args]
+            with open(stdin, "rb") as source:
+                start = time.perf_counter()
+                subprocess.run(command, cwd=ROOT, env={**RUN_ENV, "VMSTACK_CACHE": cache}, stdin=source,
+                               capture_output=True, check=True)
+                return time.perf_counter() - start
         code = ("import sys, time; from vmstack.wasm.binary import decode_module;"
                 "from vmstack.jit.wasm_link import load_code;"
                 "m = decode_module(open(sys.argv[1], 'rb').read()); t = time.perf_counter();"
@@ -115,47 +157,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernels", default="fib,sieve,nbody,sha256,sqlite3")
     opts = parser.parse_args(argv)
     builder = _load_guest_builder()
-    rows, compile_times = {}, {}
+    rows, cpu_rows, compile_times, scaling = {}, {}, {}, {}
     for kernel in opts.kernels.split(","):
         native, wasm, clang = builder.build(kernel, "host"), builder.build(kernel, "wasm32-wasi"), \
             _clang_build(builder, kernel)
-        compile_times[kernel] = compile_seconds(wasm)
-        subprocess.run(_command("vmstack jit", native, clang, wasm, ["1"] if kernel != "sqlite3" else []),
-                       cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, check=False)  # warm the cache
-        if kernel == "sqlite3":
-            args, stdin = builder.WORKLOADS["sqlite3"]
+        workload = builder.WORKLOADS.get(kernel)
+        compile_times[kernel] = compile_seconds(wasm, workload)
+        args, stdin = workload or (["1"], None)
+        for _ in range(2):  # warm the cache: the first run compiles, the second links the shared libraries
+            _timed(_command("vmstack jit", native, clang, wasm, args), stdin, None)
+        if workload:
             expected = _timed([str(native), *args], stdin, None)[1]
-            row = {}
-            for runner in RUNNERS:
-                command = _command(runner, native, clang, wasm, args)
-                try:
-                    row[runner] = (_median(command, 1 if "interp" in runner else opts.runs, stdin, expected), "")
-                except (RuntimeError, TypeError) as error:
-                    row[runner] = (None, "pywasm3 has no WASI" if command is None else str(error))
-            rows["sqlite3 workload"] = row
+            commands = {runner: _command(runner, native, clang, wasm, args) for runner in RUNNERS}
+            timed = {runner: command for runner, command in commands.items()
+                     if command and "interp" not in runner}
+            row = {runner: (None, "pywasm3 has no WASI") for runner in RUNNERS if not commands[runner]}
+            row.update(_interleaved(timed, opts.runs, stdin, expected,
+                                    cpu_rows.setdefault(f"{kernel} workload", {})))
+            row.update(_interleaved({"vmstack interp": commands["vmstack interp"]}, 1, stdin, expected, {}))
+            rows[f"{kernel} workload"] = {runner: row[runner] for runner in RUNNERS}
+            print(kernel, {r: v[0] for r, v in row.items()}, flush=True)
             continue
         size = _size_for(builder, kernel, opts.native_seconds, lambda n, native=native: [str(native), str(n)])
         spec = KERNELS[kernel]
         expected = _timed([str(native), str(size)], None, None)[1]
-        row = {}
-        for runner in RUNNERS:
-            command = _command(runner, native, clang, wasm, [str(size)])
-            if command is None:
-                row[runner] = (None, "pywasm3 has no WASI")
-                continue
-            if runner == "vmstack interp":
-                small = _size_for(builder, kernel, opts.interp_seconds,
-                                  lambda n, command=command: command[:-1] + [str(n)])
-                small_expected = _timed([str(native), str(small)], None, None)[1]
-                seconds = _median(command[:-1] + [str(small)], 1, None, small_expected)
-                row[runner] = (seconds * spec.work(size) / spec.work(small), f"~ from size {small}")
-                continue
-            row[runner] = (_median(command, opts.runs, None, expected), "")
-        rows[f"{kernel} {size}"] = row
+        commands = {runner: _command(runner, native, clang, wasm, [str(size)]) for runner in RUNNERS}
+        row = {runner: (None, "pywasm3 has no WASI") for runner in RUNNERS if not commands[runner]}
+        row.update(_interleaved({runner: command for runner, command in commands.items()
+                                 if command and "interp" not in runner}, opts.runs, None, expected,
+                                cpu_rows.setdefault(f"{kernel} {size}", {})))
+        interp = commands["vmstack interp"]
+        # start-up is not scaled with the work: only the computing is (at the probe size a
+        # kernel does next to nothing; fib's work grows exponentially with its size)
+        startup = statistics.median(_timed(interp[:-1] + [str(spec.probe)], None, None)[0]
+                                    for _ in range(opts.runs))
+        small = _size_for(builder, kernel, opts.interp_seconds,
+                          lambda n, interp=interp: interp[:-1] + [str(n)], startup)
+        small_expected = _timed([str(native), str(small)], None, None)[1]
+        seconds = _median(interp[:-1] + [str(small)], 1, None, small_expected)
+        extrapolated = startup + (seconds - startup) * spec.work(size) / spec.work(small)
+        row["vmstack interp"] = (extrapolated, f"~ from size {small}")
+        gcc_small = _median([str(native), str(small)], opts.runs, None, small_expected)
+        scaling[kernel] = (small, seconds / gcc_small, extrapolated / row["gcc -O2"][0])
+        rows[f"{kernel} {size}"] = {runner: row[runner] for runner in RUNNERS}
         print(kernel, size, {r: v[0] for r, v in row.items()}, flush=True)
     calls = {"vmstack jit": jit_call_cost(), "vmstack interp": call_cost("vmstack.wasm"),
              "wasmtime-py": call_cost("wasmtime")}
-    report = _report(rows, compile_times, calls, opts)
+    report = _report(rows, cpu_rows, compile_times, calls, scaling, opts)
     (BENCH_DIR / "jit_results.md").write_text(report)
     _plot(rows)
     print(report)
@@ -174,7 +222,8 @@ def _ratio(row: dict, top: str, bottom: str) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
-def _report(rows: dict, compile_times: dict, calls: dict, opts: argparse.Namespace) -> str:
+def _report(rows: dict, cpu_rows: dict, compile_times: dict, calls: dict, scaling: dict,
+            opts: argparse.Namespace) -> str:
     header = ["kernel", *RUNNERS, "jit / wasmtime", "jit / gcc", "interp / jit"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, row in rows.items():
@@ -186,12 +235,29 @@ def _report(rows: dict, compile_times: dict, calls: dict, opts: argparse.Namespa
         f"Measured by `python3 bench/jit.py` on {_machine()}.",
         f"Median wall time of {opts.runs} runs (process start-up included; vmstack jit with its compiled",
         "code already in the disk cache, as on a second run). `~` marks the interpreter's time",
-        "extrapolated from a smaller size. wasm3: pywasm3 (PyPI) installs but has no WASI, so it cannot",
+        "extrapolated from a smaller size (its start-up, measured at a size of next to no work, is not",
+        "scaled). wasm3: pywasm3 (PyPI) installs but has no WASI, so it cannot",
         "run these programs.", "",
         *lines, "",
-        "## Compile time (whole module, O2, cold cache)", "",
+        "## CPU time", "",
+        "Median CPU seconds (user and system, all threads) of the same runs: on a machine shared with",
+        "other jobs, the time each runner was actually given.", "",
+        "| kernel | gcc -O2 | wasmtime | vmstack jit | jit / wasmtime |", "|---|---|---|---|---|",
+        *(f"| {k} | {c.get('gcc -O2', 0):.3f} s | {c.get('wasmtime', 0):.3f} s | "
+          f"{c.get('vmstack jit', 0):.3f} s | {c['vmstack jit'] / c['wasmtime']:.2f}x |"
+          for k, c in cpu_rows.items() if c.get("wasmtime") and c.get("vmstack jit")), "",
+        "## Compile time (whole module, O2, cold cache; sqlite3: its first run, compiling each function",
+        "at its first call)", "",
         "| module | seconds |", "|---|---|",
         *(f"| {k} | {v:.1f} |" for k, v in compile_times.items()), "",
+        "## The interpreter's size", "",
+        "The interpreter's time at full size is extrapolated linearly from the size it ran. Native code",
+        "need not scale so: interp / gcc at the interpreter's size (both measured) against the same ratio",
+        "at full size (extrapolated) shows where the full-size native run is bound by memory, not by",
+        "computation (its time per unit of work grows with the size).", "",
+        "| kernel | interpreter's size | interp / gcc there | interp / gcc at full size |",
+        "|---|---|---|---|",
+        *(f"| {k} | {n} | {a:.0f}x | {b:.0f}x |" for k, (n, a, b) in scaling.items()), "",
         "## Calling a wasm function from Python", "",
         "| runtime | µs per call |", "|---|---|",
         *(f"| {k} | {v:.2f} |" for k, v in calls.items()), "",

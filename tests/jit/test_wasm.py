@@ -4,6 +4,11 @@ memory growth seen by compiled code, stack exhaustion, interrupts, tiering and t
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from vmstack.jit import llvm, wasm_link
@@ -133,6 +138,38 @@ def test_compiled_code_is_cached_on_disk(tmp_path, monkeypatch) -> None:
     assert run() == [7]  # the code already in the process
     monkeypatch.setattr(wasm_link, "_loaded_code", {})
     assert run() == [7]  # the code read back from the disk
+
+
+_CACHED_RUN = """import sys
+from vmstack.wasm import Config, Engine, Linker, Module, Store
+config = Config()
+config.strategy = "jit"
+engine = Engine(config)
+store = Store(engine)
+wat = '(module (func (export "f") (param i64) (result i64) (i64.mul (local.get 0) (i64.const 6))))'
+exports = Linker(engine).instantiate(store, Module(engine, wat)).exports(store)
+print(exports["f"](store, 7), "llvmlite.binding" in sys.modules)
+"""
+
+
+def _cached_run(cache: Path, path: str) -> str:
+    env = {**os.environ, "VMSTACK_CACHE": str(cache), "PATH": path}
+    return subprocess.run([sys.executable, "-c", _CACHED_RUN], env=env, capture_output=True, text=True,
+                          check=True, timeout=300).stdout
+
+
+def test_a_run_from_the_cache_does_not_load_llvm(tmp_path: Path) -> None:
+    """The code is cached as shared libraries too (linked when a run first reads an object back):
+    later runs dlopen them and never import llvmlite's binding. Without a C compiler, objects go
+    into MCJIT, with the same results."""
+    assert _cached_run(tmp_path / "linked", os.environ["PATH"]) == "42 True\n"
+    assert _cached_run(tmp_path / "linked", os.environ["PATH"]) == "42 False\n"
+    assert list((tmp_path / "linked" / "jit").glob("*.so"))
+    assert _cached_run(tmp_path / "linked", os.environ["PATH"]) == "42 False\n"
+    no_compiler = str(tmp_path / "empty")
+    first, second = (_cached_run(tmp_path / "unlinked", no_compiler) for _ in range(2))
+    assert first == second == "42 True\n"
+    assert not list((tmp_path / "unlinked" / "jit").glob("*.so"))
 
 
 def test_cache_keys_cover_cpu_and_opt_level() -> None:

@@ -3,10 +3,15 @@ pipelines, object code cached on disk (keyed by the IR's source material, vmstac
 optimisation level and the host CPU), loading object code into the process, and the native state
 block every piece of compiled code shares with Python.
 
+Object code is linked into a shared library with the system's C compiler driver (``cc -shared``)
+and loaded with dlopen, so that a run whose code is all in the cache never loads LLVM (importing
+llvmlite's binding costs about 40 ms); without ``cc``, objects are loaded into an MCJIT engine.
+
 The state block is an array of 64-bit words at a fixed address, known to compiled code as the
-external global ``vmstack_state``. Compiled code never unwinds through Python: it reports a trap
-by storing a code in ``TRAP`` (and its frames in the backtrace words) and returning; the Python
-side that called it reads the code and raises. Fuel, the interrupt flag (set by a timer, polled
+external global ``vmstack_state`` (defined by a small shared library of its own, or given to
+MCJIT). Compiled code never unwinds through Python: it reports a trap by storing a code in
+``TRAP`` (and its frames in the backtrace words) and returning; the Python side that called it
+reads the code and raises. Fuel, the interrupt flag (set by a timer, polled
 at loop headers) and the native stack limit live there too.
 """
 
@@ -16,10 +21,13 @@ import ctypes
 import hashlib
 import os
 import resource
+import shutil
+import subprocess
+import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
-import llvmlite.binding as llvm
 from llvmlite import ir
 
 from .. import __version__
@@ -48,14 +56,23 @@ GUEST_TRAPS = 16
 
 _lock = threading.Lock()
 _ready = False
-_loaded: list[object] = []  # the engine whose code may still run: kept for the life of the process
+_loaded: list[object] = []  # the engine and libraries whose code may still run: kept for life
+MCJIT_SYMBOLS: dict[str, int] = {}  # addresses MCJIT is to give external symbols of the code it loads
 
 I8, I32, I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
 
 
+def binding() -> Any:
+    """llvmlite's binding to LLVM, imported on first use (a run from the cache may never need it)."""
+    import llvmlite.binding
+
+    return llvmlite.binding
+
+
 def _initialise() -> None:
     global _ready
+    llvm = binding()
     with _lock:
         if not _ready:
             llvm.initialize_native_target()
@@ -63,6 +80,8 @@ def _initialise() -> None:
             llvm.initialize_native_asmparser()  # for the inline assembly of some float arithmetic
             llvm.add_symbol(STATE_SYMBOL, ctypes.addressof(STATE))
             _ready = True
+        for name, address in MCJIT_SYMBOLS.items():
+            llvm.add_symbol(name, address)
 
 
 def _default_stack_budget() -> int:
@@ -71,7 +90,47 @@ def _default_stack_budget() -> int:
     return max(256 << 10, min(stack // 2, 4 << 20))
 
 
-STATE = (ctypes.c_int64 * STATE_WORDS)()
+def cache_dir() -> Path:
+    root = os.environ.get("VMSTACK_CACHE")
+    return (Path(root) if root else Path.home() / ".cache" / "vmstack") / "jit"
+
+
+def _link_library(objects: list[Path], target: Path) -> bool:
+    """Link object files into the shared library ``target`` (atomically); False without a linker."""
+    compiler = shutil.which("cc")
+    if compiler is None:
+        return False
+    partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    try:
+        subprocess.run([compiler, "-shared", "-nostdlib", "-Wl,-Bsymbolic", "-o", str(partial),
+                        *map(str, objects)], check=True, capture_output=True)
+        partial.replace(target)
+    except (OSError, subprocess.CalledProcessError):
+        partial.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _state_library() -> ctypes.CDLL | None:
+    """The shared library defining the state block (made once per cache directory by ``cc``), loaded
+    with its symbols global so that the libraries of compiled code find it; None if it cannot be."""
+    path = cache_dir() / f"state-{STATE_WORDS}.so"
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory() as scratch:
+                source = Path(scratch) / "state.c"
+                source.write_text(f"long long {STATE_SYMBOL}[{STATE_WORDS}];\n")
+                if not _link_library([source], path):
+                    return None
+        return ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+    except OSError:
+        return None
+
+
+_STATE_LIBRARY = _state_library()
+STATE = ((ctypes.c_int64 * STATE_WORDS).in_dll(_STATE_LIBRARY, STATE_SYMBOL) if _STATE_LIBRARY is not None
+         else (ctypes.c_int64 * STATE_WORDS)())
 STATE[STACK_BUDGET] = _default_stack_budget()
 
 
@@ -79,18 +138,39 @@ _host_cpu: list[str] = []
 
 
 def host_cpu() -> str:
-    """The host CPU and its features, as LLVM names them: part of every cache key."""
+    """The host CPU and its features, as LLVM names them: part of every cache key. Remembered in the
+    cache under a digest of /proc/cpuinfo's description of the CPU, so that finding cached code
+    does not need LLVM."""
     if not _host_cpu:
-        _initialise()
-        _host_cpu.append(f"{llvm.get_host_cpu_name()}:{llvm.get_host_cpu_features().flatten()}")
+        try:
+            with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+                described = info.read().split("\n\n")[0]
+            lines = [line for line in described.splitlines() if line.split(":")[0].strip() in CPU_FIELDS]
+            if len(lines) < len(CPU_FIELDS):  # a CPU described otherwise: always asked of LLVM
+                raise OSError("no x86 description of the CPU")
+            digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+            remembered = cache_dir() / f"cpu-{digest}.txt"
+        except OSError:
+            remembered = None
+        try:
+            _host_cpu.append(remembered.read_text())
+        except (OSError, AttributeError):
+            llvm = binding()
+            _initialise()
+            _host_cpu.append(f"{llvm.get_host_cpu_name()}:{llvm.get_host_cpu_features().flatten()}")
+            if remembered is not None:
+                _write_atomically(remembered, _host_cpu[0].encode())
     return _host_cpu[0]
 
 
-_machines: dict[int, llvm.TargetMachine] = {}
+CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags")
+
+_machines: dict[int, Any] = {}
 
 
-def target_machine(opt_level: int) -> llvm.TargetMachine:
+def target_machine(opt_level: int) -> Any:
     """The host's target machine at an optimisation level (made once)."""
+    llvm = binding()
     _initialise()
     with _lock:
         machine = _machines.get(opt_level)
@@ -104,6 +184,7 @@ def target_machine(opt_level: int) -> llvm.TargetMachine:
 
 def compile_ir(ir_text: str, opt_level: int = 2) -> bytes:
     """Verify, optimise and compile LLVM IR text to a host object file."""
+    llvm = binding()
     machine = target_machine(opt_level)
     module = llvm.parse_assembly(ir_text)
     module.triple = machine.triple
@@ -114,11 +195,6 @@ def compile_ir(ir_text: str, opt_level: int = 2) -> bytes:
         builder = llvm.create_pass_builder(machine, tuning)
         builder.getModulePassManager().run(module, builder)
     return machine.emit_object(module)
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("VMSTACK_CACHE")
-    return (Path(root) if root else Path.home() / ".cache" / "vmstack") / "jit"
 
 
 def cache_key(material: bytes, opt_level: int) -> str:
@@ -136,16 +212,49 @@ def cached_object(key: str) -> bytes | None:
         return None
 
 
-def store_object(key: str, obj: bytes) -> None:
-    """Write an object file to the cache (atomically; a cache that cannot be written is skipped)."""
-    directory = cache_dir()
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write a cache file (a cache that cannot be written is skipped)."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        partial = directory / f"{key}.{os.getpid()}.tmp"
-        partial.write_bytes(obj)
-        partial.replace(directory / f"{key}.o")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_bytes(data)
+        partial.replace(path)
     except OSError:
         pass
+
+
+def store_object(key: str, obj: bytes) -> None:
+    _write_atomically(cache_dir() / f"{key}.o", obj)
+
+
+def load_cached(key: str, prefix: str) -> LoadedCode | SharedCode | None:
+    """The code of cache entry ``key`` (symbols starting with ``prefix``) loaded into the process:
+    its shared library, linked from the object the first time the object is read back (the run
+    that compiled it has LLVM loaded anyway); the object itself if it cannot be; None if neither
+    is cached."""
+    library, obj = cache_dir() / f"{key}.so", cache_dir() / f"{key}.o"
+    if _STATE_LIBRARY is not None and (library.exists() or obj.exists() and _link_library([obj], library)):
+        try:
+            return SharedCode(library, prefix)
+        except OSError:
+            pass
+    data = cached_object(key)
+    return LoadedCode(data, prefix) if data is not None else None
+
+
+class SharedCode:
+    """A shared library of compiled code loaded with dlopen (kept for the life of the process)."""
+
+    def __init__(self, path: Path, prefix: str = "") -> None:
+        self.library = ctypes.CDLL(str(path))
+        _loaded.append(self.library)
+        self.prefix = prefix
+
+    def address(self, name: str) -> int:
+        try:
+            return ctypes.cast(self.library[self.prefix + name], ctypes.c_void_p).value
+        except AttributeError:
+            raise KeyError(f"compiled code has no function {name}") from None
 
 
 class LoadedCode:
@@ -153,9 +262,10 @@ class LoadedCode:
     all start with ``prefix``. Every object goes into one MCJIT engine (an engine per object costs
     a millisecond or more; big modules compiled function by function load hundreds)."""
 
-    _engine: llvm.ExecutionEngine | None = None
+    _engine: Any = None
 
     def __init__(self, obj: bytes, prefix: str = "") -> None:
+        llvm = binding()
         machine = target_machine(0)
         with _lock:
             if LoadedCode._engine is None:
@@ -229,6 +339,13 @@ def record_frame(builder: ir.IRBuilder, state: ir.Value, context: ir.Value, inde
         builder.store(builder.ptrtoint(context, I64), base)
         builder.store(I64(index), builder.gep(base, [I32(1)], source_etype=I64))
         builder.store(builder.add(count, I64(1)), count_ptr)
+
+
+def expect_callback(builder: ir.IRBuilder, state: ir.Value) -> None:
+    """Before a call into Python: the trap word says "stack exhausted" until the callback clears it on
+    entry, so that a callback Python could not even start (its own recursion limit reached: ctypes
+    then prints the error and returns 0) is a trap, not a call that seemed to return."""
+    builder.store(I64(TRAP_EXHAUSTED), state_word(builder, state, TRAP))
 
 
 def clear_trap() -> None:

@@ -43,6 +43,7 @@ SCALARS = ("i32", "i64", "f32", "f64")
 CTX_MEM, CTX_GLOBALS, CTX_TABLES, CTX_FUNCS, CTX_SIGS, CTX_DATAS = range(6)
 CTX_WORDS = 6
 SLOT_BYTES = 16
+PAGE_BYTES = 1 << 16
 
 # trap codes of wasm guests, with the interpreter's messages
 TRAP_MESSAGES = {
@@ -106,6 +107,11 @@ class ModuleLowering:
         self.compiled: list[int] = []
         self.host_call = ir.FunctionType(I32, [PTR, PTR])
         self.runtime_call = ir.FunctionType(I64, [I64, PTR, I64, I64, I64, I64])
+        # what a memory's size can be: never below its declared minimum, at most 4 GiB; LLVM proves
+        # the bounds checks of accesses below the minimum (statics, the stack) redundant from it
+        memories = module.memories or [imp.desc for imp in module.imports_of("memory")]
+        minimum = memories[0].limits.min * PAGE_BYTES if memories else 0
+        self.memory_size_range = self.ir.add_metadata([I64(minimum), I64((1 << 32) + 1)])
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         fn = self.ir.globals.get(name)
@@ -183,6 +189,7 @@ class ModuleLowering:
             store_slot(builder, slots, i, t, value)
         callback = builder.inttoptr(builder.load(backend.state_word(builder, self.state, backend.HOST_CALL), typ=I64),
                                     PTR)
+        backend.expect_callback(builder, self.state)
         _call_pointer(builder, callback, self.host_call, [rec, slots])
         results = [load_slot(builder, slots, i, t) for i, t in enumerate(ty.results)]
         if ty.results:
@@ -336,7 +343,9 @@ class FunctionLowering:
         if self.memrec is None:
             return
         self.b.store(self.runtime_load(self.memrec, PTR), self.mem_base)
-        self.b.store(self.runtime_load(self.b.gep(self.memrec, [I64(1)], source_etype=I64), I64), self.mem_size)
+        size = self.runtime_load(self.b.gep(self.memrec, [I64(1)], source_etype=I64), I64)
+        size.set_metadata("range", self.owner.memory_size_range)
+        self.b.store(size, self.mem_size)
 
     def push(self, value: ir.Value) -> None:
         self.stack.append(value)
@@ -580,6 +589,7 @@ class FunctionLowering:
         callback = self.b.inttoptr(self.b.load(self.state_word(backend.RUNTIME_CALL), typ=I64), PTR)
         words = [self.b.zext(a, I64) if a.type != I64 else a for a in args]
         words += [I64(0)] * (4 - len(words))
+        backend.expect_callback(self.b, self.owner.state)
         result = _call_pointer(self.b, callback, self.owner.runtime_call, [I64(op), self.ctx] + words)
         self.check_trap()
         return result

@@ -40,7 +40,7 @@ _C_API = {  # name → (result, parameters)
     "PyEval_SaveThread": (PTR, []),
     "PyEval_RestoreThread": (ir.VoidType(), [PTR]),
 }
-NONE_SYMBOL = "vmstack_py_none"
+NONE_SYMBOL = "_Py_NoneStruct"  # None, as CPython's C API names it
 
 
 def embeddable(ty: FuncType) -> bool:
@@ -125,10 +125,11 @@ _keep: list[Any] = []  # method definitions and records, which builtins point to
 
 
 def _register_c_api() -> None:
+    """The C API's addresses, for MCJIT (a shared library finds them as any extension module does)."""
     if not _registered:
         for name in _C_API:
-            backend.llvm.add_symbol(name, ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value)
-        backend.llvm.add_symbol(NONE_SYMBOL, id(None))
+            backend.MCJIT_SYMBOLS[name] = ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
+        backend.MCJIT_SYMBOLS[NONE_SYMBOL] = id(None)
         _registered.append(True)
 
 
@@ -138,11 +139,12 @@ def _call_address(ty: FuncType, material: bytes) -> int:
         _register_c_api()
         key = backend.cache_key(material + b"embedder" + repr(ty).encode(), 1)
         prefix = f"e{key[:24]}_"
-        obj = backend.cached_object(key)
-        if obj is None:
+        code = backend.load_cached(key, prefix)
+        if code is None:
             obj = backend.compile_ir(lower_embedder(ty, prefix), 1)
             backend.store_object(key, obj)
-        address = _calls[ty] = backend.LoadedCode(obj, prefix).address("call")
+            code = backend.LoadedCode(obj, prefix)
+        address = _calls[ty] = code.address("call")
     return address
 
 

@@ -19,6 +19,7 @@ import ctypes
 import hashlib
 import json
 import struct
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,16 @@ from ..wasm.encode import encode_module
 from ..wasm.errors import Exhaustion, OutOfFuel, Trap
 from ..wasm.module import ExternRef, FuncType, Module
 from ..wasm.numeric import f32_from_bits, f32_to_bits
-from ..wasm.runtime import FuncInst, GlobalInst, MemInst, ModuleInstance, TableInst, WasmFunc
+from ..wasm.runtime import (
+    MAX_NESTED_INVOKES,
+    FuncInst,
+    GlobalInst,
+    MemInst,
+    ModuleInstance,
+    Store,
+    TableInst,
+    WasmFunc,
+)
 from . import llvm as backend
 from .llvm import STATE
 from .wasm import (
@@ -259,7 +269,7 @@ def native_global(glob: GlobalInst) -> NativeGlobal:
 class CompiledModule:
     """Object code loaded into the process: a whole module's, or one function's (``only``)."""
 
-    def __init__(self, module: Module, code: backend.LoadedCode, compiled: list[int],
+    def __init__(self, module: Module, code: backend.LoadedCode | backend.SharedCode, compiled: list[int],
                  only: tuple[int, ...] | None) -> None:
         self.module = module
         self.code = code
@@ -320,23 +330,22 @@ def load_code(module: Module, fuel: bool, opt_level: int,
     if loaded is not None:
         return CompiledModule(module, loaded.code, sorted(loaded.compiled), only)
     prefix = f"m{key[:24]}_"
-    obj = backend.cached_object(key)
-    compiled = None
-    if obj is not None:
-        try:
-            compiled = json.loads((backend.cache_dir() / f"{key}.json").read_text())
-        except (OSError, ValueError):
-            obj = None
-    if obj is None:
+    try:
+        compiled = json.loads((backend.cache_dir() / f"{key}.json").read_text())
+        native = backend.load_cached(key, prefix)
+    except (OSError, ValueError):
+        native = None
+    if native is None:
         lowering: ModuleLowering = lower_module(module, fuel, only, prefix)
         obj = backend.compile_ir(lowering.lower(), opt_level)
-        compiled = lowering.compiled
         backend.store_object(key, obj)
+        compiled = lowering.compiled
         try:
             (backend.cache_dir() / f"{key}.json").write_text(json.dumps(compiled))
         except OSError:
             pass
-    code = _loaded_code[key] = CompiledModule(module, backend.LoadedCode(obj, prefix), compiled, only)
+        native = backend.LoadedCode(obj, prefix)
+    code = _loaded_code[key] = CompiledModule(module, native, compiled, only)
     return code
 
 
@@ -561,12 +570,26 @@ def as_guest_error(exc: BaseException) -> BaseException:
 
 
 def _fail(exc: BaseException) -> None:
-    _pending[:] = [as_guest_error(exc)]
     STATE[backend.TRAP] = backend.TRAP_HOST
+    _pending[:] = [as_guest_error(exc)]
+
+
+# Host calls from compiled code under way. A recursion wasm → host → wasm ... is capped as
+# runtime.invoke caps it, and from the outermost host call on Python may go as deep as tier 1
+# lets it: a callback that Python's recursion limit stopped from starting would be lost.
+_host_nesting = [0]
+PYTHON_DEPTH = Store().max_call_depth
 
 
 def _host_call(rec: int, slots: int) -> int:
+    STATE[backend.TRAP] = 0  # it started: see backend.expect_callback
+    outer_limit = sys.getrecursionlimit()
     try:
+        if _host_nesting[0] + 1 >= MAX_NESTED_INVOKES:  # the first entry from Python counts as one, as there
+            raise Exhaustion("call stack exhausted")
+        _host_nesting[0] += 1
+        if outer_limit < PYTHON_DEPTH:
+            sys.setrecursionlimit(PYTHON_DEPTH)
         func = _by_record[rec]
         ty = func.type
         args = [read_value(slots + SLOT_BYTES * i, t) for i, t in enumerate(ty.params)]
@@ -576,6 +599,8 @@ def _host_call(rec: int, slots: int) -> int:
         try:
             result = func.call(*args)
         finally:
+            _host_nesting[0] -= 1
+            sys.setrecursionlimit(outer_limit)
             if store is not None:
                 STATE[backend.FUEL] = store.fuel
         results = [] if not ty.results else [result] if len(ty.results) == 1 else list(result)
@@ -588,6 +613,7 @@ def _host_call(rec: int, slots: int) -> int:
 
 
 def _runtime_call(op: int, ctx: int, a: int, b: int, c: int, d: int) -> int:
+    STATE[backend.TRAP] = 0  # it started: see backend.expect_callback
     try:
         inst = _instances[ctx].inst
         if op == RT_MEMORY_GROW:

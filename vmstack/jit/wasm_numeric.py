@@ -115,7 +115,7 @@ def intrinsic(s: FunctionLowering, name: str, x: ir.Value, n: int) -> ir.Functio
 def x86_avx() -> bool:
     """The host runs AVX: its scalar and packed arithmetic's NaNs are already the interpreter's (see f_arith)."""
     if not _avx:
-        _avx.append(backend.llvm.get_process_triple().startswith("x86_64")
+        _avx.append(backend.binding().get_process_triple().startswith("x86_64")
                     and "+avx" in backend.host_cpu().split(":", 1)[1].split(","))
     return _avx[0]
 
