@@ -6,7 +6,13 @@ editable install's import finder, whatever else the machine put there) at each c
 a runtime that a container engine calls three times per container. `-I` is also right for a root
 runtime: the caller's PYTHONPATH, PYTHONHOME and user site cannot change what runs. The location is
 recorded when the launcher is written (the source tree of an editable install, or site-packages), so
-it works for both kinds of install; the runtime needs the standard library only.
+it works for both kinds of install.
+
+The runtime needs the standard library only (ctypes included), so any interpreter of the installing
+one's version can run it: the launcher names the one that starts fastest of the installing interpreter
+and the system's (Debian's python3.X, linked statically, starts a few ms sooner than a pyenv build
+against libpython.so), among those that can import the runtime from the recorded location. It ends
+the process through `runc_cli.exit_now`, without the interpreter's teardown.
 
     python3 -m vmstack.containers.launcher [PATH]
 
@@ -15,10 +21,17 @@ writes it over the console script pip installed (or to PATH), for the running in
 from __future__ import annotations
 
 import os
+import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import vmstack
+
+RUNTIME_MODULES = ("runc_cli", "lifecycle", "spec", "mounts", "namespaces", "process", "seccomp", "devicefilter")
+"""What the runtime's commands import, between them: an interpreter must import them all to be chosen."""
+STARTS_TIMED = 5
 
 
 def launcher_text(package_root: Path, interpreter: str = sys.executable) -> str:
@@ -26,15 +39,53 @@ def launcher_text(package_root: Path, interpreter: str = sys.executable) -> str:
     return (f"#!{interpreter} -IS\n"
             "# vmstack-runc, written by `python3 -m vmstack.containers.launcher`\n"
             f"import sys\nsys.path.insert(0, {str(package_root)!r})\n"
-            "from vmstack.containers.runc_cli import main\nsys.exit(main())\n")
+            "from vmstack.containers.runc_cli import exit_now, main\nexit_now(main())\n")
 
 
-def write_launcher(path: Path, package_root: Path | None = None) -> Path:
+def candidate_interpreters() -> list[str]:
+    """This interpreter and the system's of the same version, when there is one (by real path, once)."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    found: dict[str, str] = {}
+    for path in (sys.executable, f"/usr/bin/python{version}"):
+        if path and os.access(path, os.X_OK):
+            found.setdefault(os.path.realpath(path), path)
+    return list(found.values())
+
+
+def _start_time(interpreter: str, package_root: Path) -> float | None:
+    """Median seconds for `interpreter -IS` to import the runtime from `package_root`; None if it cannot
+    (another version, a build without ctypes)."""
+    probe = (f"import sys\nsys.path.insert(0, {str(package_root)!r})\n"
+             f"import {', '.join('vmstack.containers.' + name for name in RUNTIME_MODULES)}")
+    times = []
+    for _ in range(STARTS_TIMED):
+        start = time.perf_counter()
+        try:
+            done = subprocess.run([interpreter, "-IS", "-c", probe], stdin=subprocess.DEVNULL,
+                                  capture_output=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0:
+            return None
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def fastest_interpreter(package_root: Path, candidates: list[str] | None = None) -> str:
+    """Of `candidates` (by default candidate_interpreters()), the one that imports the runtime from
+    `package_root` soonest; this interpreter when none can."""
+    timed = {path: _start_time(path, package_root) for path in candidates or candidate_interpreters()}
+    usable = {path: seconds for path, seconds in timed.items() if seconds is not None}
+    return min(usable, key=usable.__getitem__) if usable else sys.executable
+
+
+def write_launcher(path: Path, package_root: Path | None = None, interpreter: str | None = None) -> Path:
     """Write an executable launcher at `path` running the vmstack found in `package_root` (by default
-    the one this module belongs to), atomically: an engine may exec the old one meanwhile."""
+    the one this module belongs to) with `interpreter` (by default the fastest one that can), atomically:
+    an engine may exec the old one meanwhile."""
     root = package_root or Path(vmstack.__file__).resolve().parent.parent
     partial = path.with_name(f".{path.name}.part")
-    partial.write_text(launcher_text(root))
+    partial.write_text(launcher_text(root, interpreter or fastest_interpreter(root)))
     partial.chmod(0o755)
     os.replace(partial, path)
     return path

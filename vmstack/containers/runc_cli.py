@@ -578,6 +578,18 @@ HANDLERS: dict[str, Any] = {
 }
 
 
+def exit_now(status: int) -> NoReturn:
+    """End the process with `status` once stdout and stderr are flushed, skipping the interpreter's
+    teardown (freeing every object: a few ms of each command). The files the runtime writes are closed
+    by their `with` blocks; whatever else is open, the kernel closes."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     top = Parser("vmstack-runc")
