@@ -2,9 +2,9 @@
 exec.fifo), start (the fifo opened: the init execs), exec (a new process joining the init's
 namespaces and cgroup), kill, and delete (processes, cgroup and state removed).
 
-Processes: the runtime R forks a bootstrap B that joins the cgroup (R stays out of it) and the
-namespaces given by path, unshares the new ones (R writes the uid/gid maps of a new user namespace) and
-forks the init I, pid 1 of a new pid namespace; B exits and I, reparented to R (a subreaper), reports
+Processes: the runtime R forks a bootstrap B (born in the cgroup's v2 directory where there is one)
+that joins the cgroup (R stays out of it) and the namespaces given by path, unshares the new ones (R
+writes the uid/gid maps of a new user namespace) and forks the init I, pid 1 of a new pid namespace; B exits and I, reparented to R (a subreaper), reports
 over a SEQPACKET socket: its pid, the moment for createRuntime hooks, then ready or an error.
 
 Only create and exec need the spec, mounts, namespaces, process and seccomp modules: they import them
@@ -242,7 +242,7 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
 
     try:
         _debug(sock, "=> nsexec container setup")
-        cgroup.add(os.getpid(), sub_paths)
+        cgroup.join(sub_paths)
         for ns in join:
             _debug(sock, f"setns({namespaces.CLONE_FLAGS[ns.type]:#x}) into {ns.type} namespace (with path {ns.path})")
         namespaces.join(join)
@@ -358,7 +358,7 @@ class Runtime:
             hooks.preload()  # the init runs them after pivot_root, where it cannot import
         join = [ns for ns in spec.linux.namespaces if ns.path]
         new_user = any(ns.type == "user" and not ns.path for ns in spec.linux.namespaces)
-        bootstrap = os.fork()
+        bootstrap = cgroup.fork()
         if bootstrap == 0:
             parent.close()
             _bootstrap(join, namespaces.new_flags(spec.linux.namespaces), new_user, cgroup, child,
@@ -513,7 +513,7 @@ class Runtime:
         sub_paths = cgroup.check_sub_paths(sub_cgroups or [])
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         parent, child = _channel()
-        bootstrap = os.fork()
+        bootstrap = cgroup.fork(sub_paths)
         if bootstrap == 0:
             parent.close()
             _bootstrap(join, 0, False, cgroup, child, lambda: _exec_child(proc, child, console, seccomp, options),
