@@ -1,5 +1,6 @@
 """ctypes bindings to the libc calls Python 3.11 lacks (unshare, setns, mount, umount2, pivot_root,
-capget/capset, prctl, bpf, clone3 into a cgroup), raising OSError with errno like the os module does."""
+capget/capset, prctl, bpf, clone3 into a cgroup, renameat2's exchange), raising OSError with errno like
+the os module does."""
 
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ def _check(result: int, what: str, path: str | None = None) -> int:
 
 def _bytes(value: str | None) -> bytes | None:
     return None if value is None else os.fsencode(value)
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def exchange(path: str, other: str) -> None:
+    """Swap two paths atomically (renameat2 with RENAME_EXCHANGE, Linux 3.15)."""
+    _check(_libc.renameat2(AT_FDCWD, _bytes(path), AT_FDCWD, _bytes(other), RENAME_EXCHANGE), "renameat2", path)
 
 
 def unshare(flags: int) -> None:
@@ -105,7 +115,7 @@ class _MountAttr(ctypes.Structure):
 def mount_setattr_recursive(path: str, attr_set: int, attr_clr: int) -> None:
     """Set/clear MOUNT_ATTR_* flags on the mount at path and every mount below it (Linux 5.12)."""
     attr = _MountAttr(attr_set, attr_clr, 0, 0)
-    _check(_libc.syscall(SYS_MOUNT_SETATTR, -100, _bytes(path), AT_RECURSIVE, ctypes.byref(attr),
+    _check(_libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, _bytes(path), AT_RECURSIVE, ctypes.byref(attr),
                          ctypes.sizeof(attr)), f"mount_setattr {path}", path)
 
 

@@ -87,10 +87,7 @@ def _recv(sock: socket.socket) -> dict[str, Any]:
 
 def _write_pid_file(path: str | None, pid: int) -> None:
     if path:
-        partial = f"{path}.part"
-        with open(partial, "w") as f:
-            f.write(str(pid))
-        os.rename(partial, path)
+        state.write_file(path, str(pid))
 
 
 def _console(options: CreateOptions) -> socket.socket:
