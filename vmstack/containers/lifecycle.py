@@ -74,10 +74,16 @@ def _send(sock: socket.socket, **message: Any) -> None:
     sock.send(marshal.dumps(message))
 
 
+stages_reported = False
+"""Whether the children report their stages (set by a Runtime given a debug log): each message wakes
+the runtime, for nothing when there is no log."""
+
+
 def _debug(sock: socket.socket, message: str) -> None:
     """A stage reached in a child, for the runtime's --debug log (worded as runc's where the stage is
     the same: runc's nsexec joins or makes the namespaces, its init readies and execs the process)."""
-    _send(sock, type="debug", message=message)
+    if stages_reported:
+        _send(sock, type="debug", message=message)
 
 
 def _recv(sock: socket.socket) -> dict[str, Any]:
@@ -273,7 +279,9 @@ class Runtime:
 
     def __init__(self, root: str, debug: Callable[[str], None] | None = None):
         self.root = root
+        global stages_reported
         self.debug = debug or (lambda message: None)  # --debug: the stages children report are logged
+        stages_reported = debug is not None
 
     def _next_message(self, sock: socket.socket) -> dict[str, Any]:
         """The next message from the runtime's children, logging their debug messages on the way."""

@@ -618,13 +618,14 @@ def main(argv: list[str] | None = None) -> int:
         if "-h" in args.rest[:1] or "--help" in args.rest[:1]:
             _help(args.command)
         logger.debug(f"vmstack-runc {args.command} {' '.join(args.rest)}")
+        runtime = Runtime(args.root, logger.debug if args.debug else None)
         if args.command == "exec":  # exec's own failures are 255: 1..254 belong to the process
             try:
-                return cmd_exec(Runtime(args.root, logger.debug), args.rest)
+                return cmd_exec(runtime, args.rest)
             except (RuntimeFailure, OSError, *lifecycle.known_failures()) as error:
                 logger.error(f"exec failed: {error}")
                 return 255
-        return HANDLERS[args.command](Runtime(args.root, logger.debug), args.rest)
+        return HANDLERS[args.command](runtime, args.rest)
     except Usage as error:
         print("Incorrect Usage.", file=sys.stderr)
         logger.error(f"vmstack-runc: {error}")
