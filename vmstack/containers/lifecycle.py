@@ -298,7 +298,11 @@ class Runtime:
         return container
 
     def status(self, container: state.Container) -> str:
-        return container.status(Cgroup(container.record.cgroup_path).frozen())
+        """The container's status; its cgroup is read only for a running one (paused or not)."""
+        status = container.status()
+        if status == "running" and Cgroup(container.record.cgroup_path).frozen():
+            return "paused"
+        return status
 
     def create(self, container_id: str, bundle_dir: str, options: CreateOptions, detach: bool = True,
                console: socket.socket | None = None) -> state.Container:
