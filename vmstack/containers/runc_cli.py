@@ -42,12 +42,10 @@ class Logger:
         self.path, self.fmt, self.debug_enabled = path, fmt, debug
 
     def _line(self, level: str, message: str, fmt: str) -> str:
-        import json
-
         now = state.utc_timestamp()
         if fmt == "json":
-            return json.dumps({"level": level, "msg": message, "time": now}, separators=(",", ":"))
-        return f"time=\"{now}\" level={level} msg={json.dumps(message)}"
+            return state.to_json({"level": level, "msg": message, "time": now}, compact=True)
+        return f"time=\"{now}\" level={level} msg={state.to_json(message)}"
 
     def log(self, level: str, message: str) -> None:
         if self.path:
@@ -262,9 +260,7 @@ def cmd_state(runtime: Runtime, argv: list[str]) -> int:
     p = _parser("state")
     p.add_argument("id")
     container = runtime.container(p.parse_args(argv).id)
-    import json
-
-    print(json.dumps(container.oci_state(runtime.status(container)), indent=2))
+    print(state.to_json(container.oci_state(runtime.status(container)), indent="  "))
     return 0
 
 
@@ -319,13 +315,11 @@ def cmd_list(runtime: Runtime, argv: list[str]) -> int:
     p.add_argument("--quiet", "-q", action="store_true")
     args = p.parse_args(argv)
     states = [c.oci_state(runtime.status(c)) for c in state.all_containers(runtime.root)]
-    import json
-
     if args.quiet:
         for s in states:
             print(s["id"])
     elif args.format == "json":
-        print(json.dumps(states, separators=(",", ":")))
+        print(state.to_json(states, compact=True))
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"] or "root")
