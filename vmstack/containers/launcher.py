@@ -11,8 +11,9 @@ it works for both kinds of install.
 The runtime needs the standard library only (ctypes included), so any interpreter of the installing
 one's version can run it: the launcher names the one that starts fastest of the installing interpreter
 and the system's (Debian's python3.X, linked statically, starts a few ms sooner than a pyenv build
-against libpython.so), among those that can import the runtime from the recorded location. It ends
-the process through `runc_cli.exit_now`, without the interpreter's teardown.
+against libpython.so), among those that can import the runtime from the recorded location. It runs
+without the cycle collector and ends the process through `runc_cli.exit_now`, without the
+interpreter's teardown.
 
     python3 -m vmstack.containers.launcher [PATH]
 
@@ -38,6 +39,9 @@ def launcher_text(package_root: Path, interpreter: str = sys.executable) -> str:
     """The launcher's source: vmstack-runc's main, importable from `package_root` alone."""
     return (f"#!{interpreter} -IS\n"
             "# vmstack-runc, written by `python3 -m vmstack.containers.launcher`\n"
+            "# a command lives for milliseconds: the cycle collector's passes over what the imports make\n"
+            "# would cost more than the garbage they could find\n"
+            "import gc\ngc.disable()\n"
             f"import sys\nsys.path.insert(0, {str(package_root)!r})\n"
             "from vmstack.containers.runc_cli import exit_now, main\nexit_now(main())\n")
 
