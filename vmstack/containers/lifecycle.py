@@ -9,7 +9,7 @@ over a SEQPACKET socket: its pid, the moment for createRuntime hooks, then ready
 
 Only create and exec need the spec, mounts, namespaces, process and seccomp modules: they import them
 (before forking), so that start, state, kill and delete start up fast: at module level this imports
-only os, select and time (json, socket, signal, pathlib and typing import re or enum, which cost more
+only os, select and marshal (json, socket, signal, pathlib and typing import re or enum, which cost more
 than a whole `start`)."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import marshal
 import os
 import select
 import sys
-import time
 
 from vmstack.containers import hooks, state
 from vmstack.containers.cgroups import Cgroup, CgroupError, container_path
@@ -474,13 +473,18 @@ class Runtime:
         record = container.record
         pid = container.alive_pid()
         cgroup = Cgroup(record.cgroup_path)
+        init_exit = None
         if pid:
-            os.kill(pid, _signal.SIGKILL)
+            try:  # readable once the init has exited (a zombie counts): waited for without polling
+                init_exit = os.pidfd_open(pid)
+                _signal.pidfd_send_signal(init_exit, _signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if cgroup.frozen():
             cgroup.thaw()  # a frozen process cannot die
-        deadline = time.monotonic() + 10
-        while pid and container.alive_pid() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        if init_exit is not None:
+            select.select([init_exit], [], [], 10)
+            os.close(init_exit)
         if record.cgroup_path.strip("/"):
             # with its own pid namespace the container ended with its init; without one, whatever is
             # left in the cgroup is the container's too
