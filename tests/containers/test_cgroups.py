@@ -56,4 +56,4 @@ def test_forked_child_is_in_every_hierarchy(cgroup: Cgroup) -> None:
 
 def test_join_of_a_missing_sub_cgroup_is_an_error(cgroup: Cgroup) -> None:
     report = _in_child(cgroup, {"": "missing"})
-    assert report.startswith("error: adding pid ") and "no such file or directory" in report
+    assert report.startswith("error: adding pid ") and "/missing/cgroup.procs: no such file or directory" in report

@@ -177,15 +177,16 @@ class Cgroup:
         for tree in self.trees:
             if tree is self.born_in:
                 continue
-            target = os.path.join(self._target(tree, sub_paths or {}), "cgroup.procs" if tree.unified else "tasks")
+            directory = self._target(tree, sub_paths or {})
             try:
-                descriptor = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+                descriptor = os.open(os.path.join(directory, "cgroup.procs" if tree.unified else "tasks"),
+                                     os.O_WRONLY | os.O_CLOEXEC)
                 try:
                     os.write(descriptor, b"0")
                 finally:
                     os.close(descriptor)
-            except OSError as error:
-                raise CgroupError(f"adding pid {os.getpid()} to cgroups: openat2 {target}: "
+            except OSError as error:  # worded as runc's (which moves processes through cgroup.procs)
+                raise CgroupError(f"adding pid {os.getpid()} to cgroups: openat2 {directory}/cgroup.procs: "
                                   f"{error.strerror.lower()}") from None
 
     def check_sub_paths(self, specs: list[str]) -> dict[str, str]:
