@@ -2,7 +2,7 @@
 unified v2 tree, detected from /proc/self/mountinfo. Creates the container's cgroup, applies the spec's
 linux.resources (memory, pids, cpu, cpuset, blkio/io, devices), moves processes in, freezes and thaws
 (pause/resume), counts OOM kills, and removes everything on delete. Paths are strings and the module
-imports only os and time: start and delete use it, and pathlib, typing and signal (with the re and enum
+imports only os and time: delete and kill use it, and pathlib, typing and signal (with the re and enum
 modules they import) would cost more than the rest of those commands."""
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ over a SEQPACKET socket: its pid, the moment for createRuntime hooks, then ready
 Only create and exec need the spec, mounts, namespaces, process and seccomp modules: they import them
 (before forking), so that start, state, kill and delete start up fast: at module level this imports
 only os, select and marshal (json, socket, signal, pathlib and typing import re or enum, which cost more
-than a whole `start`)."""
+than a whole `start`); the cgroups and hooks modules are loaded where they are used (start, with no
+hooks, loads neither)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,7 @@ import os
 import select
 import sys
 
-from vmstack.containers import hooks, state
-from vmstack.containers.cgroups import Cgroup, CgroupError, container_path
-from vmstack.containers.hooks import HookError
+from vmstack.containers import state
 
 TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
 if TYPE_CHECKING:
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from vmstack.containers.cgroups import Cgroup
     from vmstack.containers.seccomp import Filter
     from vmstack.containers.spec import Process, Spec
 
@@ -37,14 +37,15 @@ PR_SET_CHILD_SUBREAPER = 36
 
 
 FAILURES = {"vmstack.containers.spec": "SpecError", "vmstack.containers.mounts": "MountError",
-            "vmstack.containers.process": "ProcessError", "vmstack.containers.seccomp": "SeccompError"}
+            "vmstack.containers.process": "ProcessError", "vmstack.containers.seccomp": "SeccompError",
+            "vmstack.containers.cgroups": "CgroupError", "vmstack.containers.hooks": "HookError"}
 
 
 def known_failures() -> tuple[type[Exception], ...]:
     """The errors reported as one line. Those of modules a command never loaded cannot have been raised:
     nothing is imported (a child inside the container's mount namespace cannot import anything)."""
     loaded = [getattr(sys.modules[name], error) for name, error in FAILURES.items() if name in sys.modules]
-    return CgroupError, HookError, state.StateError, *loaded
+    return state.StateError, *loaded
 
 
 class RuntimeFailure(Exception):
@@ -146,7 +147,7 @@ def _fail_child(sock: socket.socket | None, error: BaseException) -> None:
 def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socket | None,
           fifo_fd: int, options: CreateOptions, seccomp: Filter | None, bind_sources: dict[int, int]) -> None:
     """The container's init (pid 1 of its pid namespace): set up the view, report ready, wait for start."""
-    from vmstack.containers import mounts, process
+    from vmstack.containers import hooks, mounts, process  # all imported by the runtime before forking
     from vmstack.containers.libc import setdomainname, sethostname
 
     proc = spec.process
@@ -299,14 +300,21 @@ class Runtime:
     def status(self, container: state.Container) -> str:
         """The container's status; its cgroup is read only for a running one (paused or not)."""
         status = container.status()
-        if status == "running" and Cgroup(container.record.cgroup_path).frozen():
+        if status == "running" and self.cgroup(container).frozen():
             return "paused"
         return status
+
+    def cgroup(self, container: state.Container) -> Cgroup:
+        """The container's cgroup (the cgroups module is loaded here: start and state need none)."""
+        from vmstack.containers.cgroups import Cgroup
+
+        return Cgroup(container.record.cgroup_path)
 
     def create(self, container_id: str, bundle_dir: str, options: CreateOptions, detach: bool = True,
                console: socket.socket | None = None) -> state.Container:
         """Set the container up to the point where its init waits for start."""
         from vmstack.containers import process
+        from vmstack.containers.cgroups import Cgroup, container_path
         from vmstack.containers.spec import load_config, parse_spec
 
         state.check_id(container_id)
@@ -355,7 +363,7 @@ class Runtime:
 
     def _spawn(self, container: state.Container, spec: Spec, cgroup: Cgroup, options: CreateOptions,
                console: socket.socket | None, seccomp: Filter | None) -> None:
-        from vmstack.containers import mounts, namespaces
+        from vmstack.containers import hooks, mounts, namespaces
         from vmstack.containers.libc import prctl
 
         prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -439,15 +447,17 @@ class Runtime:
             os.unlink(container.fifo)
         except FileNotFoundError:
             pass
-        poststart = hooks.hooks_from_raw(container.record.poststart)
-        if poststart:
-            hooks.run_hooks("poststart", poststart, container.oci_state("running"))
+        if container.record.poststart:
+            from vmstack.containers import hooks
+
+            hooks.run_hooks("poststart", hooks.hooks_from_raw(container.record.poststart),
+                            container.oci_state("running"))
 
     def kill(self, container: state.Container, sig: int, everything: bool = False) -> None:
         status = self.status(container)
         if status == "stopped" and not everything:
             raise RuntimeFailure("container not running")
-        targets = Cgroup(container.record.cgroup_path).pids() if everything else [container.alive_pid()]
+        targets = self.cgroup(container).pids() if everything else [container.alive_pid()]
         for pid in targets:
             try:
                 os.kill(pid, sig)
@@ -458,13 +468,14 @@ class Runtime:
         status = self.status(container)
         if status in ("running", "paused", "creating") and not force:
             raise RuntimeFailure(f"cannot delete container {container.id} that is not stopped: {status}")
-        poststop = hooks.hooks_from_raw(container.record.poststop)
         final_state = container.oci_state("stopped")
         self._destroy(container)
-        if poststop:
+        if container.record.poststop:
+            from vmstack.containers import hooks
+
             try:
-                hooks.run_hooks("poststop", poststop, final_state)
-            except HookError as error:
+                hooks.run_hooks("poststop", hooks.hooks_from_raw(container.record.poststop), final_state)
+            except hooks.HookError as error:
                 print(f"warning: {error}", file=sys.stderr)
         container.remove()
 
@@ -472,7 +483,7 @@ class Runtime:
         """Kill everything of the container and remove its cgroup and state directory."""
         record = container.record
         pid = container.alive_pid()
-        cgroup = Cgroup(record.cgroup_path)
+        cgroup = self.cgroup(container)
         init_exit = None
         if pid:
             try:  # readable once the init has exited (a zombie counts): waited for without polling
@@ -522,7 +533,7 @@ class Runtime:
         local = None
         if proc.terminal and console is None:
             console, local = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        cgroup = Cgroup(container.record.cgroup_path)
+        cgroup = self.cgroup(container)
         sub_paths = cgroup.check_sub_paths(sub_cgroups or [])
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         parent, child = _channel()

@@ -11,7 +11,6 @@ import os
 import sys
 
 from vmstack.containers import lifecycle, state
-from vmstack.containers.cgroups import Cgroup
 from vmstack.containers.lifecycle import CreateOptions, Runtime, RuntimeFailure
 
 TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
@@ -241,7 +240,7 @@ def cmd_run(runtime: Runtime, argv: list[str]) -> int:
     if args.detach:
         return 0
     status = lifecycle.wait_for(container.record.pid, local)
-    cgroup = Cgroup(container.record.cgroup_path)
+    cgroup = runtime.cgroup(container)
     if cgroup.oom_kills():
         print("vmstack-runc: container killed by the OOM killer (memory limit reached)", file=sys.stderr)
     if not args.keep:
@@ -295,7 +294,7 @@ def cmd_pause(runtime: Runtime, argv: list[str], frozen: bool = True) -> int:
     status = runtime.status(container)
     if status not in ("running", "paused", "created"):
         raise RuntimeFailure("container not running")
-    cgroup = Cgroup(container.record.cgroup_path)
+    cgroup = runtime.cgroup(container)
     if frozen:
         cgroup.freeze()
     elif status != "paused":
@@ -337,7 +336,7 @@ def cmd_ps(runtime: Runtime, argv: list[str]) -> int:
     p.add_argument("ps_args", nargs=Parser.REMAINDER)
     args = p.parse_args(argv)
     container = runtime.container(args.id)
-    pids = Cgroup(container.record.cgroup_path).pids()
+    pids = runtime.cgroup(container).pids()
     if args.format == "json":
         import json
 
@@ -471,7 +470,7 @@ def cmd_events(runtime: Runtime, argv: list[str]) -> int:
     import time
 
     container = runtime.container(args.id)
-    cgroup = Cgroup(container.record.cgroup_path)
+    cgroup = runtime.cgroup(container)
     interval = _duration(args.interval)
     seen = cgroup.oom_kills()
     next_stats = 0.0
@@ -549,7 +548,7 @@ def cmd_update(runtime: Runtime, argv: list[str]) -> int:
                     changes.setdefault(section, {})[key] = parse(value)
                 except ValueError:
                     raise RuntimeFailure(f"invalid value for {flag}: {value!r}") from None
-    Cgroup(container.record.cgroup_path).apply(changes)
+    runtime.cgroup(container).apply(changes)
     config = container.config()
     resources = config.setdefault("linux", {}).setdefault("resources", {})
     for section, values in changes.items():
