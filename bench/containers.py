@@ -1,7 +1,7 @@
 """Benchmark OCI runtimes on the smallest container there is: a busybox bundle that runs /bin/true.
 
 Side by side in one run, vmstack-runc (this checkout, through the launcher that scripts/setup.sh
-installs: `python3 -IS`, nothing but vmstack on sys.path), Debian's runc and Debian's crun each do, `--runs` times (default 20):
+installs: the fastest Python of this version run `-IS`, nothing but vmstack on sys.path), Debian's runc and Debian's crun each do, `--runs` times (default 20):
 
 - `run`: `RUNTIME run --bundle B ID`, the whole life of a container in one command;
 - `create`, `start`, `wait` and `delete` as separate steps: `create --bundle B --pid-file P ID`, `start ID`,
@@ -10,7 +10,7 @@ installs: `python3 -IS`, nothing but vmstack on sys.path), Debian's runc and Deb
 The runs are made in rounds in which the runtimes take turns, so that a change in the machine's load
 does not fall on one runtime only. Every runtime gets the same bundle (a busybox rootfs from
 `vmstack container rootfs busybox` and runc's default spec with args [/bin/true] and no terminal) and
-a private --root. A bare `python3 -IS -c pass` is
+a private --root. A bare `-IS -c pass` of the launcher's interpreter is
 timed too, as the floor of any Python program started as the launcher starts it. The report gives medians in ms and the ratios of
 vmstack-runc over runc and over crun: a Markdown table printed and written to bench/results-containers.md,
 and a bar chart in bench/results-containers.png.
@@ -40,7 +40,7 @@ from pathlib import Path
 from run import _machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vmstack.containers.launcher import write_launcher
+from vmstack.containers.launcher import fastest_interpreter, write_launcher
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -204,7 +204,8 @@ def _versions(runtimes: list[str], launcher: Path) -> str:
     return ", ".join(found)
 
 
-def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floor: float, versions: str) -> str:
+def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floor: float, versions: str,
+                 interpreter: str) -> str:
     failures = [f"- {runtime}: {samples.failure}" for runtime, samples in table.items() if samples.failure]
     report = "\n".join([
         "# OCI runtimes: the life of a /bin/true container",
@@ -220,7 +221,8 @@ def write_report(table: dict[str, Samples], runtimes: list[str], runs: int, floo
         "",
         markdown_table(table, runtimes),
         "",
-        f"For scale: `python3 -IS -c pass` (how the launcher starts Python) takes {floor:.1f} ms here",
+        f"For scale: `{interpreter} -IS -c pass` (the launcher's interpreter, started as the launcher",
+        f"starts it) takes {floor:.1f} ms here",
         f"(median of {runs}, in the same rounds).",
         *(["", "Failures:", *failures] if failures else []),
         "",
@@ -263,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("run as root, with --runs of at least 1 and runtimes among " + ",".join(RUNTIMES))
     with tempfile.TemporaryDirectory(prefix="bench-bundle-") as scratch:
         bundle = make_bundle(Path(scratch) / "bundle")
-        versions = _versions(runtimes, write_launcher(Path(scratch) / "vmstack-runc", ROOT))
+        interpreter = fastest_interpreter(ROOT)
+        versions = _versions(runtimes, write_launcher(Path(scratch) / "vmstack-runc", ROOT, interpreter))
         table = {runtime: Samples() for runtime in runtimes}
         floor: list[float] = []
         for turn in range(ROUNDS):  # the runtimes take turns, so a change of the machine's load hits all
@@ -272,8 +275,8 @@ def main(argv: list[str] | None = None) -> int:
             for runtime in runtimes:
                 if share and not table[runtime].failure:
                     table[runtime].add(measure_in_child(runtime, bundle, share))
-            floor += [_timed([PYTHON, "-IS", "-c", "pass"]) for _ in range(share)]
-    print(write_report(table, runtimes, opts.runs, statistics.median(floor) * 1000, versions))
+            floor += [_timed([interpreter, "-IS", "-c", "pass"]) for _ in range(share)]
+    print(write_report(table, runtimes, opts.runs, statistics.median(floor) * 1000, versions, interpreter))
     plot(table, runtimes)
     print(f"wrote {BENCH_DIR / 'results-containers.md'} and {BENCH_DIR / 'results-containers.png'}")
     return 0

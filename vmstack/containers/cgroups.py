@@ -2,7 +2,7 @@
 unified v2 tree, detected from /proc/self/mountinfo. Creates the container's cgroup, applies the spec's
 linux.resources (memory, pids, cpu, cpuset, blkio/io, devices), moves processes in, freezes and thaws
 (pause/resume), counts OOM kills, and removes everything on delete. Paths are strings and the module
-imports only os and time: start and delete use it, and pathlib, typing and signal (with the re and enum
+imports only os and time: delete and kill use it, and pathlib, typing and signal (with the re and enum
 modules they import) would cost more than the rest of those commands."""
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ class Cgroup:
         self.path = path
         self.trees = hierarchies() if trees is None else trees
         self.v2 = all(h.unified for h in self.trees)
+        self.born_in: Hierarchy | None = None  # the tree a child of fork() started in
 
     def dirs(self) -> list[str]:
         return [h.dir(self.path) for h in self.trees]
@@ -138,18 +139,54 @@ class Cgroup:
                         if not _read(os.path.join(directory, name)).strip():
                             _write(os.path.join(directory, name), _read(os.path.join(parent, name)).strip())
 
-    def add(self, pid: int, sub_paths: dict[str, str] | None = None) -> None:
-        """Move pid in (exec --cgroup: into the sub-cgroups given per controller, "" for all)."""
-        sub_paths = sub_paths or {}
+    def _target(self, tree: Hierarchy, sub_paths: dict[str, str]) -> str:
+        """The container's directory in `tree`, or the sub-cgroup of it exec --cgroup gave for the tree."""
+        sub = next((path for names, path in sub_paths.items() if not names or
+                    set(names.split(",")) & {c.removeprefix("name=") for c in tree.controllers}), "")
+        return os.path.join(tree.dir(self.path), sub)
+
+    def fork(self, sub_paths: dict[str, str] | None = None) -> int:
+        """os.fork(), the child born in the cgroup's v2 directory when there is one (clone3 with
+        CLONE_INTO_CGROUP): moving a process in afterwards takes the kernel's global lock on thread
+        groups, which waits for an RCU grace period (10-15 ms here). The child then calls join() for
+        the v1 trees. Plain os.fork() when the kernel refuses (join() then does the v2 tree too)."""
+        unified = [tree for tree in self.trees if tree.unified]
+        if len(unified) != 1:
+            return os.fork()
+        from vmstack.containers.libc import fork_into_cgroup
+
+        try:
+            directory = os.open(self._target(unified[0], sub_paths or {}), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return os.fork()  # a sub-cgroup that is not there: join() says so
+        try:
+            pid = fork_into_cgroup(directory)
+        except OSError:
+            return os.fork()
+        finally:
+            os.close(directory)
+        if pid == 0:
+            self.born_in = unified[0]
+        return pid
+
+    def join(self, sub_paths: dict[str, str] | None = None) -> None:
+        """Move the calling process, a single-threaded child made by fork(), into the cgroup (exec
+        --cgroup: into the sub-cgroups given per controller, "" for all) in every tree it was not born
+        in. In a v1 tree its one thread goes through `tasks` as "0" (itself): the kernel then skips
+        the global lock that a process move through cgroup.procs takes, as fork() explains."""
         for tree in self.trees:
-            sub = next((path for names, path in sub_paths.items() if not names or
-                        set(names.split(",")) & {c.removeprefix("name=") for c in tree.controllers}), "")
-            target = os.path.join(tree.dir(self.path), sub, "cgroup.procs")
+            if tree is self.born_in:
+                continue
+            directory = self._target(tree, sub_paths or {})
             try:
-                with open(target, "w") as f:
-                    f.write(str(pid))
-            except OSError as error:
-                raise CgroupError(f"adding pid {pid} to cgroups: openat2 {target}: "
+                descriptor = os.open(os.path.join(directory, "cgroup.procs" if tree.unified else "tasks"),
+                                     os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    os.write(descriptor, b"0")
+                finally:
+                    os.close(descriptor)
+            except OSError as error:  # worded as runc's (which moves processes through cgroup.procs)
+                raise CgroupError(f"adding pid {os.getpid()} to cgroups: openat2 {directory}/cgroup.procs: "
                                   f"{error.strerror.lower()}") from None
 
     def check_sub_paths(self, specs: list[str]) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """ctypes bindings to the libc calls Python 3.11 lacks (unshare, setns, mount, umount2, pivot_root,
-capget/capset, prctl, bpf), raising OSError with errno like the os module does."""
+capget/capset, prctl, bpf, clone3 into a cgroup, renameat2's exchange), raising OSError with errno like
+the os module does."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ SYS_CAPGET = 125
 SYS_CAPSET = 126
 SYS_MOUNT_SETATTR = 442
 SYS_BPF = 321
+SYS_CLONE3 = 435
+CLONE_INTO_CGROUP = 0x200000000
+SIGCHLD = 17
 AT_RECURSIVE = 0x8000
 
 
@@ -29,6 +33,15 @@ def _check(result: int, what: str, path: str | None = None) -> int:
 
 def _bytes(value: str | None) -> bytes | None:
     return None if value is None else os.fsencode(value)
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def exchange(path: str, other: str) -> None:
+    """Swap two paths atomically (renameat2 with RENAME_EXCHANGE, Linux 3.15)."""
+    _check(_libc.renameat2(AT_FDCWD, _bytes(path), AT_FDCWD, _bytes(other), RENAME_EXCHANGE), "renameat2", path)
 
 
 def unshare(flags: int) -> None:
@@ -102,10 +115,34 @@ class _MountAttr(ctypes.Structure):
 def mount_setattr_recursive(path: str, attr_set: int, attr_clr: int) -> None:
     """Set/clear MOUNT_ATTR_* flags on the mount at path and every mount below it (Linux 5.12)."""
     attr = _MountAttr(attr_set, attr_clr, 0, 0)
-    _check(_libc.syscall(SYS_MOUNT_SETATTR, -100, _bytes(path), AT_RECURSIVE, ctypes.byref(attr),
+    _check(_libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, _bytes(path), AT_RECURSIVE, ctypes.byref(attr),
                          ctypes.sizeof(attr)), f"mount_setattr {path}", path)
 
 
 def bpf(command: int, attr: ctypes.Array, what: str) -> int:
     """bpf(2) with the union bpf_attr `attr` (a zero-filled byte array laid out for `command`)."""
     return _check(_libc.syscall(SYS_BPF, command, attr, ctypes.sizeof(attr)), what)
+
+
+_python = ctypes.PyDLL(None, use_errno=True)  # the GIL stays held across the call, as os.fork holds it
+_python.syscall.restype = ctypes.c_long
+
+
+class _CloneArgs(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in ("flags", "pidfd", "child_tid", "parent_tid", "exit_signal",
+                                                     "stack", "stack_size", "tls", "set_tid", "set_tid_size",
+                                                     "cgroup")]
+
+
+def fork_into_cgroup(cgroup_fd: int) -> int:
+    """fork(2) whose child starts in the cgroup v2 directory open at `cgroup_fd` (clone3 with
+    CLONE_INTO_CGROUP, Linux 5.7), with the interpreter's fork bookkeeping around it as os.fork does
+    it; 0 in the child, its pid in the parent."""
+    args = _CloneArgs(flags=CLONE_INTO_CGROUP, exit_signal=SIGCHLD, cgroup=cgroup_fd)
+    _python.PyOS_BeforeFork()
+    pid = _python.syscall(SYS_CLONE3, ctypes.byref(args), ctypes.sizeof(args))
+    if pid == 0:
+        _python.PyOS_AfterFork_Child()
+        return 0
+    _python.PyOS_AfterFork_Parent()
+    return _check(pid, "clone3")

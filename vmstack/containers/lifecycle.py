@@ -2,15 +2,16 @@
 exec.fifo), start (the fifo opened: the init execs), exec (a new process joining the init's
 namespaces and cgroup), kill, and delete (processes, cgroup and state removed).
 
-Processes: the runtime R forks a bootstrap B that joins the cgroup (R stays out of it) and the
-namespaces given by path, unshares the new ones (R writes the uid/gid maps of a new user namespace) and
-forks the init I, pid 1 of a new pid namespace; B exits and I, reparented to R (a subreaper), reports
+Processes: the runtime R forks a bootstrap B (born in the cgroup's v2 directory where there is one)
+that joins the cgroup (R stays out of it) and the namespaces given by path, unshares the new ones (R
+writes the uid/gid maps of a new user namespace) and forks the init I, pid 1 of a new pid namespace; B exits and I, reparented to R (a subreaper), reports
 over a SEQPACKET socket: its pid, the moment for createRuntime hooks, then ready or an error.
 
 Only create and exec need the spec, mounts, namespaces, process and seccomp modules: they import them
 (before forking), so that start, state, kill and delete start up fast: at module level this imports
-only os, select and time (json, socket, signal, pathlib and typing import re or enum, which cost more
-than a whole `start`)."""
+only os, select and marshal (json, socket, signal, pathlib and typing import re or enum, which cost more
+than a whole `start`); the cgroups and hooks modules are loaded where they are used (start, with no
+hooks, loads neither)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,8 @@ import marshal
 import os
 import select
 import sys
-import time
 
-from vmstack.containers import hooks, state
-from vmstack.containers.cgroups import Cgroup, CgroupError, container_path
-from vmstack.containers.hooks import HookError
+from vmstack.containers import state
 
 TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
 if TYPE_CHECKING:
@@ -31,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from vmstack.containers.cgroups import Cgroup
     from vmstack.containers.seccomp import Filter
     from vmstack.containers.spec import Process, Spec
 
@@ -38,14 +37,15 @@ PR_SET_CHILD_SUBREAPER = 36
 
 
 FAILURES = {"vmstack.containers.spec": "SpecError", "vmstack.containers.mounts": "MountError",
-            "vmstack.containers.process": "ProcessError", "vmstack.containers.seccomp": "SeccompError"}
+            "vmstack.containers.process": "ProcessError", "vmstack.containers.seccomp": "SeccompError",
+            "vmstack.containers.cgroups": "CgroupError", "vmstack.containers.hooks": "HookError"}
 
 
 def known_failures() -> tuple[type[Exception], ...]:
     """The errors reported as one line. Those of modules a command never loaded cannot have been raised:
     nothing is imported (a child inside the container's mount namespace cannot import anything)."""
     loaded = [getattr(sys.modules[name], error) for name, error in FAILURES.items() if name in sys.modules]
-    return CgroupError, HookError, state.StateError, *loaded
+    return state.StateError, *loaded
 
 
 class RuntimeFailure(Exception):
@@ -74,10 +74,16 @@ def _send(sock: socket.socket, **message: Any) -> None:
     sock.send(marshal.dumps(message))
 
 
+stages_reported = False
+"""Whether the children report their stages (set by a Runtime given a debug log): each message wakes
+the runtime, for nothing when there is no log."""
+
+
 def _debug(sock: socket.socket, message: str) -> None:
     """A stage reached in a child, for the runtime's --debug log (worded as runc's where the stage is
     the same: runc's nsexec joins or makes the namespaces, its init readies and execs the process)."""
-    _send(sock, type="debug", message=message)
+    if stages_reported:
+        _send(sock, type="debug", message=message)
 
 
 def _recv(sock: socket.socket) -> dict[str, Any]:
@@ -87,10 +93,7 @@ def _recv(sock: socket.socket) -> dict[str, Any]:
 
 def _write_pid_file(path: str | None, pid: int) -> None:
     if path:
-        partial = f"{path}.part"
-        with open(partial, "w") as f:
-            f.write(str(pid))
-        os.rename(partial, path)
+        state.write_file(path, str(pid))
 
 
 def _console(options: CreateOptions) -> socket.socket:
@@ -144,7 +147,7 @@ def _fail_child(sock: socket.socket | None, error: BaseException) -> None:
 def _init(spec: Spec, cgroup: Cgroup, sock: socket.socket, console: socket.socket | None,
           fifo_fd: int, options: CreateOptions, seccomp: Filter | None, bind_sources: dict[int, int]) -> None:
     """The container's init (pid 1 of its pid namespace): set up the view, report ready, wait for start."""
-    from vmstack.containers import mounts, process
+    from vmstack.containers import hooks, mounts, process  # all imported by the runtime before forking
     from vmstack.containers.libc import setdomainname, sethostname
 
     proc = spec.process
@@ -242,7 +245,7 @@ def _bootstrap(join: list, new_flags: int, new_user: bool, cgroup: Cgroup, sock:
 
     try:
         _debug(sock, "=> nsexec container setup")
-        cgroup.add(os.getpid(), sub_paths)
+        cgroup.join(sub_paths)
         for ns in join:
             _debug(sock, f"setns({namespaces.CLONE_FLAGS[ns.type]:#x}) into {ns.type} namespace (with path {ns.path})")
         namespaces.join(join)
@@ -276,7 +279,9 @@ class Runtime:
 
     def __init__(self, root: str, debug: Callable[[str], None] | None = None):
         self.root = root
+        global stages_reported
         self.debug = debug or (lambda message: None)  # --debug: the stages children report are logged
+        stages_reported = debug is not None
 
     def _next_message(self, sock: socket.socket) -> dict[str, Any]:
         """The next message from the runtime's children, logging their debug messages on the way."""
@@ -293,12 +298,23 @@ class Runtime:
         return container
 
     def status(self, container: state.Container) -> str:
-        return container.status(Cgroup(container.record.cgroup_path).frozen())
+        """The container's status; its cgroup is read only for a running one (paused or not)."""
+        status = container.status()
+        if status == "running" and self.cgroup(container).frozen():
+            return "paused"
+        return status
+
+    def cgroup(self, container: state.Container) -> Cgroup:
+        """The container's cgroup (the cgroups module is loaded here: start and state need none)."""
+        from vmstack.containers.cgroups import Cgroup
+
+        return Cgroup(container.record.cgroup_path)
 
     def create(self, container_id: str, bundle_dir: str, options: CreateOptions, detach: bool = True,
                console: socket.socket | None = None) -> state.Container:
         """Set the container up to the point where its init waits for start."""
         from vmstack.containers import process
+        from vmstack.containers.cgroups import Cgroup, container_path
         from vmstack.containers.spec import load_config, parse_spec
 
         state.check_id(container_id)
@@ -347,7 +363,7 @@ class Runtime:
 
     def _spawn(self, container: state.Container, spec: Spec, cgroup: Cgroup, options: CreateOptions,
                console: socket.socket | None, seccomp: Filter | None) -> None:
-        from vmstack.containers import mounts, namespaces
+        from vmstack.containers import hooks, mounts, namespaces
         from vmstack.containers.libc import prctl
 
         prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -358,7 +374,7 @@ class Runtime:
             hooks.preload()  # the init runs them after pivot_root, where it cannot import
         join = [ns for ns in spec.linux.namespaces if ns.path]
         new_user = any(ns.type == "user" and not ns.path for ns in spec.linux.namespaces)
-        bootstrap = os.fork()
+        bootstrap = cgroup.fork()
         if bootstrap == 0:
             parent.close()
             _bootstrap(join, namespaces.new_flags(spec.linux.namespaces), new_user, cgroup, child,
@@ -431,15 +447,17 @@ class Runtime:
             os.unlink(container.fifo)
         except FileNotFoundError:
             pass
-        poststart = hooks.hooks_from_raw(container.record.poststart)
-        if poststart:
-            hooks.run_hooks("poststart", poststart, container.oci_state("running"))
+        if container.record.poststart:
+            from vmstack.containers import hooks
+
+            hooks.run_hooks("poststart", hooks.hooks_from_raw(container.record.poststart),
+                            container.oci_state("running"))
 
     def kill(self, container: state.Container, sig: int, everything: bool = False) -> None:
         status = self.status(container)
         if status == "stopped" and not everything:
             raise RuntimeFailure("container not running")
-        targets = Cgroup(container.record.cgroup_path).pids() if everything else [container.alive_pid()]
+        targets = self.cgroup(container).pids() if everything else [container.alive_pid()]
         for pid in targets:
             try:
                 os.kill(pid, sig)
@@ -450,13 +468,14 @@ class Runtime:
         status = self.status(container)
         if status in ("running", "paused", "creating") and not force:
             raise RuntimeFailure(f"cannot delete container {container.id} that is not stopped: {status}")
-        poststop = hooks.hooks_from_raw(container.record.poststop)
         final_state = container.oci_state("stopped")
         self._destroy(container)
-        if poststop:
+        if container.record.poststop:
+            from vmstack.containers import hooks
+
             try:
-                hooks.run_hooks("poststop", poststop, final_state)
-            except HookError as error:
+                hooks.run_hooks("poststop", hooks.hooks_from_raw(container.record.poststop), final_state)
+            except hooks.HookError as error:
                 print(f"warning: {error}", file=sys.stderr)
         container.remove()
 
@@ -464,14 +483,19 @@ class Runtime:
         """Kill everything of the container and remove its cgroup and state directory."""
         record = container.record
         pid = container.alive_pid()
-        cgroup = Cgroup(record.cgroup_path)
+        cgroup = self.cgroup(container)
+        init_exit = None
         if pid:
-            os.kill(pid, _signal.SIGKILL)
+            try:  # readable once the init has exited (a zombie counts): waited for without polling
+                init_exit = os.pidfd_open(pid)
+                _signal.pidfd_send_signal(init_exit, _signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if cgroup.frozen():
             cgroup.thaw()  # a frozen process cannot die
-        deadline = time.monotonic() + 10
-        while pid and container.alive_pid() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        if init_exit is not None:
+            select.select([init_exit], [], [], 10)
+            os.close(init_exit)
         if record.cgroup_path.strip("/"):
             # with its own pid namespace the container ended with its init; without one, whatever is
             # left in the cgroup is the container's too
@@ -509,11 +533,11 @@ class Runtime:
         local = None
         if proc.terminal and console is None:
             console, local = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        cgroup = Cgroup(container.record.cgroup_path)
+        cgroup = self.cgroup(container)
         sub_paths = cgroup.check_sub_paths(sub_cgroups or [])
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         parent, child = _channel()
-        bootstrap = os.fork()
+        bootstrap = cgroup.fork(sub_paths)
         if bootstrap == 0:
             parent.close()
             _bootstrap(join, 0, False, cgroup, child, lambda: _exec_child(proc, child, console, seccomp, options),

@@ -5,13 +5,11 @@ noNewPrivileges, seccomp, and execve."""
 
 from __future__ import annotations
 
-import array
 import fcntl
 import os
 import pwd
 import resource
 import struct
-import termios
 from _socket import SCM_RIGHTS, SOL_SOCKET  # the socket module builds four enums at import
 
 from vmstack.containers import capabilities, libc
@@ -24,8 +22,10 @@ if TYPE_CHECKING:
     from vmstack.containers.spec import Process
 
 PR_SET_NO_NEW_PRIVS = 38
-TIOCGPTN = 0x80045430  # <asm-generic/ioctls.h>; Python's termios lacks these two
-TIOCSPTLCK = 0x40045431
+TIOCGPTN = 0x80045430  # <asm-generic/ioctls.h>; Python's termios lacks these two, and the other two
+TIOCSPTLCK = 0x40045431  # are not worth loading termios for
+TIOCSWINSZ = 0x5414
+TIOCSCTTY = 0x540E
 RLIMITS = {name: getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")}
 RLIM_INFINITY_SPEC = 2**64 - 1
 
@@ -57,12 +57,14 @@ def open_pty(console_size: tuple[int, int] | None) -> tuple[int, int]:
     number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, struct.pack("I", 0)))[0]
     slave = os.open(f"/dev/pts/{number}", os.O_RDWR | os.O_NOCTTY)
     if console_size:
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", console_size[0], console_size[1], 0, 0))
+        fcntl.ioctl(slave, TIOCSWINSZ, struct.pack("HHHH", console_size[0], console_size[1], 0, 0))
     return master, slave
 
 
 def send_fd(sock: socket.socket, fd: int, name: str) -> None:
-    sock.sendmsg([name.encode()], [(SOL_SOCKET, SCM_RIGHTS, array.array("i", [fd]))])
+    # the descriptor as a C int, packed by struct: the array module registers with collections.abc at
+    # import, and collections costs more than all the rest of create's imports
+    sock.sendmsg([name.encode()], [(SOL_SOCKET, SCM_RIGHTS, struct.pack("i", fd))])
 
 
 def attach_terminal(process: Process, console: socket.socket, console_path: str | None) -> None:
@@ -77,7 +79,7 @@ def attach_terminal(process: Process, console: socket.socket, console_path: str 
     console.close()
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    fcntl.ioctl(0, TIOCSCTTY, 0)
     if slave > 2:
         os.close(slave)
 
