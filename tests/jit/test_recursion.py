@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from vmstack.wasm import Config, Engine, FuncType, Linker, Module, Store, ValType
+from vmstack.wasm import FuncType, Module, ValType
 from vmstack.wasm.errors import Exhaustion
+
+from .engines import engine_store_linker
 
 i32 = ValType.i32()
 
@@ -35,11 +37,7 @@ WAT = """(module
 
 
 def _exports(strategy: str):
-    config = Config()
-    config.strategy = strategy
-    engine = Engine(config)
-    store = Store(engine)
-    linker = Linker(engine)
+    engine, store, linker = engine_store_linker(strategy)
     exports = {}
     linker.define_func("host", "again", FuncType([i32], [i32]), lambda n: exports["through_host"](store, n))
     exports.update(linker.instantiate(store, Module(engine, WAT)).exports(store))

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from vmstack.jit import llvm, wasm_link
-from vmstack.wasm import Config, Engine, Func, FuncType, Linker, Module, Store, ValType, runtime
+from vmstack.wasm import Config, Func, FuncType, Module, ValType, runtime
 from vmstack.wasm.errors import Exhaustion, Timeout, Trap, WasmError
 from vmstack.wasm.text import parse_wat
 from vmstack.wasm.validate import validate_module
+
+from .engines import engine_store_linker
 
 i32, i64, f64 = ValType.i32(), ValType.i64(), ValType.f64()
 
@@ -40,11 +42,7 @@ WAT = """(module
 
 
 def _instance(strategy: str, host_twice=None):
-    config = Config()
-    config.strategy = strategy
-    engine = Engine(config)
-    store = Store(engine)
-    linker = Linker(engine)
+    engine, store, linker = engine_store_linker(strategy)
     memory = {}
     linker.define_func("host", "twice", FuncType([i32], [i32]), host_twice or (lambda x: 2 * x))
 
