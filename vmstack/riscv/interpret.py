@@ -15,6 +15,7 @@ from typing import Any
 
 from .decode import Decoded
 from .faults import IllegalInstruction
+from .memory import CODE_DECODED
 from .translate import fetch_decode
 from .user_isa import INSTRUCTIONS, KIND_BRANCH, KIND_FENCE_I, KIND_JUMP, KIND_PLAIN, KIND_TRAP, Instruction
 
@@ -68,7 +69,7 @@ def build_steps(namespace: dict[str, Any], variants: tuple[Instruction, ...] = (
 def decoded_step(cpu: Any, pc: int) -> tuple[Step, tuple, int]:
     """(step function, its operand arguments, kind) of the instruction at pc, cached in the Memory."""
     memory = cpu.memory
-    entry = memory.decoded.get(pc)
+    entry = memory.decoded.get(pc) or memory.recall(CODE_DECODED, pc)
     if entry is None:
         d: Decoded = fetch_decode(memory, pc)
         entry = (cpu.steps[d.insn.name], (d.rd, d.rs1, d.rs2, d.rs3, d.imm, d.rm, pc + d.length), d.insn.kind, d.bits)

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 from .decode import Decoded, decode
 from .faults import IllegalInstruction
-from .memory import Memory, MemoryFault
+from .memory import CODE_TRANSLATED, Memory, MemoryFault
 from .user_isa import KIND_BRANCH, KIND_FENCE_I, KIND_JUMP, KIND_PLAIN, KIND_TRAP
 
 MAX_BLOCK = 64        # instructions in a block
@@ -99,6 +99,9 @@ class _Writer:
 def translate(cpu: Any, pc: int) -> Block:
     """Translate the block at pc, install it in the memory's translation cache and return it."""
     memory = cpu.memory
+    recalled = memory.recall(CODE_TRANSLATED, pc)
+    if recalled is not None:
+        return recalled
     insns: list[tuple[int, Decoded]] = []
     addr = pc
     branches = 0
