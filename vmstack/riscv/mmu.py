@@ -130,6 +130,7 @@ class TranslatingMemory(Memory):
         self.code_sets = {mode: ({}, {}) for mode in modes}   # translations, decoded
         self.stale_code = {mode: ({}, {}) for mode in modes}  # the same, set aside by a global flush
         self.code_frames: dict[tuple[int, int], dict[int, int]] = {}   # (mode, pc) -> {vpage: frame} read
+        self.code_in_page: dict[int, dict[int, set[int]]] = {mode: {} for mode in modes}   # vpage -> pcs
         self.tlbs: dict[int, tuple[dict, dict]] = {mode: ({}, {}) for mode in modes}   # readable, writable
         self.fetch_tlbs: dict[int, dict[int, tuple[int, bytearray]]] = {mode: {} for mode in modes}
         self.filled_as = {mode: mode for mode in modes}   # the data mode each mode's TLB was filled under
@@ -197,7 +198,6 @@ class TranslatingMemory(Memory):
         U-mode code that the page tables in force may have changed."""
         paged = [mode for mode in self.tlbs if self.filled_as[mode] != MODE_M]
         tables = [table for mode in paged for table in self.tlbs[mode]] + [self.fetch_tlbs[mode] for mode in PAGED_MODES]
-        codes = [table for mode in PAGED_MODES for table in self.code_sets[mode]]
         if vaddr is None:
             for table in tables:
                 table.clear()
@@ -216,12 +216,13 @@ class TranslatingMemory(Memory):
             for first, last in spans:
                 for page in [page for page in table if first <= page <= last]:
                     del table[page]
-        pages = {vpn - 1, vpn}   # a block starts in the page or in the one before it
-        for first, last in spans:
-            pages.update(range(first - 1, last + 1))
-        for table in codes:
-            for pc in [pc for pc in table if pc >> PAGE_SHIFT in pages]:
-                del table[pc]
+        pages = {vpn}.union(*(range(first, last + 1) for first, last in spans))
+        for mode in PAGED_MODES:
+            in_pages = self.code_in_page[mode]
+            for page in pages if len(pages) < len(in_pages) else [page for page in in_pages if page in pages]:
+                for pc in in_pages.get(page, ()):
+                    for table in self.code_sets[mode]:
+                        table.pop(pc, None)
 
     def invalidate_all(self) -> None:
         """fence.i: the hart's own stores have dropped the code they overwrote already; drop the code
@@ -255,6 +256,7 @@ class TranslatingMemory(Memory):
         for vpage in range(first_byte >> PAGE_SHIFT, (last_byte >> PAGE_SHIFT) + 1):
             cached = self.fetchable.get(vpage)
             ppage = cached[0] if cached else self.translate(vpage << PAGE_SHIFT, "x", mode) >> PAGE_SHIFT
+            self.code_in_page[mode].setdefault(vpage, set()).add(pc)
             if frames.setdefault(vpage, ppage) != ppage:    # code set aside at pc came from other bytes
                 frames[vpage] = ppage
                 for stale in self.stale_code[mode]:

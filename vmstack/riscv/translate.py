@@ -3,6 +3,8 @@ function, which CPython then runs.
 
 A block runs from its entry pc through up to MAX_BLOCK instructions; it ends after a jump, an ecall or
 ebreak, or a fence.i. A conditional branch does not end it: a taken branch leaves through a side exit.
+Nor does a plain jump (jal x0) to code near by, in the entry's page or the next: the block goes on at
+the target (the memory is told each range of bytes the block was read from).
 A block whose branch (or jal) goes back to its own entry is a Python ``for`` loop up to there, so a
 tight guest loop stays inside one call (for at most LOOP_CHUNK instructions, or what is left of run()'s
 budget).
@@ -103,9 +105,11 @@ def translate(cpu: Any, pc: int) -> Block:
     if recalled is not None:
         return recalled
     insns: list[tuple[int, Decoded]] = []
-    addr = pc
+    addr = start = pc
+    pages = range(pc >> 12, (pc >> 12) + 2)   # where a block's code lies
+    ranges = []
     branches = 0
-    while len(insns) < MAX_BLOCK and branches < MAX_SIDE_EXITS:
+    while len(insns) < MAX_BLOCK and branches < MAX_SIDE_EXITS and (addr + 3) >> 12 in pages:
         try:
             d = fetch_decode(memory, addr)
         except (MemoryFault, IllegalInstruction):
@@ -113,13 +117,18 @@ def translate(cpu: Any, pc: int) -> Block:
                 raise
             break
         insns.append((addr, d))
-        addr += d.length
         branches += d.insn.kind == KIND_BRANCH
+        if d.insn.name == "jal" and not d.rd and (target := (addr + d.imm) & 0xFFFFFFFFFFFFFFFF) != pc and target >> 12 in pages:
+            ranges.append((start, addr + d.length - 1))    # a direct jump nearby: the block goes on there
+            addr = start = target
+            continue
+        addr += d.length
         if d.insn.kind not in (KIND_PLAIN, KIND_BRANCH):
             break
     fn = _compile(insns, cpu.block_globals)
     memory.translations[pc] = fn
-    memory.note_code(pc, pc, addr - 1)
+    for first, last in (*ranges, (start, addr - 1)):
+        memory.note_code(pc, first, last)
     return fn
 
 
@@ -620,6 +629,9 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
             body.emit("else:", 1, at)
             writeback(2, at, k + 1)
             body.emit("return next_pc", 2, at)
+        elif kind == KIND_JUMP and k + 1 < len(insns):   # a jal the block follows: only its link is left
+            body.emit("\n".join(line for line in code.split("\n") if not line.startswith("next_pc = ")) or "pass",
+                      indent, at)
         elif kind == KIND_JUMP:
             body.emit(code, indent, at)
             writeback(indent, at, k + 1)
