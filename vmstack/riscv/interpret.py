@@ -66,13 +66,15 @@ def build_steps(namespace: dict[str, Any], variants: tuple[Instruction, ...] = (
     return steps
 
 
-def decoded_step(cpu: Any, pc: int) -> tuple[Step, tuple, int]:
-    """(step function, its operand arguments, kind) of the instruction at pc, cached in the Memory."""
+def decoded_step(cpu: Any, pc: int) -> tuple[Step, tuple, int, int, Decoded]:
+    """(step function, its operand arguments, kind, bits, the Decoded) of the instruction at pc, cached in
+    the Memory."""
     memory = cpu.memory
     entry = memory.decoded.get(pc) or memory.recall(CODE_DECODED, pc)
     if entry is None:
         d: Decoded = fetch_decode(memory, pc)
-        entry = (cpu.steps[d.insn.name], (d.rd, d.rs1, d.rs2, d.rs3, d.imm, d.rm, pc + d.length), d.insn.kind, d.bits)
+        entry = (cpu.steps[d.insn.name], (d.rd, d.rs1, d.rs2, d.rs3, d.imm, d.rm, pc + d.length), d.insn.kind, d.bits,
+                 d)
         memory.decoded[pc] = entry
         memory.note_code(pc, pc, pc + d.length - 1)
     return entry
@@ -84,7 +86,7 @@ def interpret(cpu: Any, pc: int) -> int:
     x, f = cpu.x, cpu.f
     for _ in range(MAX_STEPS):
         cpu.pc = pc
-        step, args, kind, bits = decoded_step(cpu, pc)
+        step, args, kind, bits, _ = decoded_step(cpu, pc)
         if kind == KIND_TRAP:   # retired before the environment sees it, as in a translated block
             cpu.instret += 1
             return step(cpu, x, f, pc, *args)

@@ -110,8 +110,9 @@ def translate(cpu: Any, pc: int) -> Block:
     ranges = []
     branches = 0
     while len(insns) < MAX_BLOCK and branches < MAX_SIDE_EXITS and (addr + 3) >> 12 in pages:
+        decoded = memory.decoded.get(addr)   # the interpreter's, most often
         try:
-            d = fetch_decode(memory, addr)
+            d = decoded[4] if decoded else fetch_decode(memory, addr)
         except (MemoryFault, IllegalInstruction):
             if not insns:
                 raise
