@@ -9,6 +9,7 @@ instruction at a time, so a fault leaves the state exact without any recovery.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -61,9 +62,15 @@ def build_steps(namespace: dict[str, Any], variants: tuple[Instruction, ...] = (
     steps = {}
     for insn in (*INSTRUCTIONS, *variants):
         scope: dict[str, Any] = {}
-        exec(compile(_step_source(insn), f"<riscv {insn.name}>", "exec"), namespace, scope)  # noqa: S102
+        exec(_step_code(insn), namespace, scope)  # noqa: S102
         steps[insn.name] = scope["step"]
     return steps
+
+
+@functools.cache
+def _step_code(insn: Instruction) -> Any:
+    """The code object of an instruction's step (the same for every namespace: each mode of a hart has one)."""
+    return compile(_step_source(insn), f"<riscv {insn.name}>", "exec")
 
 
 def decoded_step(cpu: Any, pc: int) -> tuple[Step, tuple, int, int, Decoded]:

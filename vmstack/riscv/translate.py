@@ -134,10 +134,11 @@ def translate(cpu: Any, pc: int) -> Block:
 
 
 _SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero changes nothing, needs no mask
-    (re.compile(r"\((x\d+) \+ \(0\)\)"), r"\1"),
-    (re.compile(r"\(\(0\) \+ (x\d+)\)"), r"\1"),
-    (re.compile(r"\((x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
-    (re.compile(r"(?:(?<=\()|(?<=, )|(?<== )|^)(x\d+) & 0xFFFFFFFFFFFFFFFF(?=[,)]|$)"), r"\1"),
+    # (text every match contains, pattern, replacement)
+    (" + (0))", re.compile(r"\((x\d+) \+ \(0\)\)"), r"\1"),
+    ("((0) + ", re.compile(r"\(\(0\) \+ (x\d+)\)"), r"\1"),
+    (") & 0xFFFFFFFFFFFFFFFF", re.compile(r"\((x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+    (" & 0xFFFFFFFFFFFFFFFF", re.compile(r"(?:(?<=\()|(?<=, )|(?<== )|^)(x\d+) & 0xFFFFFFFFFFFFFFFF(?=[,)]|$)"), r"\1"),
 ]
 _CONSTANT_ASSIGNMENT = re.compile(r"(x\d+|next_pc) = ([^\n]+)")   # x0 read as (0): li, lui and the like fold
 _CONSTANT_TO_X0 = re.compile(r"_ = (0x[0-9a-f]+|\d+)")                # a jal's link dropped
@@ -294,8 +295,9 @@ def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, l
     template = d.insn.float_template if inline and d.insn.float_template else d.insn.template
     code = _TOKEN.sub(lambda m: ops[m.group(1)], template)
     if "0xFFFFFFFFFFFFFFFF" in code or "(0)" in code:
-        for pattern, replacement in _SIMPLIFY:
-            code = pattern.sub(replacement, code)
+        for text, pattern, replacement in _SIMPLIFY:
+            if text in code:
+                code = pattern.sub(replacement, code)
     if "copysign" in code:
         for pattern, replacement in _SAME_SIGN_SOURCE:
             code = pattern.sub(replacement, code)
@@ -426,6 +428,7 @@ _PLAIN_LOAD = re.compile(r"([xfd]\d+|_) = ld([48d])\((.+)\)")
 _GROUPED = {"4": ("I", 4), "8": ("Q", 8), "d": ("d", 8)}   # access sizes a group takes: struct code, width
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _plain_access(code: str) -> tuple[str, str, str] | None:
     """(size, target or value, address) of a ld8/ldd/ld4 straight into a register or a st8/std/st4."""
     load = _PLAIN_LOAD.fullmatch(code)
