@@ -252,11 +252,18 @@ class TranslatingMemory(Memory):
 
     def note_code(self, pc: int, first_byte: int, last_byte: int) -> None:
         mode = self.hart.mode
-        frames = self.code_frames.setdefault((mode, pc), {})
+        key = (mode, pc)
+        frames = self.code_frames.get(key)
+        if frames is None:
+            frames = self.code_frames[key] = {}
+        in_page = self.code_in_page[mode]
         for vpage in range(first_byte >> PAGE_SHIFT, (last_byte >> PAGE_SHIFT) + 1):
             cached = self.fetchable.get(vpage)
             ppage = cached[0] if cached else self.translate(vpage << PAGE_SHIFT, "x", mode) >> PAGE_SHIFT
-            self.code_in_page[mode].setdefault(vpage, set()).add(pc)
+            pcs = in_page.get(vpage)
+            if pcs is None:
+                pcs = in_page[vpage] = set()
+            pcs.add(pc)
             if frames.setdefault(vpage, ppage) != ppage:    # code set aside at pc came from other bytes
                 frames[vpage] = ppage
                 for stale in self.stale_code[mode]:
@@ -270,7 +277,7 @@ class TranslatingMemory(Memory):
                     for _, table in self.tlbs.values():
                         for vpn in [vpn for vpn, held_frame in table.items() if held_frame is frame]:
                             del table[vpn]
-            held.add((mode, pc))
+            held.add(key)
 
     def _code_written(self, ppage: int) -> None:
         self.code_snapshots.pop(ppage, None)

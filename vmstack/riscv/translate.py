@@ -66,9 +66,14 @@ Block = Callable[[list, list, Any], int]
 
 def fetch_decode(memory: Memory, pc: int) -> Decoded:
     """Fetch and decode the instruction at pc (raises MemoryFault with access "x", or IllegalInstruction)."""
-    half = int.from_bytes(memory.fetch(pc, 2), "little")
-    if half & 3 == 3:
-        half |= int.from_bytes(memory.fetch(pc + 2, 2), "little") << 16
+    if pc & 4095 <= 4092:   # both halves in one page: one fetch
+        half = int.from_bytes(memory.fetch(pc, 4), "little")
+        if half & 3 != 3:
+            half &= 0xFFFF
+    else:
+        half = int.from_bytes(memory.fetch(pc, 2), "little")
+        if half & 3 == 3:
+            half |= int.from_bytes(memory.fetch(pc + 2, 2), "little") << 16
     checks = memory.core_checks
     return _decode(half) if checks is None else checks.decode(_decode(half))
 
