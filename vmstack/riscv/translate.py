@@ -112,7 +112,7 @@ def translate(cpu: Any, pc: int) -> Block:
     insns: list[tuple[int, Decoded]] = []
     addr = start = pc
     pages = range(pc >> 12, (pc >> 12) + 2)   # where a block's code lies
-    ranges = []
+    ranges: list[tuple[int, int]] = []   # the bytes read, a range per jump followed
     branches = 0
     while len(insns) < MAX_BLOCK and branches < MAX_SIDE_EXITS and (addr + 3) >> 12 in pages:
         decoded = memory.decoded.get(addr)   # the interpreter's, most often
@@ -124,8 +124,9 @@ def translate(cpu: Any, pc: int) -> Block:
             break
         insns.append((addr, d))
         branches += d.insn.kind == KIND_BRANCH
-        if d.insn.name == "jal" and not d.rd and (target := (addr + d.imm) & 0xFFFFFFFFFFFFFFFF) != pc and target >> 12 in pages:
-            ranges.append((start, addr + d.length - 1))    # a direct jump nearby: the block goes on there
+        target = (addr + d.imm) & 0xFFFFFFFFFFFFFFFF
+        if d.insn.name == "jal" and not d.rd and target != pc and target >> 12 in pages:
+            ranges.append((start, addr + d.length - 1))    # a plain jump near by: the block goes on there
             addr = start = target
             continue
         addr += d.length
@@ -133,7 +134,9 @@ def translate(cpu: Any, pc: int) -> Block:
             break
     fn = _compile(insns, cpu.block_globals)
     memory.translations[pc] = fn
-    for first, last in (*ranges, (start, addr - 1)):
+    if addr > start:    # (nothing was read at a jump's target whose fetch faulted)
+        ranges.append((start, addr - 1))
+    for first, last in ranges:
         memory.note_code(pc, first, last)
     return fn
 
