@@ -91,9 +91,10 @@ def interpret(cpu: Any, pc: int) -> int:
     """Run from pc up to the end of its block (a jump, trap or taken branch); return the next pc.
     A guest fault propagates with cpu.pc and cpu.instret at the faulting instruction."""
     x, f = cpu.x, cpu.f
+    decoded = cpu.memory.decoded    # the same dict until we return (a mode change comes from a trap)
     for _ in range(MAX_STEPS):
         cpu.pc = pc
-        step, args, kind, bits, _ = decoded_step(cpu, pc)
+        step, args, kind, bits, _ = decoded.get(pc) or decoded_step(cpu, pc)
         if kind == KIND_TRAP:   # retired before the environment sees it, as in a translated block
             cpu.instret += 1
             return step(cpu, x, f, pc, *args)
