@@ -92,6 +92,33 @@ def test_writing_code_drops_its_translation() -> None:
         cpu.run(100)
 
 
+def test_a_block_follows_a_jump_and_writing_at_its_target_drops_it() -> None:
+    """A plain jump into the next page does not end the block: the code there is part of it, so a store
+    to that page drops the block (and the next run sees the new code)."""
+    memory = Memory()
+    memory.map(0x10000, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC)
+    addi_a0_1, addi_a0_2, addi_a0_100, j_12, ecall = 0x00150513, 0x00250513, 0x06450513, 0x00C0006F, 0x00000073
+    for addr, word in ((0x10FF8, addi_a0_1), (0x10FFC, j_12), (0x11000, addi_a0_100), (0x11004, addi_a0_100),
+                       (0x11008, addi_a0_2), (0x1100C, ecall)):
+        memory.write(addr, word.to_bytes(4, "little"))
+
+    class Env(MinimalEnv):
+        def ecall(self, cpu: Cpu) -> None:
+            cpu.stop = True
+            cpu.pc = 0x10FF8
+
+    cpu = Cpu(memory, Env())
+    cpu.pc, cpu.hot = 0x10FF8, 0       # translated at once
+    cpu.run(100)
+    assert cpu.x[10] == 3 and cpu.instret == 4
+    block = memory.translations[0x10FF8]
+    assert {at.pc for at in block.info.lines.values()} >= {0x10FFC, 0x11008, 0x1100C}
+    memory.store(0x11008, 4, 0x00550513)          # addi a0, a0, 5 at the jump's target
+    assert 0x10FF8 not in memory.translations
+    cpu.run(100)
+    assert cpu.x[10] == 3 + 6
+
+
 def test_large_reservations_are_cheap_until_touched() -> None:
     memory = Memory()
     memory.map(0x100000000, 1 << 28, 0)                 # 256 MiB reserved, inaccessible

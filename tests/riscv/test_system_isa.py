@@ -216,3 +216,41 @@ def test_tlb_survives_traps_and_sfence_vma_drops_one_page(hart):
     assert 2 not in memory.readable
     with pytest.raises(PageFault):
         memory.load(0x2000, 8)
+
+
+def test_global_sfence_sets_code_aside_and_recall_checks_its_frame(hart):
+    """After sfence.vma without an address the S-mode block comes back as it was while its page maps
+    the same frame; once the page maps another frame (other code), the block there is a new one."""
+    ram, memory = hart.bus.ram, hart.memory
+    root, leaves = RAM + 0x1000, RAM + 0x2000            # Sv39: root -> one level-1 table -> leaves
+    ram.store(root, 8, (RAM + 0x3000) >> 12 << 10 | 1)
+    ram.store(RAM + 0x3000, 8, leaves >> 12 << 10 | 1)
+    addi_a0_1, addi_a0_7 = 0x00150513, 0x00750513
+    for frame, word in ((0x10000, addi_a0_1), (0x11000, addi_a0_7)):
+        ram.store(RAM + frame, 4, word)
+        ram.store(RAM + frame + 4, 4, ECALL)
+    ram.store(leaves, 8, (RAM + 0x10000) >> 12 << 10 | 0x4B)      # virtual page 0: A X R V
+    ram.store(RAM + 0x400, 4, SPIN)
+    hart.write_csr(0x3B0, (1 << 54) - 1)
+    hart.write_csr(0x3A0, 0x1F)
+    hart.write_csr(CSR_SATP, 8 << 60 | root >> 12)
+    hart.mtvec, hart.cpu.hot = RAM + 0x400, 0
+    s_mode_blocks = memory.code_sets[MODE_S][0]
+
+    def run_from_zero() -> None:      # up to the ecall, which traps to M-mode's spinning vector
+        hart.cpu.pc = 0
+        hart._set_mode(MODE_S)
+        hart.cpu.run(50)
+        assert hart.mode == MODE_M and hart.mepc == 4
+
+    run_from_zero()
+    block = s_mode_blocks[0]
+    hart.cpu.x[5] = 0
+    hart.exception(hart.cpu, 2, 0x12000073)              # sfence.vma zero, zero: the whole TLB
+    assert 0 not in s_mode_blocks
+    run_from_zero()
+    assert s_mode_blocks[0] is block and hart.cpu.x[10] == 2
+    ram.store(leaves, 8, (RAM + 0x11000) >> 12 << 10 | 0x4B)      # page 0 now holds addi a0, a0, 7
+    hart.exception(hart.cpu, 2, 0x12000073)
+    run_from_zero()
+    assert s_mode_blocks[0] is not block and hart.cpu.x[10] == 9

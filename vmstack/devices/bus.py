@@ -36,14 +36,15 @@ class MmioDevice(Protocol):
 
 
 class GuestRam:
-    """``size`` bytes of guest RAM at physical address ``base``, as 4 KiB pages."""
+    """``size`` bytes of guest RAM at physical address ``base``, as 4 KiB pages (each made, zeroed, when
+    first asked for: a guest touches a small part of a large RAM)."""
 
     def __init__(self, base: int, size: int) -> None:
         if base % PAGE_SIZE or size % PAGE_SIZE or size <= 0:
             raise ValueError("guest RAM must be a positive whole number of pages at a page boundary")
         self.base, self.size, self.end = base, size, base + size
         self.first_page = base >> PAGE_SHIFT
-        self.pages = [bytearray(PAGE_SIZE) for _ in range(size >> PAGE_SHIFT)]
+        self.pages: list[bytearray | None] = [None] * (size >> PAGE_SHIFT)
 
     def contains(self, addr: int, n: int = 1) -> bool:
         return self.base <= addr and addr + n <= self.end
@@ -51,7 +52,12 @@ class GuestRam:
     def page(self, page_number: int) -> bytearray | None:
         """The page holding physical page number ``page_number``, or None outside RAM."""
         index = page_number - self.first_page
-        return self.pages[index] if 0 <= index < len(self.pages) else None
+        if not 0 <= index < len(self.pages):
+            return None
+        data = self.pages[index]
+        if data is None:
+            data = self.pages[index] = bytearray(PAGE_SIZE)
+        return data
 
     def _pieces(self, addr: int, n: int):
         if not self.contains(addr, n):
@@ -60,7 +66,7 @@ class GuestRam:
         while n > 0:
             index, start = divmod(offset, PAGE_SIZE)
             take = min(n, PAGE_SIZE - start)
-            yield self.pages[index], start, take
+            yield self.page(self.first_page + index), start, take
             offset += take
             n -= take
 

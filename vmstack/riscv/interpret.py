@@ -9,12 +9,14 @@ instruction at a time, so a fault leaves the state exact without any recovery.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
 from .decode import Decoded
 from .faults import IllegalInstruction
+from .memory import CODE_DECODED
 from .translate import fetch_decode
 from .user_isa import INSTRUCTIONS, KIND_BRANCH, KIND_FENCE_I, KIND_JUMP, KIND_PLAIN, KIND_TRAP, Instruction
 
@@ -60,18 +62,26 @@ def build_steps(namespace: dict[str, Any], variants: tuple[Instruction, ...] = (
     steps = {}
     for insn in (*INSTRUCTIONS, *variants):
         scope: dict[str, Any] = {}
-        exec(compile(_step_source(insn), f"<riscv {insn.name}>", "exec"), namespace, scope)  # noqa: S102
+        exec(_step_code(insn), namespace, scope)  # noqa: S102
         steps[insn.name] = scope["step"]
     return steps
 
 
-def decoded_step(cpu: Any, pc: int) -> tuple[Step, tuple, int]:
-    """(step function, its operand arguments, kind) of the instruction at pc, cached in the Memory."""
+@functools.cache
+def _step_code(insn: Instruction) -> Any:
+    """The code object of an instruction's step (the same for every namespace: each mode of a hart has one)."""
+    return compile(_step_source(insn), f"<riscv {insn.name}>", "exec")
+
+
+def decoded_step(cpu: Any, pc: int) -> tuple[Step, tuple, int, int, Decoded]:
+    """(step function, its operand arguments, kind, bits, the Decoded) of the instruction at pc, cached in
+    the Memory."""
     memory = cpu.memory
-    entry = memory.decoded.get(pc)
+    entry = memory.decoded.get(pc) or memory.recall(CODE_DECODED, pc)
     if entry is None:
         d: Decoded = fetch_decode(memory, pc)
-        entry = (cpu.steps[d.insn.name], (d.rd, d.rs1, d.rs2, d.rs3, d.imm, d.rm, pc + d.length), d.insn.kind, d.bits)
+        entry = (cpu.steps[d.insn.name], (d.rd, d.rs1, d.rs2, d.rs3, d.imm, d.rm, pc + d.length), d.insn.kind, d.bits,
+                 d)
         memory.decoded[pc] = entry
         memory.note_code(pc, pc, pc + d.length - 1)
     return entry
@@ -81,9 +91,10 @@ def interpret(cpu: Any, pc: int) -> int:
     """Run from pc up to the end of its block (a jump, trap or taken branch); return the next pc.
     A guest fault propagates with cpu.pc and cpu.instret at the faulting instruction."""
     x, f = cpu.x, cpu.f
+    decoded = cpu.memory.decoded    # the same dict until we return (a mode change comes from a trap)
     for _ in range(MAX_STEPS):
         cpu.pc = pc
-        step, args, kind, bits = decoded_step(cpu, pc)
+        step, args, kind, bits, _ = decoded.get(pc) or decoded_step(cpu, pc)
         if kind == KIND_TRAP:   # retired before the environment sees it, as in a translated block
             cpu.instret += 1
             return step(cpu, x, f, pc, *args)

@@ -21,6 +21,7 @@ PAGE_SIZE = 4096
 PAGE_SHIFT = 12
 _OFFSET = PAGE_SIZE - 1
 ADDRESS_MASK = (1 << 64) - 1
+CODE_TRANSLATED, CODE_DECODED = 0, 1    # what ``recall`` looks for: a translated block, a decoded instruction
 
 
 class MemoryFault(Exception):
@@ -112,6 +113,11 @@ class Memory:
         for page in range(first_byte >> PAGE_SHIFT, (last_byte >> PAGE_SHIFT) + 1):
             self.code_pages.setdefault(page, set()).add(pc)
             self.writable.pop(page, None)
+
+    def recall(self, kind: int, pc: int) -> Any:
+        """Code at pc set aside by a TLB flush (kind CODE_TRANSLATED or CODE_DECODED) and still valid, back
+        in its cache; None when there is none (a process's code is only ever dropped for good)."""
+        return None
 
     def invalidate_page(self, page: int) -> None:
         pcs = self.code_pages.pop(page, None)

@@ -15,8 +15,11 @@ does a satp write; a PMP change drops everything.
 
 Translated code is kept per privilege mode (a block is valid only for the mode that fetched it) and
 indexed by the physical pages it came from, so that a store through any alias drops it; sfence.vma
-and satp writes drop the S- and U-mode code of the pages concerned; fence.i drops the code of pages
-whose bytes changed other than by the hart's own stores (device DMA).
+of an address drops the S- and U-mode code of the pages concerned; fence.i drops the code of pages
+whose bytes changed other than by the hart's own stores (device DMA). A flush of the whole TLB (sfence.vma
+without an address, a satp write) sets the S- and U-mode code aside instead: ``recall`` brings a piece
+back when the pages it was read from still map to the frames it was read from (``code_frames``), which
+spares Linux a retranslation of its kernel after every global flush.
 """
 
 from __future__ import annotations
@@ -125,6 +128,9 @@ class TranslatingMemory(Memory):
         self.bus, self.ram, self.hart = bus, bus.ram, hart
         modes = (MODE_U, MODE_S, MODE_M)
         self.code_sets = {mode: ({}, {}) for mode in modes}   # translations, decoded
+        self.stale_code = {mode: ({}, {}) for mode in modes}  # the same, set aside by a global flush
+        self.code_frames: dict[tuple[int, int], dict[int, int]] = {}   # (mode, pc) -> {vpage: frame} read
+        self.code_in_page: dict[int, dict[int, set[int]]] = {mode: {} for mode in modes}   # vpage -> pcs
         self.tlbs: dict[int, tuple[dict, dict]] = {mode: ({}, {}) for mode in modes}   # readable, writable
         self.fetch_tlbs: dict[int, dict[int, tuple[int, bytearray]]] = {mode: {} for mode in modes}
         self.filled_as = {mode: mode for mode in modes}   # the data mode each mode's TLB was filled under
@@ -192,10 +198,13 @@ class TranslatingMemory(Memory):
         U-mode code that the page tables in force may have changed."""
         paged = [mode for mode in self.tlbs if self.filled_as[mode] != MODE_M]
         tables = [table for mode in paged for table in self.tlbs[mode]] + [self.fetch_tlbs[mode] for mode in PAGED_MODES]
-        codes = [table for mode in PAGED_MODES for table in self.code_sets[mode]]
         if vaddr is None:
-            for table in tables + codes:
+            for table in tables:
                 table.clear()
+            for mode in PAGED_MODES:
+                for table, stale in zip(self.code_sets[mode], self.stale_code[mode]):
+                    stale.update(table)
+                    table.clear()
             for mode in paged:
                 self.relaxed[mode].clear()
             self.superpages.clear()
@@ -207,12 +216,13 @@ class TranslatingMemory(Memory):
             for first, last in spans:
                 for page in [page for page in table if first <= page <= last]:
                     del table[page]
-        pages = {vpn - 1, vpn}   # a block starts in the page or in the one before it
-        for first, last in spans:
-            pages.update(range(first - 1, last + 1))
-        for table in codes:
-            for pc in [pc for pc in table if pc >> PAGE_SHIFT in pages]:
-                del table[pc]
+        pages = {vpn}.union(*(range(first, last + 1) for first, last in spans))
+        for mode in PAGED_MODES:
+            in_pages = self.code_in_page[mode]
+            for page in pages if len(pages) < len(in_pages) else [page for page in in_pages if page in pages]:
+                for pc in in_pages.get(page, ()):
+                    for table in self.code_sets[mode]:
+                        table.pop(pc, None)
 
     def invalidate_all(self) -> None:
         """fence.i: the hart's own stores have dropped the code they overwrote already; drop the code
@@ -222,11 +232,42 @@ class TranslatingMemory(Memory):
             if frame is None or frame != snapshot:
                 self._code_written(ppage)
 
+    def recall(self, kind: int, pc: int) -> Any:
+        mode = self.hart.mode
+        entry = self.stale_code[mode][kind].pop(pc, None)
+        if entry is None:
+            return None
+        fault = self.last_access_fault
+        for vpage, ppage in self.code_frames[mode, pc].items():
+            cached = self.fetchable.get(vpage)
+            try:
+                frame = cached[0] if cached else self._physical(vpage << PAGE_SHIFT, "x") >> PAGE_SHIFT
+            except MemoryFault:      # the fetch that follows reports it
+                self.last_access_fault = fault
+                return None
+            if frame != ppage:
+                return None
+        self.code_sets[mode][kind][pc] = entry
+        return entry
+
     def note_code(self, pc: int, first_byte: int, last_byte: int) -> None:
         mode = self.hart.mode
+        key = (mode, pc)
+        frames = self.code_frames.get(key)
+        if frames is None:
+            frames = self.code_frames[key] = {}
+        in_page = self.code_in_page[mode]
         for vpage in range(first_byte >> PAGE_SHIFT, (last_byte >> PAGE_SHIFT) + 1):
             cached = self.fetchable.get(vpage)
             ppage = cached[0] if cached else self.translate(vpage << PAGE_SHIFT, "x", mode) >> PAGE_SHIFT
+            pcs = in_page.get(vpage)
+            if pcs is None:
+                pcs = in_page[vpage] = set()
+            pcs.add(pc)
+            if frames.setdefault(vpage, ppage) != ppage:    # code set aside at pc came from other bytes
+                frames[vpage] = ppage
+                for stale in self.stale_code[mode]:
+                    stale.pop(pc, None)
             held = self.physical_code.get(ppage)
             if held is None:
                 held = self.physical_code[ppage] = set()
@@ -236,14 +277,13 @@ class TranslatingMemory(Memory):
                     for _, table in self.tlbs.values():
                         for vpn in [vpn for vpn, held_frame in table.items() if held_frame is frame]:
                             del table[vpn]
-            held.add((mode, pc))
+            held.add(key)
 
     def _code_written(self, ppage: int) -> None:
         self.code_snapshots.pop(ppage, None)
         for mode, pc in self.physical_code.pop(ppage, ()):
-            translations, decoded = self.code_sets[mode]
-            translations.pop(pc, None)
-            decoded.pop(pc, None)
+            for table in (*self.code_sets[mode], *self.stale_code[mode]):
+                table.pop(pc, None)
 
     # ------------------------------------------------------------ translation
 

@@ -90,7 +90,7 @@ ENVCFG_FIOM, ENVCFG_STCE = 1, 1 << 63
 MENVCFG_WRITABLE, SENVCFG_WRITABLE = ENVCFG_FIOM | ENVCFG_STCE, ENVCFG_FIOM
 COUNTEREN_TM = 1 << (CSR_TIME - CSR_CYCLE)
 # CSRs the running code may access without leaving its block: no pc, register or instret needed,
-# no code-cache change; a status write that makes an interrupt deliverable still takes the exact path
+# no code-cache change; a status write that enables an interrupt it makes deliverable takes the exact path
 IN_PLACE_CSRS = frozenset(SIMPLE_CSRS) - {CSR_MCOUNTEREN, CSR_SCOUNTEREN, CSR_MENVCFG, CSR_SENVCFG,
                                             CSR_STIMECMP}
 IN_PLACE_READS = IN_PLACE_CSRS | {CSR_MSTATUS, CSR_SSTATUS, CSR_MIE, CSR_SIE, CSR_MIP, CSR_SIP, CSR_SATP,
@@ -316,7 +316,7 @@ class SystemHart:
                 self.write_csr(csr, new)
             else:
                 status = self._new_status(new, MSTATUS_WRITABLE if csr == CSR_MSTATUS else SSTATUS_WRITABLE)
-                if self.pending_interrupt(status) is not None:
+                if status & ~self.mstatus & (MIE | SIE) and self.pending_interrupt(status) is not None:
                     raise IllegalInstruction(0)
                 self._set_status(status)
         return old

@@ -3,6 +3,8 @@ function, which CPython then runs.
 
 A block runs from its entry pc through up to MAX_BLOCK instructions; it ends after a jump, an ecall or
 ebreak, or a fence.i. A conditional branch does not end it: a taken branch leaves through a side exit.
+Nor does a plain jump (jal x0) to code near by, in the entry's page or the next: the block goes on at
+the target (the memory is told each range of bytes the block was read from).
 A block whose branch (or jal) goes back to its own entry is a Python ``for`` loop up to there, so a
 tight guest loop stays inside one call (for at most LOOP_CHUNK instructions, or what is left of run()'s
 budget).
@@ -37,7 +39,7 @@ from typing import Any, NamedTuple
 
 from .decode import Decoded, decode
 from .faults import IllegalInstruction
-from .memory import Memory, MemoryFault
+from .memory import CODE_TRANSLATED, Memory, MemoryFault
 from .user_isa import KIND_BRANCH, KIND_FENCE_I, KIND_JUMP, KIND_PLAIN, KIND_TRAP
 
 MAX_BLOCK = 64        # instructions in a block
@@ -64,9 +66,14 @@ Block = Callable[[list, list, Any], int]
 
 def fetch_decode(memory: Memory, pc: int) -> Decoded:
     """Fetch and decode the instruction at pc (raises MemoryFault with access "x", or IllegalInstruction)."""
-    half = int.from_bytes(memory.fetch(pc, 2), "little")
-    if half & 3 == 3:
-        half |= int.from_bytes(memory.fetch(pc + 2, 2), "little") << 16
+    if pc & 4095 <= 4092:   # both halves in one page: one fetch
+        half = int.from_bytes(memory.fetch(pc, 4), "little")
+        if half & 3 != 3:
+            half &= 0xFFFF
+    else:
+        half = int.from_bytes(memory.fetch(pc, 2), "little")
+        if half & 3 == 3:
+            half |= int.from_bytes(memory.fetch(pc + 2, 2), "little") << 16
     checks = memory.core_checks
     return _decode(half) if checks is None else checks.decode(_decode(half))
 
@@ -99,32 +106,47 @@ class _Writer:
 def translate(cpu: Any, pc: int) -> Block:
     """Translate the block at pc, install it in the memory's translation cache and return it."""
     memory = cpu.memory
+    recalled = memory.recall(CODE_TRANSLATED, pc)
+    if recalled is not None:
+        return recalled
     insns: list[tuple[int, Decoded]] = []
-    addr = pc
+    addr = start = pc
+    pages = range(pc >> 12, (pc >> 12) + 2)   # where a block's code lies
+    ranges: list[tuple[int, int]] = []   # the bytes read, a range per jump followed
     branches = 0
-    while len(insns) < MAX_BLOCK and branches < MAX_SIDE_EXITS:
+    while len(insns) < MAX_BLOCK and branches < MAX_SIDE_EXITS and (addr + 3) >> 12 in pages:
+        decoded = memory.decoded.get(addr)   # the interpreter's, most often
         try:
-            d = fetch_decode(memory, addr)
+            d = decoded[4] if decoded else fetch_decode(memory, addr)
         except (MemoryFault, IllegalInstruction):
             if not insns:
                 raise
             break
         insns.append((addr, d))
-        addr += d.length
         branches += d.insn.kind == KIND_BRANCH
+        target = (addr + d.imm) & 0xFFFFFFFFFFFFFFFF
+        if d.insn.name == "jal" and not d.rd and target != pc and target >> 12 in pages:
+            ranges.append((start, addr + d.length - 1))    # a plain jump near by: the block goes on there
+            addr = start = target
+            continue
+        addr += d.length
         if d.insn.kind not in (KIND_PLAIN, KIND_BRANCH):
             break
     fn = _compile(insns, cpu.block_globals)
     memory.translations[pc] = fn
-    memory.note_code(pc, pc, addr - 1)
+    if addr > start:    # (nothing was read at a jump's target whose fetch faulted)
+        ranges.append((start, addr - 1))
+    for first, last in ranges:
+        memory.note_code(pc, first, last)
     return fn
 
 
 _SIMPLIFY = [  # registers hold values in [0, 2**64): adding a zero changes nothing, needs no mask
-    (re.compile(r"\((x\d+) \+ \(0\)\)"), r"\1"),
-    (re.compile(r"\(\(0\) \+ (x\d+)\)"), r"\1"),
-    (re.compile(r"\((x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
-    (re.compile(r"(?:(?<=\()|(?<=, )|(?<== )|^)(x\d+) & 0xFFFFFFFFFFFFFFFF(?=[,)]|$)"), r"\1"),
+    # (text every match contains, pattern, replacement)
+    (" + (0))", re.compile(r"\((x\d+) \+ \(0\)\)"), r"\1"),
+    ("((0) + ", re.compile(r"\(\(0\) \+ (x\d+)\)"), r"\1"),
+    (") & 0xFFFFFFFFFFFFFFFF", re.compile(r"\((x\d+)\) & 0xFFFFFFFFFFFFFFFF"), r"\1"),
+    (" & 0xFFFFFFFFFFFFFFFF", re.compile(r"(?:(?<=\()|(?<=, )|(?<== )|^)(x\d+) & 0xFFFFFFFFFFFFFFFF(?=[,)]|$)"), r"\1"),
 ]
 _CONSTANT_ASSIGNMENT = re.compile(r"(x\d+|next_pc) = ([^\n]+)")   # x0 read as (0): li, lui and the like fold
 _CONSTANT_TO_X0 = re.compile(r"_ = (0x[0-9a-f]+|\d+)")                # a jal's link dropped
@@ -281,8 +303,9 @@ def _instruction_code(d: Decoded, pc: int, k: str, inline: bool) -> tuple[str, l
     template = d.insn.float_template if inline and d.insn.float_template else d.insn.template
     code = _TOKEN.sub(lambda m: ops[m.group(1)], template)
     if "0xFFFFFFFFFFFFFFFF" in code or "(0)" in code:
-        for pattern, replacement in _SIMPLIFY:
-            code = pattern.sub(replacement, code)
+        for text, pattern, replacement in _SIMPLIFY:
+            if text in code:
+                code = pattern.sub(replacement, code)
     if "copysign" in code:
         for pattern, replacement in _SAME_SIGN_SOURCE:
             code = pattern.sub(replacement, code)
@@ -413,6 +436,7 @@ _PLAIN_LOAD = re.compile(r"([xfd]\d+|_) = ld([48d])\((.+)\)")
 _GROUPED = {"4": ("I", 4), "8": ("Q", 8), "d": ("d", 8)}   # access sizes a group takes: struct code, width
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _plain_access(code: str) -> tuple[str, str, str] | None:
     """(size, target or value, address) of a ld8/ldd/ld4 straight into a register or a st8/std/st4."""
     load = _PLAIN_LOAD.fullmatch(code)
@@ -617,6 +641,9 @@ def _compile(insns: list[tuple[int, Decoded]], namespace: dict[str, Any]) -> Blo
             body.emit("else:", 1, at)
             writeback(2, at, k + 1)
             body.emit("return next_pc", 2, at)
+        elif kind == KIND_JUMP and k + 1 < len(insns):   # a jal the block follows: only its link is left
+            body.emit("\n".join(line for line in code.split("\n") if not line.startswith("next_pc = ")) or "pass",
+                      indent, at)
         elif kind == KIND_JUMP:
             body.emit(code, indent, at)
             writeback(indent, at, k + 1)
