@@ -164,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         workload = builder.WORKLOADS.get(kernel)
         compile_times[kernel] = compile_seconds(wasm, workload)
         args, stdin = workload or (["1"], None)
-        for _ in range(2):  # warm the cache: the first run compiles, the second links the shared libraries
-            _timed(_command("vmstack jit", native, clang, wasm, args), stdin, None)
+        for _ in range(2):  # warm the caches: vmstack jit's first run compiles, its second links the shared
+            for runner in ("vmstack jit", "wasmtime"):  # libraries; wasmtime's first run fills its cache
+                _timed(_command(runner, native, clang, wasm, args), stdin, None)
         if workload:
             expected = _timed([str(native), *args], stdin, None)[1]
             commands = {runner: _command(runner, native, clang, wasm, args) for runner in RUNNERS}

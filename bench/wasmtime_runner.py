@@ -1,6 +1,8 @@
 """Run a WASI command module with wasmtime-py: `python3 wasmtime_runner.py PROG.wasm [ARGS...]`.
 
 The guest gets the arguments, inherited stdin/stdout/stderr and no files; the exit status is the guest's.
+Compiled code goes to wasmtime's own disk cache (~/.cache/wasmtime), so that a second run of a module does
+not compile it again, as a second run under vmstack jit does not.
 The benchmark uses it as the wasmtime peer and the guest tests as an oracle.
 """
 
@@ -11,7 +13,9 @@ import wasmtime
 
 def run(program: str, args: list[str]) -> int:
     """Run `program` as a WASI command with argv [program, *args] and return its exit status."""
-    engine = wasmtime.Engine()
+    config = wasmtime.Config()
+    config.cache = True
+    engine = wasmtime.Engine(config)
     store = wasmtime.Store(engine)
     wasi = wasmtime.WasiConfig()
     wasi.argv = [program, *args]
