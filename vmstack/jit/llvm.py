@@ -31,6 +31,7 @@ from typing import Any
 from llvmlite import ir
 
 from .. import __version__
+from .. import cache as caches
 
 STATE_SYMBOL = "vmstack_state"
 
@@ -91,8 +92,7 @@ def _default_stack_budget() -> int:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("VMSTACK_CACHE")
-    return (Path(root) if root else Path.home() / ".cache" / "vmstack") / "jit"
+    return caches.cache_dir("jit")
 
 
 def _link_library(objects: list[Path], target: Path) -> bool:
@@ -159,7 +159,7 @@ def host_cpu() -> str:
             _initialise()
             _host_cpu.append(f"{llvm.get_host_cpu_name()}:{llvm.get_host_cpu_features().flatten()}")
             if remembered is not None:
-                _write_atomically(remembered, _host_cpu[0].encode())
+                caches.write_atomically(remembered, _host_cpu[0].encode())
     return _host_cpu[0]
 
 
@@ -212,19 +212,8 @@ def cached_object(key: str) -> bytes | None:
         return None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write a cache file (a cache that cannot be written is skipped)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        partial.write_bytes(data)
-        partial.replace(path)
-    except OSError:
-        pass
-
-
 def store_object(key: str, obj: bytes) -> None:
-    _write_atomically(cache_dir() / f"{key}.o", obj)
+    caches.write_atomically(cache_dir() / f"{key}.o", obj)
 
 
 def load_cached(key: str, prefix: str) -> LoadedCode | SharedCode | None:

@@ -11,11 +11,11 @@ read is decoded again, and a cache that cannot be written is skipped.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from pathlib import Path
 
 from .. import __version__
+from .. import cache as caches
 from .binary import decode_module
 from .module import Module
 from .validate import validate_module
@@ -33,8 +33,7 @@ def _tier_fingerprint() -> bytes:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("VMSTACK_CACHE")
-    return (Path(root) if root else Path.home() / ".cache" / "vmstack") / "modules"
+    return caches.cache_dir("modules")
 
 
 def decode_validated(data: bytes) -> Module:
@@ -49,16 +48,7 @@ def decode_validated(data: bytes) -> Module:
         module = decode_module(data)
         validate_module(module)
         module.source = None
-        _store(entry, pickle.dumps(module, protocol=pickle.HIGHEST_PROTOCOL))
+        caches.write_atomically(entry, pickle.dumps(module, protocol=pickle.HIGHEST_PROTOCOL))
     module.source = data
     return module
 
-
-def _store(entry: Path, blob: bytes) -> None:
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        partial = entry.with_name(f"{entry.stem}.{os.getpid()}.tmp")
-        partial.write_bytes(blob)
-        partial.replace(entry)
-    except OSError:
-        pass
