@@ -31,12 +31,12 @@ from ..wasm.errors import Exhaustion, OutOfFuel, Trap
 from ..wasm.module import ExternRef, FuncType, Module
 from ..wasm.numeric import f32_from_bits, f32_to_bits
 from ..wasm.runtime import (
+    MAX_CALL_DEPTH,
     MAX_NESTED_INVOKES,
     FuncInst,
     GlobalInst,
     MemInst,
     ModuleInstance,
-    Store,
     TableInst,
     WasmFunc,
 )
@@ -578,7 +578,6 @@ def _fail(exc: BaseException) -> None:
 # runtime.invoke caps it, and from the outermost host call on Python may go as deep as tier 1
 # lets it: a callback that Python's recursion limit stopped from starting would be lost.
 _host_nesting = [0]
-PYTHON_DEPTH = Store().max_call_depth
 
 
 def _host_call(rec: int, slots: int) -> int:
@@ -588,8 +587,8 @@ def _host_call(rec: int, slots: int) -> int:
         if _host_nesting[0] + 1 >= MAX_NESTED_INVOKES:  # the first entry from Python counts as one, as there
             raise Exhaustion("call stack exhausted")
         _host_nesting[0] += 1
-        if outer_limit < PYTHON_DEPTH:
-            sys.setrecursionlimit(PYTHON_DEPTH)
+        if outer_limit < MAX_CALL_DEPTH:
+            sys.setrecursionlimit(MAX_CALL_DEPTH)
         func = _by_record[rec]
         ty = func.type
         args = [read_value(slots + SLOT_BYTES * i, t) for i, t in enumerate(ty.params)]

@@ -31,6 +31,10 @@ MAX_TABLE = 0xFFFFFFFF
 MAX_TABLE_ELEMENTS = 10_000_000
 
 
+MAX_CALL_DEPTH = 100_000
+"""A store's default depth of wasm calls (Python frames)."""
+
+
 class Store:
     """Owns instances and their limits: fuel (None = unlimited; decremented by about one per
     instruction run, OutOfFuel below zero; read when a function is first called, so set it before),
@@ -40,7 +44,7 @@ class Store:
     def __init__(self) -> None:
         self.fuel: int | None = None
         self.max_memory_bytes: int | None = None
-        self.max_call_depth: int = 100_000
+        self.max_call_depth: int = MAX_CALL_DEPTH
         # which tier runs wasm code: "interp", "jit" (everything compiled at instantiation) or "auto"
         # (interpreted at first, compiled in the background); opt_level is the compiler's (0-3)
         self.engine: str = "interp"
