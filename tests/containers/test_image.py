@@ -184,7 +184,7 @@ def test_run_applies_the_image_config(runtime: str, busybox_images: dict[str, st
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_a_signal_to_vmstack_reaches_the_container(runtime: str, busybox_images: dict[str, str],
                                                    tmp_path: Path, runtime_binaries: dict[str, str]) -> None:
-    name = f"signalled-{runtime}"
+    name = f"signalled-{runtime}-{os.getpid()}"  # runc keeps its names machine-wide
     command = [sys.executable, "-m", "vmstack", "container", "run", "--rm", "--name", name, "--runtime",
                runtime_binaries[runtime], busybox_images["layout"], "--", "sh", "-c",
                "trap 'echo got TERM; exit 42' TERM; echo ready; while true; do sleep 0.1; done"]
