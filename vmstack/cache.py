@@ -6,11 +6,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+_dirs: dict[tuple[str | None, str], Path] = {}
+
 
 def cache_dir(name: str) -> Path:
     """The directory of the cache called `name` (made when first written)."""
     root = os.environ.get("VMSTACK_CACHE")
-    return (Path(root) if root else Path.home() / ".cache" / "vmstack") / name
+    path = _dirs.get((root, name))
+    if path is None:  # asked for at each lazily compiled function: a Path is slow to make
+        path = _dirs[root, name] = (Path(root) if root else Path.home() / ".cache" / "vmstack") / name
+    return path
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -4,12 +4,14 @@ memory growth seen by compiled code, stack exhaustion, interrupts, tiering and t
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import wasmtime
 
 from vmstack.jit import llvm, wasm_link
 from vmstack.wasm import Config, Func, FuncType, Module, ValType, runtime
@@ -136,6 +138,63 @@ def test_compiled_code_is_cached_on_disk(tmp_path, monkeypatch) -> None:
     assert run() == [7]  # the code already in the process
     monkeypatch.setattr(wasm_link, "_loaded_code", {})
     assert run() == [7]  # the code read back from the disk
+
+
+CALL_TREES = """(module
+  (func $leaf (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+  (func $mid (param i32) (result i32) (i32.add (call $leaf (local.get 0)) (i32.const 1)))
+  (func (export "a") (param i32) (result i32) (call $mid (local.get 0)))
+  (func (export "b") (param i32) (result i32) (i32.sub (call $leaf (local.get 0)) (i32.const 1)))
+  (func (export "never") (result i32) (i32.const 9)))"""
+
+
+def test_a_big_module_loads_what_earlier_runs_compiled_at_instantiation(tmp_path, monkeypatch) -> None:
+    """A module compiled function by function as they are first called (as a big one is) remembers
+    its batches: a later run loads them all, from one shared library, when it instantiates; a
+    function no run called waits for its first call; a missing object means compiling again."""
+    monkeypatch.setenv("VMSTACK_CACHE", str(tmp_path))
+    monkeypatch.setattr(wasm_link, "WHOLE_MODULE_LIMIT", 0)
+    module = parse_wat(CALL_TREES)
+    validate_module(module)
+    oracle = wasmtime.Store()
+    exports = wasmtime.Instance(oracle, wasmtime.Module(oracle.engine, CALL_TREES), []).exports(oracle)
+    expected = [exports["a"](oracle, 5), exports["b"](oracle, 5), exports["never"](oracle)]
+
+    def instance() -> tuple[runtime.Store, runtime.ModuleInstance]:
+        store = runtime.Store()
+        store.engine = "jit"
+        return store, runtime.instantiate(store, module, [])
+
+    def compiled(inst: runtime.ModuleInstance) -> set[str]:
+        return {name for name, func in inst.exports.items() if id(func) in wasm_link._code_of}
+
+    def results(store: runtime.Store, inst: runtime.ModuleInstance) -> list:
+        return [runtime.invoke(store, inst.exports[name], list(args))[0] for name, *args in
+                [("a", 5), ("b", 5), ("never",)]]
+
+    store, inst = instance()
+    assert compiled(inst) == set()
+    assert results(store, inst) == expected
+    (profile,) = (tmp_path / "jit").glob("*.profile.json")
+    assert len(json.loads(profile.read_text())) == 3  # {a, mid, leaf}, {b}, {never}
+    libraries = set((tmp_path / "jit").glob("*.so"))
+
+    def no_compiling(*args):
+        raise AssertionError("compiled again")
+    with monkeypatch.context() as patched:
+        patched.setattr(llvm, "compile_ir", no_compiling)
+        patched.setattr(wasm_link, "_loaded_code", {})
+        store, inst = instance()
+        assert compiled(inst) == {"a", "b", "never"}
+        assert results(store, inst) == expected
+    assert len(set((tmp_path / "jit").glob("*.so")) - libraries) == 1  # the batches' one library
+
+    for stale in [*(tmp_path / "jit").glob("*.so"), next((tmp_path / "jit").glob("*.o"))]:
+        stale.unlink()
+    monkeypatch.setattr(wasm_link, "_loaded_code", {})
+    store, inst = instance()
+    assert compiled(inst) == set()
+    assert results(store, inst) == expected
 
 
 _CACHED_RUN = """import sys

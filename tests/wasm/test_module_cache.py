@@ -57,6 +57,21 @@ def test_a_binary_seen_before_comes_from_the_cache(cache):
     assert list(cache.glob("*.pickle")) == entries
 
 
+def test_function_bodies_are_read_back_at_first_use(cache):
+    """An entry's function bodies stay pickled until used: their sizes are known without them, and
+    once read they are the decoder's."""
+    binary = wasmtime.wat2wasm(SUM.replace("(local.get $acc)))", "(local.get $acc))\n  (func (result i32) (i32.const 7)))"))
+    module_cache.decode_validated(binary)
+    cached = module_cache.decode_validated(binary)
+    decoded = decode_module(binary).funcs
+    assert [f.instruction_count() for f in cached.funcs] == [len(f.body) for f in decoded]
+    assert all("_stored" in f.__dict__ for f in cached.funcs)  # sizing read no body
+    assert cached.funcs[1].body == decoded[1].body and cached.funcs[1].offsets == decoded[1].offsets
+    assert "_stored" in cached.funcs[0].__dict__ and "_stored" not in cached.funcs[1].__dict__
+    fields = ("type_index", "locals", "body", "offsets", "body_offset")
+    assert [[getattr(f, n) for n in fields] for f in cached.funcs] == [[getattr(f, n) for n in fields] for f in decoded]
+
+
 def test_a_damaged_entry_is_decoded_again(cache):
     binary = wasmtime.wat2wasm(SUM)
     _sum(binary)

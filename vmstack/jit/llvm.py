@@ -21,9 +21,6 @@ import ctypes
 import hashlib
 import os
 import resource
-import shutil
-import subprocess
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -97,6 +94,9 @@ def cache_dir() -> Path:
 
 def _link_library(objects: list[Path], target: Path) -> bool:
     """Link object files into the shared library ``target`` (atomically); False without a linker."""
+    import shutil  # only when linking (a run from the cache does not link)
+    import subprocess
+
     compiler = shutil.which("cc")
     if compiler is None:
         return False
@@ -118,6 +118,8 @@ def _state_library() -> ctypes.CDLL | None:
     try:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile
+
             with tempfile.TemporaryDirectory() as scratch:
                 source = Path(scratch) / "state.c"
                 source.write_text(f"long long {STATE_SYMBOL}[{STATE_WORDS}];\n")
@@ -231,12 +233,32 @@ def load_cached(key: str, prefix: str) -> LoadedCode | SharedCode | None:
     return LoadedCode(data, prefix) if data is not None else None
 
 
-class SharedCode:
-    """A shared library of compiled code loaded with dlopen (kept for the life of the process)."""
+def load_combined(keys: list[str], prefixes: list[str]) -> list[SharedCode] | None:
+    """The cached objects of ``keys`` as one shared library, linked the first time and cached under a
+    digest of the keys (one dlopen instead of one per object), as a SharedCode per key, with its
+    symbols' prefix; None if an object is missing or the library cannot be made."""
+    digest = hashlib.sha256(b"combined" + "".join(keys).encode()).hexdigest()
+    library = cache_dir() / f"{digest}.so"
+    objects = [cache_dir() / f"{key}.o" for key in keys]
+    if _STATE_LIBRARY is None or not library.exists() and not (
+            all(obj.exists() for obj in objects) and _link_library(objects, library)):
+        return None
+    try:
+        first = SharedCode(library, prefixes[0])
+    except OSError:
+        return None
+    return [first] + [SharedCode(library, prefix, first.library) for prefix in prefixes[1:]]
 
-    def __init__(self, path: Path, prefix: str = "") -> None:
-        self.library = ctypes.CDLL(str(path))
-        _loaded.append(self.library)
+
+class SharedCode:
+    """A shared library of compiled code loaded with dlopen (kept for the life of the process), or
+    the part of an already loaded ``library`` whose symbols start with ``prefix``."""
+
+    def __init__(self, path: Path, prefix: str = "", library: ctypes.CDLL | None = None) -> None:
+        if library is None:
+            library = ctypes.CDLL(str(path))
+            _loaded.append(library)
+        self.library = library
         self.prefix = prefix
 
     def address(self, name: str) -> int:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from . import runtime
-from .binary import decode_module
 from .errors import ExitTrap, LinkError, Trap, WasmError
 from .module import EXTERNREF, FUNCREF, ExternRef
 from .module import FuncType as _FuncType
@@ -24,7 +23,6 @@ from .module import MemoryType as _MemoryType
 from .module import Module as _Module
 from .module import TableType as _TableType
 from .numeric import f32r
-from .validate import validate_module
 from .wasi import Wasi, WasiConfig
 
 __all__ = [
@@ -311,7 +309,11 @@ class ExportType:
 
 
 def _parse_wasm(wasm: bytes | str) -> _Module:
+    """The module a binary or text encodes, not validated (the decoder and the validator are imported
+    when first needed: a run whose module comes from the cache needs neither)."""
     if isinstance(wasm, (bytes, bytearray, memoryview)) and bytes(wasm[:4]) == b"\0asm":
+        from .binary import decode_module
+
         return decode_module(bytes(wasm))
     from .text import parse_wat
 
@@ -329,6 +331,8 @@ class Module:
 
             self._module = decode_validated(bytes(wasm))
             return
+        from .validate import validate_module
+
         self._module = _parse_wasm(wasm)
         validate_module(self._module)
 
@@ -339,6 +343,8 @@ class Module:
 
     @staticmethod
     def validate(engine: Engine | None, wasm: bytes | str) -> None:
+        from .validate import validate_module
+
         validate_module(_parse_wasm(wasm))
 
     @property

@@ -105,6 +105,9 @@ class Func:
     offsets: list[int] = field(default_factory=list)  # byte offset of each instruction
     body_offset: int = 0  # byte offset of the function's code entry
 
+    def instruction_count(self) -> int:
+        return len(self.body)
+
 
 @dataclass
 class Elem:

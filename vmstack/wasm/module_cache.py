@@ -1,7 +1,9 @@
 """Decoded and validated modules cached on disk, so that a second run of the same binary skips the
 decoder and the validator (seconds for a module of a megabyte): ``decode_validated(data)``.
 
-An entry is the pickled ``Module`` (without its source binary), keyed by the binary's digest,
+An entry is the pickled ``Module`` (without its source binary), each function's body pickled apart
+and unpickled at its first use (a run of a big module under the compiled tier, its code cached,
+never reads most bodies: unpickling them all was 0.15 s of a 1.2 MB module), keyed by the binary's digest,
 vmstack's version and a digest of the tier's own source (a changed decoder or validator never
 reuses an old entry). The cache lives beside the compiled tier's, under ``$VMSTACK_CACHE`` or
 ``~/.cache/vmstack``, and is as trusted as the object code kept there; an entry that cannot be
@@ -11,14 +13,13 @@ read is decoded again, and a cache that cannot be written is skipped.
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 from pathlib import Path
 
 from .. import __version__
 from .. import cache as caches
-from .binary import decode_module
-from .module import Module
-from .validate import validate_module
+from .module import Func, Module
 
 _fingerprint: list[bytes] = []
 
@@ -30,6 +31,42 @@ def _tier_fingerprint() -> bytes:
             digest.update(path.read_bytes())
         _fingerprint.append(digest.digest())
     return _fingerprint[0]
+
+
+class StoredFunc(Func):
+    """A function read back from the cache, its body and offsets still pickled until first used."""
+
+    def __getattr__(self, name: str):  # only attributes not set yet come here
+        stored = self.__dict__.pop("_stored", None)
+        if stored is None or name not in ("body", "offsets"):
+            raise AttributeError(name)
+        self.body, self.offsets = pickle.loads(stored)
+        return getattr(self, name)
+
+    def instruction_count(self) -> int:
+        count = self.__dict__.get("_count")
+        return count if count is not None else len(self.body)
+
+
+def _stored_func(type_index: int, locals_: list[str], body_offset: int, count: int, stored: bytes) -> StoredFunc:
+    func = StoredFunc.__new__(StoredFunc)
+    func.__dict__.update(type_index=type_index, locals=locals_, body_offset=body_offset, _count=count,
+                         _stored=stored)
+    return func
+
+
+class _EntryPickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if type(obj) is Func or type(obj) is StoredFunc:
+            body = pickle.dumps((obj.body, obj.offsets), protocol=pickle.HIGHEST_PROTOCOL)
+            return _stored_func, (obj.type_index, obj.locals, obj.body_offset, len(obj.body), body)
+        return NotImplemented
+
+
+def _entry(module: Module) -> bytes:
+    out = io.BytesIO()
+    _EntryPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(module)
+    return out.getvalue()
 
 
 def cache_dir() -> Path:
@@ -45,10 +82,13 @@ def decode_validated(data: bytes) -> Module:
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         module = None
     if not isinstance(module, Module):
+        from .binary import decode_module  # imported only when needed, as the validator
+        from .validate import validate_module
+
         module = decode_module(data)
         validate_module(module)
         module.source = None
-        caches.write_atomically(entry, pickle.dumps(module, protocol=pickle.HIGHEST_PROTOCOL))
+        caches.write_atomically(entry, _entry(module))
     module.source = data
     return module
 
