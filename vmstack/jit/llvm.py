@@ -250,6 +250,10 @@ def load_combined(keys: list[str], prefixes: list[str]) -> list[SharedCode] | No
     return [first] + [SharedCode(library, prefix, first.library) for prefix in prefixes[1:]]
 
 
+_dlsym = ctypes.CDLL(None).dlsym  # a symbol's address (a function object of ctypes per symbol is slower)
+_dlsym.restype, _dlsym.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_char_p]
+
+
 class SharedCode:
     """A shared library of compiled code loaded with dlopen (kept for the life of the process), or
     the part of an already loaded ``library`` whose symbols start with ``prefix``."""
@@ -262,10 +266,10 @@ class SharedCode:
         self.prefix = prefix
 
     def address(self, name: str) -> int:
-        try:
-            return ctypes.cast(self.library[self.prefix + name], ctypes.c_void_p).value
-        except AttributeError:
-            raise KeyError(f"compiled code has no function {name}") from None
+        address = _dlsym(self.library._handle, (self.prefix + name).encode())
+        if not address:
+            raise KeyError(f"compiled code has no function {name}")
+        return address
 
 
 class LoadedCode:

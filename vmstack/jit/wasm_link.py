@@ -109,10 +109,9 @@ def native_memory(memory: MemInst) -> NativeMemory:
 # ---------------------------------------------------------------- references
 
 _by_record: dict[int, FuncInst] = {}  # function record address → the function
-# id(function) → (block, index) of its record's first word (the function is kept alive by _by_record)
-_records: dict[int, tuple[Any, int]] = {}
-_free_records: list[tuple[Any, int]] = []  # records of a block made for many (a big module has thousands)
-RECORD_BLOCK = 512
+# id(function) → (block, index of its first word, address) of its record (the function is kept alive by
+# _by_record); records made together share a block (a big module has thousands)
+_records: dict[int, tuple[Any, int, int]] = {}
 _externs: dict[int, ExternRef] = {}  # externref handle → the reference
 _stubs: dict[FuncType, int] = {}  # type → address of the stub calling a host function of that type
 _sig_ids: dict[FuncType, int] = {}
@@ -123,20 +122,27 @@ def signature_id(ty: FuncType) -> int:
     return _sig_ids.setdefault(ty, len(_sig_ids) + 1)
 
 
+def function_records(funcs: list[FuncInst]) -> list[int]:
+    """The addresses of functions' native records, those not made yet made now, together."""
+    missing = list({id(func): func for func in funcs if id(func) not in _records}.values())
+    if missing:
+        block = (Words * (3 * len(missing)))()
+        base = ctypes.addressof(block)
+        words: list[int] = []
+        for i, func in enumerate(missing):
+            address = base + 24 * i
+            _records[id(func)] = (block, 3 * i, address)
+            _by_record[address] = func
+            code, ctx = _code_of.get(id(func)) or (stub_for(func.type), address)
+            words += (code, signature_id(func.type), ctx)
+        block[:] = words
+    return [_records[id(func)][2] for func in funcs]
+
+
 def function_record(func: FuncInst) -> int:
     """The address of a function's native record, made on first use."""
     rec = _records.get(id(func))
-    if rec is None:
-        if not _free_records:
-            block = (Words * (3 * RECORD_BLOCK))()
-            _free_records.extend((block, 3 * i) for i in reversed(range(RECORD_BLOCK)))
-        rec = _records[id(func)] = _free_records.pop()
-        block, at = rec
-        _by_record[ctypes.addressof(block) + 8 * at] = func
-        block[at + 1] = signature_id(func.type)
-        point_record(func)
-    block, at = rec
-    return ctypes.addressof(block) + 8 * at
+    return rec[2] if rec is not None else function_records([func])[0]
 
 
 def point_record(func: FuncInst) -> None:
@@ -144,13 +150,8 @@ def point_record(func: FuncInst) -> None:
     rec = _records.get(id(func))
     if rec is None:
         return
-    block, at = rec
-    compiled = _code_of.get(id(func))
-    if compiled is not None:
-        block[at], block[at + 2] = compiled
-    else:
-        block[at] = stub_for(func.type)
-        block[at + 2] = ctypes.addressof(block) + 8 * at
+    block, at, address = rec
+    block[at], block[at + 2] = _code_of.get(id(func)) or (stub_for(func.type), address)
 
 
 def stub_for(ty: FuncType) -> int:
@@ -200,6 +201,7 @@ class NativeTable:
         if len(elements) > len(self.data):
             self.data = (Words * max(len(elements), 2 * len(self.data)))()
             self.record[0] = ctypes.addressof(self.data)
+        function_records([e for e in elements if isinstance(e, FuncInst)])  # all at once
         self.data[:len(elements)] = [to_handle(e) for e in elements]
         self.record[1] = len(elements)
 
@@ -427,7 +429,7 @@ class NativeInstance:
         for segment, data in zip(self.segments, inst.datas):
             pairs += [ctypes.addressof(segment), len(data)]
         self.datas = (Words * max(2, len(pairs)))(*pairs)
-        self.funcs = (Words * max(1, len(inst.funcs)))(*[function_record(f) for f in inst.funcs])
+        self.funcs = (Words * max(1, len(inst.funcs)))(*function_records(inst.funcs))
         self.ctx[CTX_MEM] = ctypes.addressof(native_memory(inst.mems[0]).record) if inst.mems else 0
         self.ctx[CTX_GLOBALS] = ctypes.addressof(self.globals)
         self.ctx[CTX_TABLES] = ctypes.addressof(self.tables)
