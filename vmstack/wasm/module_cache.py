@@ -48,18 +48,13 @@ class StoredFunc(Func):
         return count if count is not None else len(self.body)
 
 
-def _stored_func(type_index: int, locals_: list[str], body_offset: int, count: int, stored: bytes) -> StoredFunc:
-    func = StoredFunc.__new__(StoredFunc)
-    func.__dict__.update(type_index=type_index, locals=locals_, body_offset=body_offset, _count=count,
-                         _stored=stored)
-    return func
-
-
 class _EntryPickler(pickle.Pickler):
     def reducer_override(self, obj):
-        if type(obj) is Func or type(obj) is StoredFunc:
+        if type(obj) is Func or type(obj) is StoredFunc:  # made again as StoredFunc.__new__ and its __dict__
             body = pickle.dumps((obj.body, obj.offsets), protocol=pickle.HIGHEST_PROTOCOL)
-            return _stored_func, (obj.type_index, obj.locals, obj.body_offset, len(obj.body), body)
+            return object.__new__, (StoredFunc,), {
+                "type_index": obj.type_index, "locals": obj.locals, "body_offset": obj.body_offset,
+                "_count": len(obj.body), "_stored": body}
         return NotImplemented
 
 
