@@ -25,8 +25,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from llvmlite import ir
-
 from .. import __version__
 from .. import cache as caches
 
@@ -57,8 +55,6 @@ _ready = False
 _loaded: list[object] = []  # the engine and libraries whose code may still run: kept for life
 MCJIT_SYMBOLS: dict[str, int] = {}  # addresses MCJIT is to give external symbols of the code it loads
 
-I8, I32, I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
-PTR = ir.PointerType()
 
 
 def binding() -> Any:
@@ -298,71 +294,6 @@ class LoadedCode:
         return address
 
 
-# ---------------------------------------------------------------- IR helpers
-
-
-def declare_state(module: ir.Module) -> ir.Value:
-    """The state block, as an opaque pointer."""
-    state = ir.GlobalVariable(module, ir.ArrayType(I64, STATE_WORDS), STATE_SYMBOL)
-    state.linkage = "external"
-    state.type = PTR  # llvmlite types a global's address by its contents; the code uses it untyped
-    return state
-
-
-def state_word(builder: ir.IRBuilder, state: ir.Value, index: int) -> ir.Value:
-    """A pointer to word ``index`` of the state block."""
-    return builder.gep(state, [I64(index)], inbounds=True, source_etype=I64)
-
-
-class Metadata:
-    """The metadata a module's loads and stores carry: ``invariant`` for loads of what never changes
-    while code runs (context words), and one type-based alias class per kind of storage, so that
-    LLVM knows a store to guest memory leaves a global or the state block as it was."""
-
-    def __init__(self, module: ir.Module) -> None:
-        self.invariant = module.add_metadata([])
-        root = module.add_metadata(["vmstack"])
-        self.classes = {name: module.add_metadata([module.add_metadata([name, root, I64(0)])] * 2 + [I64(0)])
-                        for name in ("memory", "global", "state", "runtime")}
-
-    def mark(self, instr: ir.Instruction, storage: str) -> ir.Instruction:
-        instr.set_metadata("tbaa", self.classes[storage])
-        return instr
-
-
-def opaque(builder: ir.IRBuilder, pointer: ir.Value) -> ir.Value:
-    """The same pointer typed as ``ptr`` (llvmlite's builder would fold a cast to an equal type)."""
-    cast = ir.instructions.CastInstr(builder.block, "bitcast", pointer, PTR)
-    builder._insert(cast)
-    return cast
-
-
-def frame_address(module: ir.Module, builder: ir.IRBuilder) -> ir.Value:
-    """The current native frame's address, as an integer (for the stack limit check)."""
-    name = "llvm.frameaddress.p0"
-    fn = module.globals.get(name) or ir.Function(module, ir.FunctionType(PTR, [I32]), name)
-    return builder.ptrtoint(builder.call(fn, [I32(0)]), I64)
-
-
-def record_frame(builder: ir.IRBuilder, state: ir.Value, context: ir.Value, index: int) -> None:
-    """Append (context, function index) to the backtrace, while it has room."""
-    count_ptr = state_word(builder, state, BT_COUNT)
-    count = builder.load(count_ptr, typ=I64)
-    with builder.if_then(builder.icmp_unsigned("<", count, I64(BT_MAX))):
-        slot = builder.add(builder.shl(count, I64(1)), I64(BT))
-        base = builder.gep(state, [slot], inbounds=True, source_etype=I64)
-        builder.store(builder.ptrtoint(context, I64), base)
-        builder.store(I64(index), builder.gep(base, [I32(1)], source_etype=I64))
-        builder.store(builder.add(count, I64(1)), count_ptr)
-
-
-def expect_callback(builder: ir.IRBuilder, state: ir.Value) -> None:
-    """Before a call into Python: the trap word says "stack exhausted" until the callback clears it on
-    entry, so that a callback Python could not even start (its own recursion limit reached: ctypes
-    then prints the error and returns 0) is a trap, not a call that seemed to return."""
-    builder.store(I64(TRAP_EXHAUSTED), state_word(builder, state, TRAP))
-
-
 def clear_trap() -> None:
     STATE[TRAP] = 0
     STATE[BT_COUNT] = 0
@@ -376,3 +307,17 @@ def backtrace_frames() -> list[tuple[int, int]]:
 def interrupt() -> None:
     """Ask running compiled code to stop at its next loop header or function entry."""
     STATE[INTERRUPT] = 1
+
+
+IR_HELPERS = ("I8", "I32", "I64", "PTR", "declare_state", "state_word", "Metadata", "opaque", "frame_address",
+              "record_frame", "expect_callback")
+
+
+def __getattr__(name: str) -> Any:
+    """The IR helpers of ``llvm_ir``, reached from here as the lowerings always have: they import
+    llvmlite's IR builder (10 ms), which a run whose code is all cached never needs."""
+    if name in IR_HELPERS:
+        from . import llvm_ir
+
+        return getattr(llvm_ir, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

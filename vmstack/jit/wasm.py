@@ -30,6 +30,30 @@ from ..wasm.interp import _prescan, skip_unreachable
 from ..wasm.module import FuncType, Module
 from . import llvm as backend
 from .llvm import I8, I32, I64, PTR
+from .wasm_abi import (
+    CTX_DATAS,
+    CTX_FUNCS,
+    CTX_GLOBALS,
+    CTX_MEM,
+    CTX_SIGS,
+    CTX_TABLES,
+    PAGE_BYTES,
+    RT_ELEM_DROP,
+    RT_MEMORY_GROW,
+    RT_TABLE_COPY,
+    RT_TABLE_FILL,
+    RT_TABLE_GROW,
+    RT_TABLE_INIT,
+    RT_TABLE_SET,
+    SLOT_BYTES,
+    TRAP_MEMORY,
+    TRAP_SIGNATURE,
+    TRAP_TABLE,
+    TRAP_UNDEFINED,
+    TRAP_UNINITIALIZED,
+    TRAP_UNREACHABLE,
+    is_fast,
+)
 
 I1 = ir.IntType(1)
 I16 = ir.IntType(16)
@@ -37,33 +61,6 @@ I128 = ir.IntType(128)
 F32 = ir.FloatType()
 F64 = ir.DoubleType()
 LLTYPE = {"i32": I32, "i64": I64, "f32": F32, "f64": F64, "v128": I128, "funcref": I64, "externref": I64}
-SCALARS = ("i32", "i64", "f32", "f64")
-
-# instance context words
-CTX_MEM, CTX_GLOBALS, CTX_TABLES, CTX_FUNCS, CTX_SIGS, CTX_DATAS = range(6)
-CTX_WORDS = 6
-SLOT_BYTES = 16
-PAGE_BYTES = 1 << 16
-
-# trap codes of wasm guests, with the interpreter's messages
-TRAP_MESSAGES = {
-    backend.GUEST_TRAPS + 0: "unreachable",
-    backend.GUEST_TRAPS + 1: "integer divide by zero",
-    backend.GUEST_TRAPS + 2: "integer overflow",
-    backend.GUEST_TRAPS + 3: "invalid conversion to integer",
-    backend.GUEST_TRAPS + 4: "out of bounds memory access",
-    backend.GUEST_TRAPS + 5: "out of bounds table access",
-    backend.GUEST_TRAPS + 6: "undefined element",
-    backend.GUEST_TRAPS + 7: "uninitialized element",
-    backend.GUEST_TRAPS + 8: "indirect call type mismatch",
-}
-(TRAP_UNREACHABLE, TRAP_DIV_ZERO, TRAP_OVERFLOW, TRAP_INVALID_CONVERSION, TRAP_MEMORY, TRAP_TABLE,
- TRAP_UNDEFINED, TRAP_UNINITIALIZED, TRAP_SIGNATURE) = sorted(TRAP_MESSAGES)
-
-# services the compiled code asks of Python (the first argument of the runtime callback)
-RT_MEMORY_GROW, RT_TABLE_GROW, RT_TABLE_SET, RT_TABLE_FILL, RT_TABLE_COPY, RT_TABLE_INIT, RT_ELEM_DROP = \
-    range(1, 8)
-
 
 def function_type(ty: FuncType) -> ir.FunctionType:
     return ir.FunctionType(result_type(ty), [PTR] + [LLTYPE[p] for p in ty.params])
@@ -75,11 +72,6 @@ def result_type(ty: FuncType) -> ir.Type:
     if len(ty.results) == 1:
         return LLTYPE[ty.results[0]]
     return ir.LiteralStructType([LLTYPE[r] for r in ty.results])
-
-
-def is_fast(ty: FuncType) -> bool:
-    """ctypes can pass the type's values directly (no v128, no references, at most one result)."""
-    return len(ty.results) <= 1 and all(t in SCALARS for t in ty.params + ty.results)
 
 
 def abi_type(valtype: str) -> ir.Type:

@@ -18,27 +18,23 @@ import ctypes
 from collections.abc import Callable
 from typing import Any
 
-from llvmlite import ir
-
 from ..wasm.module import FuncType, Module
 from . import llvm as backend
-from .llvm import I32, I64, PTR
-from .wasm import F64, ModuleLowering
 
 VALUE_TYPES = ("i32", "i64", "f64")  # what the fast path converts
 
 _C_API = {  # name → (result, parameters)
-    "PyCapsule_GetPointer": (PTR, [PTR, PTR]),
-    "PyLong_AsLongLong": (I64, [PTR]),
-    "PyFloat_AsDouble": (F64, [PTR]),
-    "PyErr_Occurred": (PTR, []),
-    "PyErr_Clear": (ir.VoidType(), []),
-    "PyLong_FromLongLong": (PTR, [I64]),
-    "PyFloat_FromDouble": (PTR, [F64]),
-    "PyObject_Vectorcall": (PTR, [PTR, PTR, I64, PTR]),
-    "Py_IncRef": (ir.VoidType(), [PTR]),
-    "PyEval_SaveThread": (PTR, []),
-    "PyEval_RestoreThread": (ir.VoidType(), [PTR]),
+    "PyCapsule_GetPointer": ("ptr", ["ptr", "ptr"]),
+    "PyLong_AsLongLong": ("i64", ["ptr"]),
+    "PyFloat_AsDouble": ("f64", ["ptr"]),
+    "PyErr_Occurred": ("ptr", []),
+    "PyErr_Clear": ("void", []),
+    "PyLong_FromLongLong": ("ptr", ["i64"]),
+    "PyFloat_FromDouble": ("ptr", ["f64"]),
+    "PyObject_Vectorcall": ("ptr", ["ptr", "ptr", "i64", "ptr"]),
+    "Py_IncRef": ("void", ["ptr"]),
+    "PyEval_SaveThread": ("ptr", []),
+    "PyEval_RestoreThread": ("void", ["ptr"]),
 }
 NONE_SYMBOL = "_Py_NoneStruct"  # None, as CPython's C API names it
 
@@ -49,8 +45,14 @@ def embeddable(ty: FuncType) -> bool:
 
 def lower_embedder(ty: FuncType, prefix: str) -> str:
     """The IR of ``{prefix}call``, the fast call of functions of type ``ty``."""
+    from llvmlite import ir  # the lowering is imported when first needed: a run from the cache never is
+
+    from .llvm_ir import I32, I64, PTR
+    from .wasm import F64, ModuleLowering
+
+    types = {"ptr": PTR, "i64": I64, "f64": F64, "void": ir.VoidType()}
     owner = ModuleLowering(Module(types=[ty]), fuel=False, prefix=prefix)
-    api = {name: owner.intrinsic(name, ret, args) for name, (ret, args) in _C_API.items()}
+    api = {name: owner.intrinsic(name, types[ret], [types[a] for a in args]) for name, (ret, args) in _C_API.items()}
     none = ir.GlobalVariable(owner.ir, I64, NONE_SYMBOL)
     none.linkage = "external"
     fn = ir.Function(owner.ir, ir.FunctionType(PTR, [PTR, PTR, I64]), f"{prefix}call")

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import cache as caches
-from ..wasm.encode import encode_module
 from ..wasm.errors import Exhaustion, OutOfFuel, Trap
 from ..wasm.module import ExternRef, FuncType, Module
 from ..wasm.numeric import f32_from_bits, f32_to_bits
@@ -42,7 +41,7 @@ from ..wasm.runtime import (
 )
 from . import llvm as backend
 from .llvm import STATE
-from .wasm import (
+from .wasm_abi import (
     CTX_DATAS,
     CTX_FUNCS,
     CTX_GLOBALS,
@@ -59,9 +58,7 @@ from .wasm import (
     RT_TABLE_SET,
     SLOT_BYTES,
     TRAP_MESSAGES,
-    ModuleLowering,
     is_fast,
-    lower_module,
 )
 from .wasm_embed import embeddable, fast_call
 
@@ -295,7 +292,8 @@ def _compiler_fingerprint() -> bytes:
     """A digest of the source that makes object code (the lowering and the backend), so that a
     changed compiler never reuses old code."""
     digest = hashlib.sha256()
-    for name in ("llvm.py", "wasm.py", "wasm_numeric.py", "wasm_simd.py", "wasm_embed.py"):
+    for name in ("llvm.py", "llvm_ir.py", "wasm.py", "wasm_abi.py", "wasm_numeric.py", "wasm_simd.py",
+                 "wasm_embed.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     return digest.digest()
 
@@ -327,6 +325,8 @@ def module_material(module: Module) -> bytes:
     if material is None:
         source = module.source
         if source is None:  # parsed from text, or built in Python (the encoding is exact, NaN payloads too)
+            from ..wasm.encode import encode_module
+
             source = encode_module(module)
         material = module._jit_material = hashlib.sha256(_COMPILER + source).digest()
     return material
@@ -357,7 +357,9 @@ def load_code(module: Module, fuel: bool, opt_level: int,
     except (OSError, ValueError):
         native = None
     if native is None:
-        lowering: ModuleLowering = lower_module(module, fuel, only, prefix)
+        from .wasm import lower_module  # the lowering (and LLVM's IR builder) only when compiling
+
+        lowering = lower_module(module, fuel, only, prefix)
         obj = backend.compile_ir(lowering.lower(), opt_level)
         backend.store_object(key, obj)
         compiled = lowering.compiled

@@ -19,7 +19,8 @@ from llvmlite import ir
 
 from . import llvm as backend
 from .llvm import I32, I64
-from .wasm import F32, F64, TRAP_DIV_ZERO, TRAP_INVALID_CONVERSION, TRAP_OVERFLOW, FunctionLowering
+from .wasm import F32, F64, FunctionLowering
+from .wasm_abi import TRAP_DIV_ZERO, TRAP_INVALID_CONVERSION, TRAP_OVERFLOW
 
 FLOAT = {"f32": F32, "f64": F64}
 INT = {"i32": I32, "i64": I64}
