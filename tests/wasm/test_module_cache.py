@@ -65,9 +65,9 @@ def test_function_bodies_are_read_back_at_first_use(cache):
     cached = module_cache.decode_validated(binary)
     decoded = decode_module(binary).funcs
     assert [f.instruction_count() for f in cached.funcs] == [len(f.body) for f in decoded]
-    assert all("_stored" in f.__dict__ for f in cached.funcs)  # sizing read no body
+    assert all("_span" in f.__dict__ for f in cached.funcs)  # sizing read no body
     assert cached.funcs[1].body == decoded[1].body and cached.funcs[1].offsets == decoded[1].offsets
-    assert "_stored" in cached.funcs[0].__dict__ and "_stored" not in cached.funcs[1].__dict__
+    assert "_span" in cached.funcs[0].__dict__ and "_span" not in cached.funcs[1].__dict__
     fields = ("type_index", "locals", "body", "offsets", "body_offset")
     assert [[getattr(f, n) for n in fields] for f in cached.funcs] == [[getattr(f, n) for n in fields] for f in decoded]
 
@@ -79,6 +79,10 @@ def test_a_damaged_entry_is_decoded_again(cache):
     entry.write_bytes(b"not a pickle")
     assert _sum(binary) == _wasmtime_sum(binary)
     assert entry.read_bytes() != b"not a pickle"
+    bodies = entry.with_suffix(".bodies")
+    bodies.unlink()  # an entry without its bodies is no entry
+    assert _sum(binary) == _wasmtime_sum(binary)
+    assert bodies.exists()
 
 
 def test_an_invalid_binary_is_rejected_and_not_cached(cache):

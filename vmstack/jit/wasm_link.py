@@ -161,7 +161,9 @@ def ensure_stubs(types: list[FuncType]) -> None:
     """Give every type of ``types`` its host-call stub (all those missing in one object)."""
     missing = [ty for ty in dict.fromkeys(types) if ty not in _stubs]
     if missing:
-        load_code(Module(types=missing), fuel=False, opt_level=1)
+        stubs = Module(types=missing)
+        stubs._jit_material = hashlib.sha256(_COMPILER + b"stubs" + repr(missing).encode()).digest()
+        load_code(stubs, fuel=False, opt_level=1)
 
 
 def to_handle(value: Any) -> int:
@@ -701,12 +703,11 @@ def _host_call(rec: int, slots: int) -> int:
 
 def _runtime_call(op: int, ctx: int, a: int, b: int, c: int, d: int) -> int:
     STATE[backend.TRAP] = 0  # it started: see backend.expect_callback
-    from ..wasm import interp
-
     try:
         inst = _instances[ctx].inst
         if op == RT_MEMORY_GROW:
             return inst.mems[0].grow(a & 0xFFFFFFFF) & 0xFFFFFFFF
+        from ..wasm import interp  # the table services are the interpreter's
         if op == RT_ELEM_DROP:
             inst.elems[a] = []
             return 0

@@ -1,19 +1,23 @@
 """Decoded and validated modules cached on disk, so that a second run of the same binary skips the
 decoder and the validator (seconds for a module of a megabyte): ``decode_validated(data)``.
 
-An entry is the pickled ``Module`` (without its source binary), each function's body pickled apart
-and unpickled at its first use (a run of a big module under the compiled tier, its code cached,
-never reads most bodies: unpickling them all was 0.15 s of a 1.2 MB module), keyed by the binary's digest,
-vmstack's version and a digest of the tier's own source (a changed decoder or validator never
-reuses an old entry). The cache lives beside the compiled tier's, under ``$VMSTACK_CACHE`` or
-``~/.cache/vmstack``, and is as trusted as the object code kept there; an entry that cannot be
-read is decoded again, and a cache that cannot be written is skipped.
+An entry is the pickled ``Module`` (without its source binary) and, beside it, its functions' bodies
+(each pickled apart, all in one file that is mapped, not read): a body is unpickled at its first use.
+A run of a big module under the compiled tier, its code cached, never reads most bodies (unpickling
+them all was 0.15 s of a 1.2 MB module). Entries are keyed by the binary's digest, vmstack's version
+and a digest of the tier's own source (a changed decoder or validator never reuses an old entry).
+The cache lives beside the compiled tier's, under ``$VMSTACK_CACHE`` or ``~/.cache/vmstack``, and is
+as trusted as the object code kept there; an entry that cannot be read is decoded again, and a
+cache that cannot be written is skipped.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
+import mmap
+import os
 import pickle
 from pathlib import Path
 
@@ -33,15 +37,26 @@ def _tier_fingerprint() -> bytes:
     return _fingerprint[0]
 
 
-class StoredFunc(Func):
-    """A function read back from the cache, its body and offsets still pickled until first used."""
+class _Unpickled:
+    """``body`` or ``offsets`` of a StoredFunc, unpickled from the entry's bodies at first use; a
+    non-data descriptor, so that the values then live in the instance as any Func's."""
 
-    def __getattr__(self, name: str):  # only attributes not set yet come here
-        stored = self.__dict__.pop("_stored", None)
-        if stored is None or name not in ("body", "offsets"):
-            raise AttributeError(name)
-        self.body, self.offsets = pickle.loads(stored)
-        return getattr(self, name)
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, func: StoredFunc | None, owner: type | None = None):
+        if func is None:
+            return self
+        start, end = func.__dict__.pop("_span")
+        func.body, func.offsets = pickle.loads(func.__dict__.pop("_bodies")[start:end])
+        return func.__dict__[self.name]
+
+
+class StoredFunc(Func):
+    """A function read back from the cache, its body and offsets still in the entry's bodies."""
+
+    body = _Unpickled()
+    offsets = _Unpickled()
 
     def instruction_count(self) -> int:
         count = self.__dict__.get("_count")
@@ -49,19 +64,56 @@ class StoredFunc(Func):
 
 
 class _EntryPickler(pickle.Pickler):
+    """Pickles a module with its functions' bodies set apart, in ``bodies``."""
+
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.bodies = io.BytesIO()
+
     def reducer_override(self, obj):
         if type(obj) is Func or type(obj) is StoredFunc:  # made again as StoredFunc.__new__ and its __dict__
-            body = pickle.dumps((obj.body, obj.offsets), protocol=pickle.HIGHEST_PROTOCOL)
+            start = self.bodies.tell()
+            self.bodies.write(pickle.dumps((obj.body, obj.offsets), protocol=pickle.HIGHEST_PROTOCOL))
             return object.__new__, (StoredFunc,), {
                 "type_index": obj.type_index, "locals": obj.locals, "body_offset": obj.body_offset,
-                "_count": len(obj.body), "_stored": body}
+                "_count": len(obj.body), "_span": (start, self.bodies.tell())}
         return NotImplemented
 
 
-def _entry(module: Module) -> bytes:
+def _store(entry: Path, module: Module) -> None:
     out = io.BytesIO()
-    _EntryPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(module)
-    return out.getvalue()
+    pickler = _EntryPickler(out)
+    pickler.dump(module)
+    caches.write_atomically(entry.with_suffix(".bodies"), pickler.bodies.getvalue())  # first: the entry
+    caches.write_atomically(entry, out.getvalue())  # found means its bodies are there
+
+
+def _unpickle(data: bytes) -> object:
+    """pickle.loads without the cycle collector's passes (the thousands of objects of a big module's
+    entry, nothing cyclic among them, set off several; they were a third of the time)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(data)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(entry: Path) -> Module | None:
+    try:
+        data = entry.read_bytes()
+        with open(entry.with_suffix(".bodies"), "rb") as file:
+            size = os.fstat(file.fileno()).st_size  # a replaced file stays mapped as it was
+            bodies = mmap.mmap(file.fileno(), 0, prot=mmap.PROT_READ) if size else b""
+        module = _unpickle(data)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if not isinstance(module, Module):
+        return None
+    for func in module.funcs:
+        func._bodies = bodies
+    return module
 
 
 def cache_dir() -> Path:
@@ -72,18 +124,15 @@ def decode_validated(data: bytes) -> Module:
     """The module a binary encodes, validated (a WasmError if it is malformed or invalid)."""
     key = hashlib.sha256(_tier_fingerprint() + data).hexdigest()
     entry = cache_dir() / f"{key}.pickle"
-    try:
-        module = pickle.loads(entry.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        module = None
-    if not isinstance(module, Module):
+    module = _load(entry)
+    if module is None:
         from .binary import decode_module  # imported only when needed, as the validator
         from .validate import validate_module
 
         module = decode_module(data)
         validate_module(module)
         module.source = None
-        caches.write_atomically(entry, _entry(module))
+        _store(entry, module)
     module.source = data
     return module
 
