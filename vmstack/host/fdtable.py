@@ -8,10 +8,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass, field
+
+from ..records import field, record
 
 
-@dataclass
+@record
 class OpenFile:
     """One open guest descriptor: the host descriptor behind it and what the guest may do with it."""
 

@@ -30,7 +30,7 @@ Conventions shared by every part of ``vmstack.wasm``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..records import field, record
 
 I32, I64, F32, F64, V128 = "i32", "i64", "f32", "f64", "v128"
 FUNCREF, EXTERNREF = "funcref", "externref"
@@ -44,7 +44,7 @@ MAX_PAGES = 65536
 Instr = tuple
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FuncType:
     params: tuple[str, ...]
     results: tuple[str, ...]
@@ -53,30 +53,30 @@ class FuncType:
         return f"[{' '.join(self.params)}] -> [{' '.join(self.results)}]"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     min: int
     max: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TableType:
     elemtype: str  # 'funcref' or 'externref'
     limits: Limits
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MemoryType:
     limits: Limits  # in pages
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GlobalType:
     valtype: str
     mutable: bool
 
 
-@dataclass
+@record
 class Import:
     module: str
     name: str
@@ -84,20 +84,20 @@ class Import:
     desc: int | TableType | MemoryType | GlobalType  # type index for 'func'
 
 
-@dataclass
+@record
 class Export:
     name: str
     kind: str  # 'func' | 'table' | 'memory' | 'global'
     index: int
 
 
-@dataclass
+@record
 class Global:
     type: GlobalType
     init: list[Instr]  # constant expression, ending with ('end',)
 
 
-@dataclass
+@record
 class Func:
     type_index: int
     locals: list[str]  # declared locals only (params come from the type), expanded
@@ -109,7 +109,7 @@ class Func:
         return len(self.body)
 
 
-@dataclass
+@record
 class Elem:
     mode: str  # 'active' | 'passive' | 'declarative'
     elemtype: str  # 'funcref' | 'externref'
@@ -118,7 +118,7 @@ class Elem:
     offset: list[Instr] | None = None  # constant expression for active segments
 
 
-@dataclass
+@record
 class Data:
     mode: str  # 'active' | 'passive'
     init: bytes
@@ -126,13 +126,13 @@ class Data:
     offset: list[Instr] | None = None
 
 
-@dataclass
+@record
 class CustomSection:
     name: str
     data: bytes
 
 
-@dataclass
+@record
 class Names:
     """The contents of the ``name`` custom section, when present and well formed."""
 
@@ -141,7 +141,7 @@ class Names:
     locals: dict[int, dict[int, str]] = field(default_factory=dict)
 
 
-@dataclass
+@record
 class Module:
     types: list[FuncType] = field(default_factory=list)
     imports: list[Import] = field(default_factory=list)
