@@ -303,14 +303,6 @@ def _compiler_fingerprint() -> bytes:
 _COMPILER = _compiler_fingerprint()
 
 
-def func_types(module: Module) -> list[FuncType]:
-    """``module.func_types()``, computed once per module (each lazily compiled batch needs it)."""
-    types = getattr(module, "_jit_func_types", None)
-    if types is None:
-        types = module._jit_func_types = module.func_types()
-    return types
-
-
 def first_type_indices(module: Module) -> dict[FuncType, int]:
     """Each type of a module and its first index in the type section (computed once per module)."""
     indices = getattr(module, "_jit_type_indices", None)
@@ -440,7 +432,7 @@ class NativeInstance:
         self.ctx[CTX_FUNCS] = ctypes.addressof(self.funcs)
         self.ctx[CTX_SIGS] = ctypes.addressof(self.sigs)
         self.ctx[CTX_DATAS] = ctypes.addressof(self.datas)
-        self._exported: set[int] | None = None
+        self.exported = {e.index for e in module.exports if e.kind == "func"}
 
     def own_functions(self) -> list[tuple[int, WasmFunc]]:
         return [(position, func) for position, func in enumerate(self.inst.funcs)
@@ -460,12 +452,11 @@ class NativeInstance:
         of a function is made at its first call from Python or interpreted code (most functions of
         a big module are only ever called from compiled code), but at once for an export, whose
         direct call from the embedding API is set up when it is first looked up."""
-        exported = self.exported()
         for position in sorted(code.compiled):
             func = self.inst.funcs[position]
             _code_of[id(func)] = (code.code.address(f"f{func.index}"), self.address)
             point_record(func)
-            if position in exported:
+            if position in self.exported:
                 self.route(position, func, python_entry(self, code, func))
                 continue
 
@@ -474,11 +465,6 @@ class NativeInstance:
                 self.route(position, func, call)
                 return call(*args)
             self.route(position, func, first_call)
-
-    def exported(self) -> set[int]:
-        if self._exported is None:
-            self._exported = {e.index for e in self.inst.module.exports if e.kind == "func"}
-        return self._exported
 
     def batch(self, index: int) -> tuple[int, ...]:
         """The functions compiled together when ``index`` is first called under the "jit" strategy: it
