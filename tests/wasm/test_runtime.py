@@ -248,8 +248,7 @@ def test_memory_instance_grow():
 
 
 def test_memory_growth_keeps_the_bytes_and_adds_zeros():
-    # the new pages are zero even where the host's allocator reuses dirty memory (small buffers),
-    # and past the huge-page size, where the buffer gets the host's advice
+    # the new pages are zero, also where the host's allocator reuses dirty memory (small buffers)
     memory = MemInst(MemoryType(Limits(1)))
     memory.data[:4] = b"wasm"
     memory.data[-1] = 0xFF

@@ -110,7 +110,6 @@ class MemInst:
             raise MemoryLimitExceeded(f"memory of {type.limits.min} pages exceeds the limit of {limit} bytes")
         try:
             self.data = bytearray(type.limits.min * PAGE_SIZE)
-            advise_huge_pages(self.data)
         except MemoryError:
             raise MemoryLimitExceeded(f"cannot allocate a memory of {type.limits.min} pages") from None
 
@@ -142,29 +141,14 @@ class MemInst:
 _resize_bytearray = ctypes.pythonapi.PyByteArray_Resize
 _resize_bytearray.argtypes = [ctypes.py_object, ctypes.c_ssize_t]
 _resize_bytearray.restype = ctypes.c_int
-_libc = ctypes.CDLL(None, use_errno=True)
-HUGE_PAGE = 2 << 20
-PAGE_ALIGN = 4096  # what madvise's range is aligned to
-MADV_HUGEPAGE = 14
 
 
 def extend_zeroed(data: bytearray, n: int) -> None:
     """Append ``n`` zero bytes to ``data`` in place, writing them once (``extend(bytes(n))`` would
-    also read a zero buffer as large). A large buffer is advised to live in the host's huge pages
-    (a linear memory's accesses are all over it: fewer TLB misses and page faults)."""
+    also read a zero buffer as large: 0.09 s against 0.04 s for sieve's 92 MB here)."""
     old = len(data)
     _resize_bytearray(data, old + n)  # raises BufferError if a view is held, MemoryError
-    ctypes.memset(advise_huge_pages(data) + old, 0, n)
-
-
-def advise_huge_pages(data: bytearray) -> int:
-    """Advise the host to back a large buffer with huge pages (only advice: its bytes stay as they
-    are); the buffer's address."""
-    address = ctypes.addressof(ctypes.c_char.from_buffer(data)) if data else 0
-    if len(data) >= HUGE_PAGE and sys.platform == "linux":
-        start, end = -(-address // PAGE_ALIGN) * PAGE_ALIGN, (address + len(data)) // PAGE_ALIGN * PAGE_ALIGN
-        _libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), MADV_HUGEPAGE)
-    return address
+    ctypes.memset(ctypes.addressof(ctypes.c_char.from_buffer(data)) + old, 0, n)
 
 
 class TableInst:
