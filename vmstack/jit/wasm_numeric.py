@@ -133,11 +133,8 @@ def f_arith(op: str, t: str) -> Callable:
             # (LLVM's own fadd may swap the operands, or fold x*1 into an unquieted x.)
             packed = "p" if isinstance(a.type, ir.VectorType) else "s"
             instruction = f"v{op}{packed}{'s' if t == 'f32' else 'd'}"
-            result = s.b.asm(ir.FunctionType(a.type, [a.type] * 2), f"{instruction} $2, $1, $0", "=x,x,x",
-                             [a, b], side_effect=False)
-            result.attributes.add("readnone")  # it touches no memory: loads and stores move across it
-            result.attributes.add("nounwind")
-            return result
+            return s.b.asm(ir.FunctionType(a.type, [a.type] * 2), f"{instruction} $2, $1, $0", "=x,x,x",
+                           [a, b], side_effect=False)
 
         def nan_of() -> ir.Value:
             nan = propagated(s, t, a, b)
