@@ -247,6 +247,20 @@ def test_memory_instance_grow():
     assert unbounded.grow(65537) == -1 and unbounded.grow(0) == 0
 
 
+def test_memory_growth_keeps_the_bytes_and_adds_zeros():
+    # the new pages are zero, also where the host's allocator reuses dirty memory (small buffers)
+    memory = MemInst(MemoryType(Limits(1)))
+    memory.data[:4] = b"wasm"
+    memory.data[-1] = 0xFF
+    for pages in (1, 1, 40):
+        dirty = [bytearray(b"\xAA" * 100_000) for _ in range(16)]
+        del dirty
+        memory.grow(pages)
+        assert memory.data[:4] == b"wasm" and memory.data[65535] == 0xFF
+        assert memory.data.count(0) == len(memory.data) - 5
+    assert memory.size() == 43
+
+
 def test_store_memory_limit():
     store = Store()
     store.max_memory_bytes = 3 * 65536
