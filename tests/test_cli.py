@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from vmstack import __version__
+
 LOOP = '(module (func (export "_start") (loop br 0)))'
 GROW = """(module (memory (export "memory") 1)
   (func (export "_start") (loop (br_if 0 (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))))"""
@@ -51,6 +53,15 @@ def test_demo_runs_the_bundled_guest():
     proc = vmstack("demo")
     assert proc.returncode == 0, proc.stderr
     assert "Hello" in proc.stdout
+
+
+def test_help_and_version_leave_as_argparse_makes_them():
+    """The command ends without the interpreter's teardown: argparse's own exits still give their
+    output and status through the pipe."""
+    version, usage, missing = vmstack("--version"), vmstack("--help"), vmstack("run")
+    assert (version.returncode, version.stdout) == (0, f"vmstack {__version__}\n")
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: vmstack") and "container" in usage.stdout
+    assert missing.returncode == 2 and "the following arguments are required: PROG" in missing.stderr
 
 
 def test_invoke_prints_results(wat):

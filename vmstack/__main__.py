@@ -1,7 +1,5 @@
 """`python -m vmstack` is the `vmstack` command."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .host.files import read_named_file
@@ -499,6 +499,20 @@ def _exit_status(exc: BaseException) -> tuple[int, str]:
         if isinstance(exc, kind):
             return status, message.format(exc)
     return EXIT_INVALID, str(exc)
+
+
+def entry() -> NoReturn:
+    """The `vmstack` command (its console script and `python -m vmstack`): main(), then the process
+    ends without the interpreter's teardown (see quick_exit)."""
+    from .quick_exit import exit_now
+
+    try:
+        status = main()
+    except SystemExit as exc:  # argparse's --help, --version and usage errors
+        status = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    exit_now(status)
 
 
 _collecting: list[bool] = []  # whether the cycle collector ran when main() was entered (innermost last)
