@@ -503,8 +503,8 @@ def _exit_status(exc: BaseException) -> tuple[int, str]:
 
 def entry() -> NoReturn:
     """The `vmstack` command (its console script and `python -m vmstack`): main(), then the process
-    ends without the interpreter's teardown (see quick_exit)."""
-    from .quick_exit import exit_now
+    ends without the interpreter's teardown (see vmstack.exit_now)."""
+    from . import exit_now
 
     try:
         status = main()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import sys
 
+from vmstack import exit_now  # noqa: F401 - the launcher's way out
 from vmstack.containers import lifecycle, state
 from vmstack.containers.lifecycle import CreateOptions, Runtime, RuntimeFailure
-from vmstack.quick_exit import exit_now  # noqa: F401 - the launcher's way out
 
 TYPE_CHECKING = False  # typing costs more than a whole `start`: annotations only
 if TYPE_CHECKING:
