@@ -13,6 +13,9 @@ MCJIT). Compiled code never unwinds through Python: it reports a trap by storing
 ``TRAP`` (and its frames in the backtrace words) and returning; the Python side that called it
 reads the code and raises. Fuel, the interrupt flag (set by a timer, polled
 at loop headers) and the native stack limit live there too.
+
+The IR helpers the lowerings share (types, the state block seen from IR, alias metadata) are
+``llvm_ir``'s, still reached as attributes of this module.
 """
 
 from __future__ import annotations
@@ -54,7 +57,6 @@ _lock = threading.Lock()
 _ready = False
 _loaded: list[object] = []  # the engine and libraries whose code may still run: kept for life
 MCJIT_SYMBOLS: dict[str, int] = {}  # addresses MCJIT is to give external symbols of the code it loads
-
 
 
 def binding() -> Any:
