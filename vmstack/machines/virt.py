@@ -17,7 +17,6 @@ RAM keeps its contents. With ``reboot=False`` (QEMU's -no-reboot) a reboot ends 
 
 from __future__ import annotations
 
-import gc
 import os
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from typing import Any
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from ..collector import paused
 from ..devices.bus import Bus, BusError, GuestRam
 from ..devices.clint import CLINT_SIZE, Clint, host_ticks
 from ..devices.plic import PLIC_SIZE, Plic
@@ -345,13 +345,8 @@ class Machine:
         # No cyclic garbage collection meanwhile: the code caches grow by many small long-lived objects
         # that its passes would walk again and again (3% of a Linux boot), and the emulator makes next to
         # no cyclic garbage (a few hundred objects in that boot); reference counting frees the rest.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with paused():
             return self._run(poll_input)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _run(self, poll_input: Callable[[], bytes] | None) -> Outcome:
         limit = self.config.max_insns

@@ -13,7 +13,6 @@ cache that cannot be written is skipped.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import io
 import mmap
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from .. import __version__
 from .. import cache as caches
+from ..collector import paused
 from .module import Func, Module
 
 _fingerprint: list[bytes] = []
@@ -91,13 +91,8 @@ def _store(entry: Path, module: Module) -> None:
 def _unpickle(data: bytes) -> object:
     """pickle.loads without the cycle collector's passes (the thousands of objects of a big module's
     entry, nothing cyclic among them, set off several; they were a third of the time)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         return pickle.loads(data)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _load(entry: Path) -> Module | None:
