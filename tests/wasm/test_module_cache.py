@@ -83,6 +83,10 @@ def test_a_damaged_entry_is_decoded_again(cache):
     bodies.unlink()  # an entry without its bodies is no entry
     assert _sum(binary) == _wasmtime_sum(binary)
     assert bodies.exists()
+    kept = bodies.read_bytes()
+    bodies.write_bytes(kept[:-1])  # nor is one whose bodies are not the ones it was written with
+    assert _sum(binary) == _wasmtime_sum(binary)
+    assert bodies.read_bytes() == kept
 
 
 def test_an_invalid_binary_is_rejected_and_not_cached(cache):

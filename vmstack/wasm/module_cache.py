@@ -84,8 +84,9 @@ def _store(entry: Path, module: Module) -> None:
     out = io.BytesIO()
     pickler = _EntryPickler(out)
     pickler.dump(module)
-    caches.write_atomically(entry.with_suffix(".bodies"), pickler.bodies.getvalue())  # first: the entry
-    caches.write_atomically(entry, out.getvalue())  # found means its bodies are there
+    bodies = pickler.bodies.getvalue()
+    caches.write_atomically(entry.with_suffix(".bodies"), bodies)  # first: an entry found has its bodies,
+    caches.write_atomically(entry, len(bodies).to_bytes(8, "little") + out.getvalue())  # of this size
 
 
 def _unpickle(data: bytes) -> object:
@@ -100,8 +101,10 @@ def _load(entry: Path) -> Module | None:
         data = entry.read_bytes()
         with open(entry.with_suffix(".bodies"), "rb") as file:
             size = os.fstat(file.fileno()).st_size  # a replaced file stays mapped as it was
+            if size != int.from_bytes(data[:8], "little"):  # not the entry's bodies: decode again
+                return None
             bodies = mmap.mmap(file.fileno(), 0, prot=mmap.PROT_READ) if size else b""
-        module = _unpickle(data)
+        module = _unpickle(data[8:])
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
     if not isinstance(module, Module):
