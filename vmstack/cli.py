@@ -506,6 +506,7 @@ def entry() -> NoReturn:
     ends without the interpreter's teardown (see vmstack.exit_now)."""
     from . import exit_now
 
+    _whole_process.append(True)
     try:
         status = main()
     except SystemExit as exc:  # argparse's --help, --version and usage errors
@@ -516,14 +517,19 @@ def entry() -> NoReturn:
 
 
 _collecting: list[bool] = []  # whether the cycle collector ran when main() was entered (innermost last)
+_whole_process: list[bool] = []  # main() runs as the process's command (entry), not called in a program
 
 
 def started() -> None:
     """The end of a command's start-up, which makes tens of thousands of objects (modules, a guest's
     decoded form, an instance) and next to no garbage: the cycle collector, off until then (its
-    passes over them were a tenth of a cached compiled run), leaves them out of its passes for the
-    rest of the command and runs again for the guest."""
-    gc.freeze()
+    passes over them were a tenth of a cached compiled run), runs again for the guest. In the
+    `vmstack` process itself they are frozen out of its passes for good; main() called from a
+    program (tests, say) leaves the collector's generations as they are, so that garbage of its own
+    is collected as usual (unfrozen at the end, it would wait for a full collection, run wherever
+    the program then is: a CI run saw finalizers fail in the middle of a runaway-recursion test)."""
+    if _whole_process:
+        gc.freeze()
     if _collecting and _collecting[-1]:
         gc.enable()
 
@@ -534,7 +540,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     finally:
-        gc.unfreeze()
         if _collecting.pop():
             gc.enable()
 
