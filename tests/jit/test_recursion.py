@@ -54,7 +54,7 @@ def _outcome(strategy: str, export: str, arg: int) -> tuple:
 
 
 @pytest.mark.parametrize("export", ["forever", "ping_pong", "through_host"])
-def test_runaway_recursion_is_exhaustion_under_both_tiers(export: str) -> None:
+def test_runaway_recursion_is_exhaustion_under_both_tiers(export: str, collected: None) -> None:
     interp, jit = _outcome("interp", export, -1), _outcome("jit", export, -1)
     assert jit == interp
     assert interp[0][:2] == ("exhausted", "call stack exhausted")
@@ -66,7 +66,7 @@ def test_deep_finite_recursion_gives_the_same_answer() -> None:
     assert _outcome("jit", "count", depth) == _outcome("interp", "count", depth) == (("result", depth), 10)
 
 
-def test_recursion_through_the_host_is_capped_at_the_same_depth() -> None:
+def test_recursion_through_the_host_is_capped_at_the_same_depth(collected: None) -> None:
     outcomes = {strategy: [_outcome(strategy, "through_host", n)[0][0] for n in (10, 998, 999, 1000, 5000)]
                 for strategy in ("interp", "jit")}
     assert outcomes["jit"] == outcomes["interp"]

@@ -95,7 +95,7 @@ def test_a_trap_has_the_same_backtrace_as_under_the_interpreter() -> None:
     assert traps["jit"] == traps["interp"] == ("integer divide by zero", ["down", "trap_below"])
 
 
-def test_runaway_recursion_is_a_trap_not_a_crash() -> None:
+def test_runaway_recursion_is_a_trap_not_a_crash(collected: None) -> None:
     store, exports = _instance("jit")
     with pytest.raises(Exhaustion, match="call stack exhausted"):
         exports["forever"](store)

@@ -356,7 +356,7 @@ def test_trapping_store_writes_nothing():
     assert [prog.ours("peek", a)[0] for a in range(65532, 65536)] == [0, 0, 0, 0]
 
 
-def test_runaway_recursion_is_exhaustion(both):
+def test_runaway_recursion_is_exhaustion(both, collected):
     prog = both(TRAPS)
     with pytest.raises(Exhaustion) as ours:
         prog.ours("runaway")

@@ -203,7 +203,7 @@ def test_invoke_result_shapes():
     assert invoke(store, inst.exports["two"], []) == [1, 2]
 
 
-def test_recursion_through_host_functions_is_bounded():
+def test_recursion_through_host_functions_is_bounded(collected):
     wat = """(module (import "h" "down" (func $down (param i32) (result i32)))
       (func (export "f") (param i32) (result i32) (call $down (local.get 0))))"""
     functions = {}
