@@ -5,7 +5,9 @@ an exported ``run`` whose body is a random mix of expression trees and statement
 instruction (trapping ones included), loads and stores (some out of bounds), locals, blocks with
 early exits, ifs, bounded loops, selects, direct and indirect calls (some with the wrong index or
 signature), memory.grow/fill/copy and special float values (NaNs with payloads, signed zeros,
-infinities, values just past the integer conversion limits).
+infinities, values just past the integer conversion limits). With ``nan_bits``, ``run`` also takes
+four integers whose bits stand in for most float constants (through reinterpret): NaNs with payloads,
+signalling ones, zeros, infinities and negatives that LLVM cannot fold away at compile time.
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ SPECIAL_F64 = ["nan", "-nan", "nan:0x4000000000000", "nan:0x1", "-nan:0xffffffff
 SPECIAL_INT = {"i32": ["0", "1", "-1", "0x7fffffff", "0x80000000", "31", "32", "0xffff", "65536"],
                "i64": ["0", "1", "-1", "0x7fffffffffffffff", "0x8000000000000000", "63", "64", "0xffffffff"]}
 
+NAN_BITS = {  # the bit patterns ``random_args`` gives the float sources of a nan_bits module
+    "f64": [0x7FF8000000000000, 0xFFF8000000000000, 0x7FF0000000000001, 0xFFF4000000000123,
+            0x7FFC00000000ABCD, 0x0000000000000000, 0x8000000000000000, 0x7FF0000000000000,
+            0xFFF0000000000000, 0xBFF0000000000000, 0x4000000000000000, 0x3FF8000000000000],
+    "f32": [0x7FC00000, 0xFFC00000, 0x7F800001, 0xFFA00123, 0x7FE0ABCD, 0x00000000, 0x80000000,
+            0x7F800000, 0xFF800000, 0xBF800000, 0x40000000, 0x3FC00000],
+}
+SOURCE_TYPES = {"f64": "i64", "f32": "i32"}  # the integer parameter each float source arrives in
+SOURCES = ("f64", "f64", "f32", "f32")  # a nan_bits module's float sources, its last parameters
+
 MEMORY_PAGES = 1
 HELPER_TYPES = [("i32", "i32"), ("i64", "f64"), ("f32", "i32"), ("f64", "f64")]  # (param, result)
 
@@ -38,9 +50,11 @@ HELPER_TYPES = [("i32", "i32"), ("i64", "f64"), ("f32", "i32"), ("f64", "f64")] 
 class Generator:
     """Writes one random module; ``depth`` bounds expression nesting."""
 
-    def __init__(self, seed: int, depth: int = 4) -> None:
+    def __init__(self, seed: int, depth: int = 4, nan_bits: bool = False) -> None:
         self.rng = random.Random(seed)
         self.depth = depth
+        self.nan_bits = nan_bits
+        self.sources: dict[str, list[int]] = {}  # float type → the run parameters holding its bits
         self.locals: dict[str, list[int]] = {}
         self.labels = 0
 
@@ -48,6 +62,8 @@ class Generator:
 
     def const(self, t: str) -> str:
         r = self.rng
+        if t in ("f32", "f64") and self.sources.get(t) and r.random() < 0.7:
+            return f"({t}.reinterpret_{SOURCE_TYPES[t]} (local.get {r.choice(self.sources[t])}))"
         if t in ("f32", "f64"):
             specials = SPECIAL_F32 if t == "f32" else SPECIAL_F64
             value = r.choice(specials) if r.random() < 0.6 else repr(r.uniform(-1e6, 1e6))
@@ -58,8 +74,11 @@ class Generator:
         return f"({t}.const {r.randrange(-(1 << (bits - 1)), 1 << (bits - 1))})"
 
     def address(self) -> str:
-        """An address expression: mostly in bounds, sometimes near or past the end."""
+        """An address expression: mostly in bounds, sometimes near or past the end (always in bounds
+        for a nan_bits module, whose floats are to be seen rather than stopped by a trap)."""
         r = self.rng
+        if self.nan_bits:
+            return f"(i32.const {r.randrange(0, 0xfff0, 8)})"
         if r.random() < 0.85:
             return f"(i32.and {self.expr('i32', 1)} (i32.const 0xfff8))"
         return f"(i32.const {r.choice([65528, 65535, 65536, 70000, -1])})"
@@ -67,6 +86,12 @@ class Generator:
     def expr(self, t: str, depth: int | None = None) -> str:
         depth = self.depth if depth is None else depth
         r = self.rng
+        if self.nan_bits and t in ("i32", "i64"):  # integers only as conditions: nothing that traps
+            depth = min(depth, 1)
+            if depth and t == "i32":
+                ft = r.choice(["f32", "f64"])
+                return f"({ft}.{r.choice(FLOAT_COMPARE)} {self.expr(ft, 2)} {self.expr(ft, 2)})"
+            depth = 0
         if depth <= 0 or r.random() < 0.15:
             choice = r.random()
             if choice < 0.5:
@@ -135,7 +160,7 @@ class Generator:
         ops = {"i32": ["load", "load8_s", "load8_u", "load16_s", "load16_u"],
                "i64": ["load", "load8_s", "load16_u", "load32_s", "load32_u"],
                "f32": ["load"], "f64": ["load"]}[t]
-        offset = r.choice([0, 0, 4, 8, 65535])
+        offset = r.choice([0, 0, 4, 8] if self.nan_bits else [0, 0, 4, 8, 65535])
         return f"({t}.{r.choice(ops)} offset={offset} {self.address()})"
 
     def call(self, t: str, d: int) -> str:
@@ -154,8 +179,10 @@ class Generator:
 
     def statement(self, depth: int) -> str:
         r = self.rng
-        t = r.choice(TYPES)
+        t = r.choice(("f32", "f64")) if self.nan_bits else r.choice(TYPES)
         kind = r.random()
+        if self.nan_bits and 0.72 <= kind < 0.83:  # no unreachable, no memory.grow, no bulk memory
+            kind = 0.3
         if kind < 0.3 and self.locals.get(t):
             return f"(local.set {r.choice(self.locals[t])} {self.expr(t)})"
         if kind < 0.45:
@@ -187,6 +214,10 @@ class Generator:
     def module(self) -> str:
         r = self.rng
         params = [r.choice(TYPES) for _ in range(r.randint(0, 4))]
+        if self.nan_bits:
+            for t in SOURCES:
+                self.sources.setdefault(t, []).append(len(params))
+                params.append(SOURCE_TYPES[t])
         local_types = ["i32"] + [r.choice(TYPES) for _ in range(r.randint(0, 4))]
         self.locals = {t: [] for t in TYPES}
         for i, t in enumerate(params + local_types):
@@ -196,13 +227,14 @@ class Generator:
         body = " ".join(self.statement(2) for _ in range(r.randint(2, 8)))
         helpers = []
         saved = self.locals
+        saved_sources, self.sources = self.sources, {}  # not in the helpers, nor in constant expressions
         for k, (param, res) in enumerate(HELPER_TYPES):
             self.locals = {t: [] for t in TYPES}
             self.locals[param].append(0)
             helpers.append(f"(type $t{k} (func (param {param}) (result {res})))\n"
                            f"(func $h{k} (type $t{k}) {self.expr(res, 2)})")
-        self.locals = saved
         globals_ = "\n".join(f"(global $g_{t} (export \"g_{t}\") (mut {t}) {self.const(t)})" for t in TYPES)
+        self.locals, self.sources = saved, saved_sources
         data = bytes(r.randrange(256) for _ in range(64)).hex()
         data_text = "".join(f"\\{data[i:i + 2]}" for i in range(0, len(data), 2))
         return f"""(module
@@ -219,20 +251,22 @@ class Generator:
 """, params
 
 
-def random_module(seed: int) -> tuple[str, list[str]]:
-    """The WAT of random module ``seed`` and the parameter types of its ``run``."""
-    return Generator(seed).module()
+def random_module(seed: int, nan_bits: bool = False) -> tuple[str, list[str]]:
+    """The WAT of random module ``seed`` and the parameter types of its ``run`` (see Generator)."""
+    return Generator(seed, nan_bits=nan_bits).module()
 
 
-def random_args(seed: int, params: list[str]) -> list:
-    """Arguments for ``run``: internal values (unsigned ints, floats)."""
+def random_args(seed: int, params: list[str], nan_bits: bool = False) -> list:
+    """Arguments for ``run``: internal values (unsigned ints, floats); for a nan_bits module, the
+    last four (its float sources) are bit patterns from NAN_BITS."""
     rng = random.Random(seed * 7919 + 1)
     values = []
-    for t in params:
+    sources = SOURCES if nan_bits else ()
+    for t in params[:len(params) - len(sources)]:
         if t == "i32":
             values.append(rng.choice([0, 1, 0xFFFFFFFF, 0x80000000, rng.randrange(1 << 32)]))
         elif t == "i64":
             values.append(rng.choice([0, 1, (1 << 64) - 1, 1 << 63, rng.randrange(1 << 64)]))
         else:
             values.append(rng.choice([0.0, -0.0, 1.5, -2.5, float("inf"), float("nan"), rng.uniform(-1e9, 1e9)]))
-    return values
+    return values + [rng.choice(NAN_BITS[t]) for t in sources]

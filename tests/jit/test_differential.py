@@ -30,8 +30,8 @@ def _bits(valtype: str, value):
     return value
 
 
-def _run_random(seed: int, engine: str, fuel: int | None = None) -> dict:
-    text, params = random_module(seed)
+def _run_random(seed: int, engine: str, fuel: int | None = None, nan_bits: bool = False) -> dict:
+    text, params = random_module(seed, nan_bits)
     module = parse_wat(text)
     validate_module(module)
     store = runtime.Store()
@@ -39,7 +39,7 @@ def _run_random(seed: int, engine: str, fuel: int | None = None) -> dict:
     store.fuel = fuel
     inst = runtime.instantiate(store, module, [])
     run = inst.exports["run"]
-    args = [f32r(a) if t == "f32" else a for t, a in zip(params, random_args(seed, params))]
+    args = [f32r(a) if t == "f32" else a for t, a in zip(params, random_args(seed, params, nan_bits))]
     try:
         results = runtime.invoke(store, run, args)
         outcome = ("ok", [_bits(t, v) for t, v in zip(run.type.results, results)])
@@ -62,6 +62,30 @@ def test_random_modules_cover_traps_and_results() -> None:
     outcomes = [_run_random(seed, "interp")["outcome"] for seed in range(120)]
     assert sum(o[0] == "ok" for o in outcomes) >= 10
     assert len({o[2] for o in outcomes if o[0] == "trap"}) >= 4
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_random_module_keeps_nan_bits_alike(seed: int) -> None:
+    """Floats made from the arguments' bits, which LLVM cannot fold at compile time (NaNs with
+    payloads, signalling ones, zeros, infinities, negatives), give the interpreter's bits in every
+    result, store and global, NaNs included."""
+    interp, jit = (_run_random(seed, engine, nan_bits=True) for engine in ENGINES)
+    assert jit == interp, random_module(seed, nan_bits=True)[0]
+
+
+def test_nan_bits_modules_make_nans_of_many_kinds() -> None:
+    """Those modules are worth their salt: their f64 results and globals hold NaNs of several bit
+    patterns, not only the default one."""
+    nans = set()
+    for seed in range(60):
+        run = _run_random(seed, "interp", nan_bits=True)
+        text, _ = random_module(seed, nan_bits=True)
+        values = [run["globals"]["g_f64"]]
+        if run["outcome"][0] == "ok" and "(result f64)" in text.split('(export "run")')[1].split("\n")[0]:
+            values += run["outcome"][1]
+        nans.update(bits for bits in values if bits & 0x7FF0000000000000 == 0x7FF0000000000000
+                    and bits & 0xFFFFFFFFFFFFF)
+    assert len(nans) >= 4, [hex(bits) for bits in nans]
 
 
 @pytest.mark.parametrize("seed", range(0, 120, 7))
