@@ -5,6 +5,7 @@
     vmstack wast [--engine E] FILE.wast...     run WebAssembly spec scripts
     vmstack inspect PROG.wasm                  list a module's sections, imports and exports
     vmstack demo                               run the bundled hello-world guest
+    vmstack cache [--clear]                    show (or empty) the compiled-code and module caches
     vmstack boot --machine virt --kernel ...  boot firmware and a kernel on the emulated RISC-V board
     vmstack container run|bundle|rootfs ...    OCI containers from images (see vmstack/containers/)
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
+from .cache import parse_size
 from .host.files import read_named_file
 
 EXIT_USAGE = 2
@@ -44,12 +45,10 @@ class UsageError(Exception):
 
 
 def _parse_size(text: str) -> int:
-    match = re.fullmatch(r"(\d+)\s*([kmgKMG]i?[bB]?|[bB])?", text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r} (try 64M or 1G)")
-    number, unit = int(match.group(1)), (match.group(2) or "").lower()
-    scale = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit[:1] if unit else ""]
-    return number * scale
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_float(text: str) -> float:
@@ -110,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("program", metavar="PROG")
 
     sub.add_parser("demo", help="run the bundled hello-world guest")
+    cache = sub.add_parser("cache", help="show the disk caches of compiled code and decoded modules")
+    cache.add_argument("--clear", action="store_true", help="empty them")
     _add_container_parser(sub)
     _add_boot_parser(sub)
     return parser
@@ -353,6 +354,26 @@ def run_demo(opts: argparse.Namespace) -> int:
     return run_wasm(demo)
 
 
+def run_cache(opts: argparse.Namespace) -> int:
+    """Each runtime cache's place, size and limit (see vmstack.cache), or emptied with --clear."""
+    from . import cache
+
+    limit = cache.size_limit()
+    for name in cache.RUNTIME_CACHES:
+        directory = cache.cache_dir(name)
+        if opts.clear:
+            print(f"{name}: {directory}: removed {_mib(cache.clear(directory))}")
+            continue
+        total, files = cache.usage(directory)
+        print(f"{name}: {directory}: {_mib(total)} in {len(files)} files (limit {_mib(limit)}, set by "
+              f"{cache.LIMIT_VARIABLE})")
+    return 0
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
 # ---------------------------------------------------------------- containers
 
 
@@ -468,7 +489,7 @@ def run_boot(opts: argparse.Namespace) -> int:
 
 
 
-COMMANDS = {"run": run_any, "wast": run_wast, "inspect": run_inspect, "demo": run_demo, "container": run_container,
+COMMANDS = {"run": run_any, "wast": run_wast, "inspect": run_inspect, "demo": run_demo, "cache": run_cache, "container": run_container,
             "boot": run_boot}
 
 
