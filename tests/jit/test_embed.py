@@ -5,7 +5,9 @@ timer thread while it runs (the call lets go of the GIL)."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 
 import pytest
 import wasmtime
@@ -97,3 +99,20 @@ def test_a_runaway_direct_call_is_interrupted(compiled):
     finally:
         timer.cancel()
         wasm_link.clear_interrupt()
+
+
+@pytest.mark.parametrize("strategy", ["interp", "jit", "auto"])
+def test_a_dropped_store_frees_its_instances_and_memories(strategy: str):
+    """An embedder making a store per request does not keep them: once a store and what was taken
+    from it are dropped, the compiled tier's records, contexts and direct calls let them go too."""
+    store, exports = _exports(vw, strategy)
+    assert exports["via_host"](store, 20) == 41 and exports["add"](store, 2, 3) == 5
+    table_module = vw.Module(store.engine, '(module (func $f (result i32) (i32.const 7)) (table (export "t") 1 funcref)'
+                             ' (elem (i32.const 0) $f) (memory (export "m") 16))')
+    vw.Linker(store.engine).instantiate(store, table_module)
+    gone = weakref.ref(store._rt)
+    records, contexts = len(wasm_link._by_record), len(wasm_link._instances)
+    del store, exports
+    gc.collect()
+    assert gone() is None
+    assert len(wasm_link._by_record) <= records and len(wasm_link._instances) <= contexts

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable
-from typing import Any
 
 from ..wasm.module import FuncType, Module
 from . import llvm as backend
@@ -123,7 +122,6 @@ _new_capsule.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
 
 _registered: list[bool] = []
 _calls: dict[FuncType, int] = {}  # type → address of its compiled fast call
-_keep: list[Any] = []  # method definitions and records, which builtins point to for ever
 
 
 def _register_c_api() -> None:
@@ -156,6 +154,7 @@ def fast_call(ty: FuncType, material: bytes, code: int, ctx: int, slow: Callable
     embedding API's ``(store, *values)``; ``material`` identifies the compiler (for the disk cache)."""
     record = (ctypes.c_int64 * 4)(code, ctx, id(slow), id(raise_trap))
     method = _MethodDef(b"call", _call_address(ty, material), METH_FASTCALL, None)
-    _keep.extend([record, method, slow, raise_trap])
     capsule = _new_capsule(ctypes.addressof(record), None, None)
-    return _new_function(ctypes.addressof(method), capsule, None)
+    # what the builtin points to is its m_module: it owns them (for as long as it lives, and no longer)
+    # and the cycle collector sees them (the slow call leads back to the function the builtin calls)
+    return _new_function(ctypes.addressof(method), capsule, (record, method, slow, raise_trap))

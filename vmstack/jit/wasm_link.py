@@ -21,7 +21,9 @@ import json
 import struct
 import sys
 import threading
+import weakref
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -105,50 +107,64 @@ def native_memory(memory: MemInst) -> NativeMemory:
 
 # ---------------------------------------------------------------- references
 
-_by_record: dict[int, FuncInst] = {}  # function record address → the function
-# id(function) → (block, index of its first word, address) of its record (the function is kept alive by
-# _by_record); records made together share a block (a big module has thousands)
-_records: dict[int, tuple[Any, int, int]] = {}
+# function record address → the function, weakly: a function holds its record (``native_record``: the
+# block of words, its first word's index, the address), and records made together share a block (a
+# big module has thousands); a block that goes takes its addresses out of here. A function with a
+# record lives as long as its store (a host function: the store of the first instance importing it),
+# whose code may keep its address anywhere; a host function first met elsewhere (a table, a global, an
+# argument) lives as long as the process, as every one did before.
+_by_record: dict[int, weakref.ref] = {}
+_kept: list[FuncInst] = []
 _externs: dict[int, ExternRef] = {}  # externref handle → the reference
 _stubs: dict[FuncType, int] = {}  # type → address of the stub calling a host function of that type
 _sig_ids: dict[FuncType, int] = {}
-_code_of: dict[int, tuple[int, int]] = {}  # id(compiled WasmFunc) → (code address, ctx address)
 
 
 def signature_id(ty: FuncType) -> int:
     return _sig_ids.setdefault(ty, len(_sig_ids) + 1)
 
 
-def function_records(funcs: list[FuncInst]) -> list[int]:
-    """The addresses of functions' native records, those not made yet made now, together."""
-    missing = list({id(func): func for func in funcs if id(func) not in _records}.values())
+def function_records(funcs: list[FuncInst], importer: Any = None) -> list[int]:
+    """The addresses of functions' native records, those not made yet made now, together
+    (``importer``: the store of the instance whose index space ``funcs`` is)."""
+    missing = list({id(func): func for func in funcs if func.native_record is None}.values())
     if missing:
         block = (Words * (3 * len(missing)))()
         base = ctypes.addressof(block)
         words: list[int] = []
         for i, func in enumerate(missing):
             address = base + 24 * i
-            _records[id(func)] = (block, 3 * i, address)
-            _by_record[address] = func
-            code, ctx = _code_of.get(id(func)) or (stub_for(func.type), address)
+            func.native_record = (block, 3 * i, address)
+            _by_record[address] = weakref.ref(func)
+            store = func.instance.store if isinstance(func, WasmFunc) else importer
+            (store.native_functions if store is not None else _kept).append(func)
+            code, ctx = func.native_code or (stub_for(func.type), address)
             words += (code, signature_id(func.type), ctx)
         block[:] = words
-    return [_records[id(func)][2] for func in funcs]
+        weakref.finalize(block, _forget_records, base, len(missing))
+    return [func.native_record[2] for func in funcs]
+
+
+def _forget_records(base: int, count: int) -> None:
+    for address in range(base, base + 24 * count, 24):
+        ref = _by_record.get(address)
+        if ref is not None and ref() is None:  # not a newer record made at the same address
+            del _by_record[address]
 
 
 def function_record(func: FuncInst) -> int:
     """The address of a function's native record, made on first use."""
-    rec = _records.get(id(func))
+    rec = func.native_record
     return rec[2] if rec is not None else function_records([func])[0]
 
 
 def point_record(func: FuncInst) -> None:
     """Point a function's record at its native code, or at the stub that calls it in Python."""
-    rec = _records.get(id(func))
+    rec = func.native_record
     if rec is None:
         return
     block, at, address = rec
-    block[at], block[at + 2] = _code_of.get(id(func)) or (stub_for(func.type), address)
+    block[at], block[at + 2] = func.native_code or (stub_for(func.type), address)
 
 
 def stub_for(ty: FuncType) -> int:
@@ -179,7 +195,7 @@ def from_handle(handle: int, reftype: str) -> Any:
     if not handle:
         return None
     if reftype == "funcref":
-        return _by_record[handle]
+        return _by_record[handle]()
     return _externs[handle]
 
 
@@ -415,7 +431,8 @@ class NativeInstance:
         ensure_stubs(module.types)
         self.ctx = (Words * CTX_WORDS)()
         self.address = ctypes.addressof(self.ctx)
-        _instances[self.address] = self
+        inst.native = self  # which lives as long as the instance, and no longer
+        _instances[self.address] = weakref.ref(self, partial(_forget_instance, self.address))
         self.globals = (Words * max(1, len(inst.globals)))(*[native_global(g).cell() for g in inst.globals])
         self.tables = (Words * max(1, len(inst.tables)))(
             *[ctypes.addressof(native_table(t).record) for t in inst.tables])
@@ -425,7 +442,7 @@ class NativeInstance:
         for segment, data in zip(self.segments, inst.datas):
             pairs += [ctypes.addressof(segment), len(data)]
         self.datas = (Words * max(2, len(pairs)))(*pairs)
-        self.funcs = (Words * max(1, len(inst.funcs)))(*function_records(inst.funcs))
+        self.funcs = (Words * max(1, len(inst.funcs)))(*function_records(inst.funcs, inst.store))
         self.ctx[CTX_MEM] = ctypes.addressof(native_memory(inst.mems[0]).record) if inst.mems else 0
         self.ctx[CTX_GLOBALS] = ctypes.addressof(self.globals)
         self.ctx[CTX_TABLES] = ctypes.addressof(self.tables)
@@ -454,7 +471,7 @@ class NativeInstance:
         direct call from the embedding API is set up when it is first looked up."""
         for position in sorted(code.compiled):
             func = self.inst.funcs[position]
-            _code_of[id(func)] = (code.code.address(f"f{func.index}"), self.address)
+            func.native_code = (code.code.address(f"f{func.index}"), self.address)
             point_record(func)
             if position in self.exported:
                 self.route(position, func, python_entry(self, code, func))
@@ -478,7 +495,7 @@ class NativeInstance:
         chosen, todo, size = [], [index], 0
         while todo and size < BATCH_INSTRUCTIONS:
             current = todo.pop()
-            if current in chosen or current < n_imported or id(funcs[current]) in _code_of:
+            if current in chosen or current < n_imported or funcs[current].native_code is not None:
                 continue
             chosen.append(current)
             body = module.funcs[current - n_imported].body
@@ -497,7 +514,7 @@ class NativeInstance:
                 for code in profile.load():
                     self.install(code)
         for position, func in self.own_functions():
-            if id(func) in _code_of:
+            if func.native_code is not None:
                 continue
 
             def first_calls(*args: Any, func: WasmFunc = func, calls: list[int] = [0],  # noqa: B006
@@ -505,7 +522,7 @@ class NativeInstance:
                 calls[0] += 1
                 if calls[0] >= threshold:
                     with _compile_lock:
-                        if id(func) not in _code_of:
+                        if func.native_code is None:
                             batch = self.batch(func.index)
                             code = load_code(self.inst.module, store.fuel is not None, store.opt_level, batch)
                             self.install(code)
@@ -520,7 +537,17 @@ class NativeInstance:
             self.route(position, func, first_calls)
 
 
-_instances: dict[int, NativeInstance] = {}
+_instances: dict[int, weakref.ref] = {}  # context address → its NativeInstance, weakly
+
+
+def _forget_instance(address: int, ref: weakref.ref) -> None:
+    if _instances.get(address) is ref:
+        del _instances[address]
+
+
+def native_instance(ctx: int) -> NativeInstance | None:
+    ref = _instances.get(ctx)
+    return ref() if ref is not None else None
 _counting: list[Any] = []  # stores whose fuel compiled code is counting, innermost last
 
 _ARG_TYPES = {"i32": ctypes.c_uint32, "i64": ctypes.c_uint64, "f32": ctypes.c_uint32, "f64": ctypes.c_double}
@@ -541,7 +568,7 @@ def python_entry(native: NativeInstance, compiled: CompiledModule, func: WasmFun
     """The Python callable that runs a compiled function (internal values in and out)."""
     ty = func.type
     k = compiled.type_index[ty]
-    code, ctx = _code_of[id(func)]
+    code, ctx = func.native_code
     store = native.inst.store
     counting = store.fuel is not None
     if is_fast(ty):
@@ -597,7 +624,7 @@ _interrupt_reason: list[BaseException] = []
 
 
 def frame_name(ctx: int, index: int) -> str:
-    native = _instances.get(ctx)
+    native = native_instance(ctx)
     return native.inst.module.func_name(index) if native is not None else f"func[{index}]"
 
 
@@ -665,7 +692,7 @@ def _host_call(rec: int, slots: int) -> int:
         _host_nesting[0] += 1
         if outer_limit < MAX_CALL_DEPTH:
             sys.setrecursionlimit(MAX_CALL_DEPTH)
-        func = _by_record[rec]
+        func = _by_record[rec]()
         ty = func.type
         args = [read_value(slots + SLOT_BYTES * i, t) for i, t in enumerate(ty.params)]
         store = _counting[-1] if _counting else None
@@ -690,7 +717,7 @@ def _host_call(rec: int, slots: int) -> int:
 def _runtime_call(op: int, ctx: int, a: int, b: int, c: int, d: int) -> int:
     STATE[backend.TRAP] = 0  # it started: see backend.expect_callback
     try:
-        inst = _instances[ctx].inst
+        inst = native_instance(ctx).inst
         if op == RT_MEMORY_GROW:
             return inst.mems[0].grow(a & 0xFFFFFFFF) & 0xFFFFFFFF
         from ..wasm import interp  # the table services are the interpreter's

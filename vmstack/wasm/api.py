@@ -433,21 +433,16 @@ class Func:
         return [_from_internal(t, v) for t, v in zip(ty.results, results)]
 
 
-_direct_classes: dict[int, tuple[runtime.FuncInst, type[Func]]] = {}
-
-
-def _direct_class(inst: runtime.FuncInst, make: Callable) -> type[Func]:
+def _direct_class(inst: runtime.WasmFunc, make: Callable) -> type[Func]:
     """A Func class whose ``__call__`` is the compiled tier's direct call of ``inst`` (under a
     microsecond: no conversion or bookkeeping in Python), ``make(slow)`` given the usual call for
-    what it does not handle itself."""
-    entry = _direct_classes.get(id(inst))
-    if entry is None:
+    what it does not handle itself; made once, kept by the function."""
+    if inst.embedder_class is None:
         usual = Func.__new__(Func)
         usual._inst = inst
         usual._caller = None
-        direct = type("Func", (Func,), {"__call__": make(usual.__call__), "__doc__": Func.__doc__})
-        entry = _direct_classes[id(inst)] = (inst, direct)
-    return entry[1]
+        inst.embedder_class = type("Func", (Func,), {"__call__": make(usual.__call__), "__doc__": Func.__doc__})
+    return inst.embedder_class
 
 
 class Memory:

@@ -49,12 +49,17 @@ class Store:
         # (interpreted at first, compiled in the background); opt_level is the compiler's (0-3)
         self.engine: str = "interp"
         self.opt_level: int = 2
+        # the functions the compiled tier made native records of: its code may hold their addresses
+        # anywhere in the store (tables, globals), so they live as long as the store
+        self.native_functions: list[FuncInst] = []
 
 
 class FuncInst:
-    """A function: ``call`` is the Python callable that runs it, on internal values."""
+    """A function: ``call`` is the Python callable that runs it, on internal values. The compiled tier
+    keeps its native record (``native_record``) and, for a compiled function, its native code and
+    context (``native_code``) on the function itself, so that they go when it goes."""
 
-    __slots__ = ("call", "name", "type")
+    __slots__ = ("__weakref__", "call", "name", "native_code", "native_record", "type")
 
 
 class HostFunc(FuncInst):
@@ -66,20 +71,23 @@ class HostFunc(FuncInst):
         self.type = type
         self.call = fn
         self.name = name or getattr(fn, "__name__", "host")
+        self.native_record = self.native_code = None
 
 
 class WasmFunc(FuncInst):
     """A function defined in a module instance; translated to Python on its first call."""
 
-    __slots__ = ("call_sites", "embedder_call", "index", "instance")
+    __slots__ = ("call_sites", "embedder_call", "embedder_class", "index", "instance")
 
     def __init__(self, instance: ModuleInstance, index: int) -> None:
         self.type = instance.func_types[index]
         # set by the compiled tier: given the API's usual call, makes the API's direct call of the native code
         self.embedder_call: Callable | None = None
+        self.embedder_class: type | None = None  # the API's Func class made of it (see api._direct_class)
         self.instance = instance
         self.index = index
         self.name = instance.module.func_name(index)
+        self.native_record = self.native_code = None
         self.call = self._first_call
         # the function lists (with positions) of every instance calling this by index; None once translated
         self.call_sites: list[tuple[list[Callable], int]] | None = []
