@@ -489,8 +489,8 @@ def run_boot(opts: argparse.Namespace) -> int:
 
 
 
-COMMANDS = {"run": run_any, "wast": run_wast, "inspect": run_inspect, "demo": run_demo, "cache": run_cache, "container": run_container,
-            "boot": run_boot}
+COMMANDS = {"run": run_any, "wast": run_wast, "inspect": run_inspect, "demo": run_demo, "cache": run_cache,
+            "container": run_container, "boot": run_boot}
 
 
 def _exit_status(exc: BaseException) -> tuple[int, str]:
